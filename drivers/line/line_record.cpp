@@ -1,0 +1,196 @@
+#include "drivers/line/line_record.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <stdexcept>
+
+namespace loopgate::line {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+    return s;
+}
+
+std::vector<std::string_view> split(std::string_view s, std::string_view sep) {
+    std::vector<std::string_view> out;
+    if (sep == " ") {  // runs of blanks count as one separator
+        std::size_t i = 0;
+        while (i < s.size()) {
+            while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+            std::size_t j = i;
+            while (j < s.size() && s[j] != ' ' && s[j] != '\t') ++j;
+            if (j > i) out.push_back(s.substr(i, j - i));
+            i = j;
+        }
+        return out;
+    }
+    std::size_t start = 0;
+    while (true) {
+        std::size_t pos = s.find(sep, start);
+        if (pos == std::string_view::npos) {
+            out.push_back(s.substr(start));
+            return out;
+        }
+        out.push_back(s.substr(start, pos - start));
+        start = pos + sep.size();
+    }
+}
+
+bool convert(const FieldSpec& f, std::string_view raw, Value& out) {
+    std::string_view text = trim(raw);
+    if (text.empty()) return false;
+    switch (f.type) {
+        case FieldType::number: {
+            double v = 0;
+            if (text.front() == '+') text.remove_prefix(1);
+            auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+            if (ec != std::errc() || p != text.data() + text.size() || !std::isfinite(v)) return false;
+            out = v * f.scale + f.offset;
+            return true;
+        }
+        case FieldType::integer: {
+            std::int64_t v = 0;
+            if (text.front() == '+') text.remove_prefix(1);
+            auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+            if (ec != std::errc() || p != text.data() + text.size()) return false;
+            if (f.scale == 1.0 && f.offset == 0.0) {
+                out = v;
+            } else {
+                double scaled = static_cast<double>(v) * f.scale + f.offset;
+                if (!(scaled >= -9.2e18 && scaled <= 9.2e18)) return false;
+                out = static_cast<std::int64_t>(std::llround(scaled));
+            }
+            return true;
+        }
+        case FieldType::boolean: {
+            std::string lower(text);
+            for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            if (lower == "1" || lower == "true" || lower == "on" || lower == "yes") out = true;
+            else if (lower == "0" || lower == "false" || lower == "off" || lower == "no") out = false;
+            else return false;
+            return true;
+        }
+        case FieldType::text:
+            out = std::string(text);
+            return true;
+    }
+    return false;
+}
+
+void emit(const FieldSpec& f, std::optional<std::string_view> raw, ParseOutcome& outcome) {
+    Value v;
+    if (!raw || !convert(f, *raw, v)) {
+        ++outcome.field_errors;
+        return;
+    }
+    Reading r;
+    r.metric = f.metric;
+    r.value = std::move(v);
+    r.unit = f.unit;
+    outcome.readings.push_back(std::move(r));
+}
+
+}  // namespace
+
+NamedRegex compile_named_regex(const std::string& pattern) {
+    NamedRegex out;
+    std::string plain;
+    std::size_t group = 0;
+    bool in_class = false;
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+        char c = pattern[i];
+        if (c == '\\' && i + 1 < pattern.size()) {
+            plain += c;
+            plain += pattern[++i];
+            continue;
+        }
+        if (in_class) {
+            if (c == ']') in_class = false;
+            plain += c;
+            continue;
+        }
+        if (c == '[') {
+            in_class = true;
+            plain += c;
+            continue;
+        }
+        if (c == '(') {
+            if (pattern.compare(i, 3, "(?<") == 0 && i + 3 < pattern.size() && pattern[i + 3] != '=' &&
+                pattern[i + 3] != '!') {
+                std::size_t close = pattern.find('>', i + 3);
+                if (close == std::string::npos) throw std::invalid_argument("unterminated group name after '(?<'");
+                std::string name = pattern.substr(i + 3, close - i - 3);
+                if (name.empty()) throw std::invalid_argument("empty group name in '(?<>'");
+                ++group;
+                if (!out.groups.emplace(name, group).second)
+                    throw std::invalid_argument("group name '" + name + "' used twice");
+                plain += '(';
+                i = close;
+                continue;
+            }
+            if (pattern.compare(i, 2, "(?") != 0) ++group;  // (?: (?= (?! do not capture
+        }
+        plain += c;
+    }
+    try {
+        out.re = std::regex(plain, std::regex::ECMAScript | std::regex::optimize);
+    } catch (const std::regex_error& e) {
+        throw std::invalid_argument(std::string("invalid regular expression: ") + e.what());
+    }
+    return out;
+}
+
+ParseOutcome parse_record(const RecordFormat& format, std::string_view line) {
+    ParseOutcome outcome;
+    switch (format.format) {
+        case Format::regex: {
+            std::match_results<std::string_view::const_iterator> m;
+            if (!std::regex_search(line.begin(), line.end(), m, format.regex->re)) return outcome;
+            outcome.matched = true;
+            for (const auto& f : format.fields) {
+                auto it = format.regex->groups.find(f.source);
+                std::optional<std::string_view> raw;
+                if (it != format.regex->groups.end() && it->second < m.size() && m[it->second].matched)
+                    raw = line.substr(static_cast<std::size_t>(m.position(it->second)),
+                                      static_cast<std::size_t>(m.length(it->second)));
+                emit(f, raw, outcome);
+            }
+            return outcome;
+        }
+        case Format::keyvalue: {
+            std::map<std::string_view, std::string_view> pairs;
+            for (std::string_view item : split(line, format.delimiter)) {
+                std::size_t pos = item.find(format.pair_separator);
+                if (pos == std::string_view::npos) continue;
+                pairs[trim(item.substr(0, pos))] = item.substr(pos + format.pair_separator.size());
+            }
+            for (const auto& f : format.fields) {
+                auto it = pairs.find(f.source);
+                if (it != pairs.end()) outcome.matched = true;
+            }
+            if (!outcome.matched) return outcome;
+            for (const auto& f : format.fields) {
+                auto it = pairs.find(f.source);
+                emit(f, it == pairs.end() ? std::nullopt : std::optional<std::string_view>(it->second), outcome);
+            }
+            return outcome;
+        }
+        case Format::delimited: {
+            if (trim(line).empty()) return outcome;
+            auto cols = split(line, format.delimiter);
+            outcome.matched = true;
+            for (const auto& f : format.fields) {
+                std::optional<std::string_view> raw;
+                if (f.column >= 0 && static_cast<std::size_t>(f.column) < cols.size()) raw = cols[f.column];
+                emit(f, raw, outcome);
+            }
+            return outcome;
+        }
+    }
+    return outcome;
+}
+
+}  // namespace loopgate::line

@@ -1,0 +1,38 @@
+#include "drivers/registry.hpp"
+
+#include <map>
+
+#include "drivers/line/line_driver.hpp"
+
+namespace loopgate {
+
+namespace {
+
+// The one place drivers are registered: adding a driver adds its line here.
+const std::map<std::string, DriverFactory>& registry() {
+    static const std::map<std::string, DriverFactory> drivers = {
+        {"line", make_line_driver},
+    };
+    return drivers;
+}
+
+}  // namespace
+
+std::vector<std::string> driver_names() {
+    std::vector<std::string> names;
+    for (const auto& [name, factory] : registry()) names.push_back(name);
+    return names;
+}
+
+std::unique_ptr<Driver> make_driver(const ConfigNode& name_node, const DriverSpec& spec) {
+    std::string name = name_node.as_string();
+    auto it = registry().find(name);
+    if (it == registry().end()) {
+        std::string known;
+        for (const auto& n : driver_names()) known += (known.empty() ? "" : ", ") + n;
+        name_node.fail("unknown driver '" + name + "'; known drivers: " + known);
+    }
+    return it->second(spec);
+}
+
+}  // namespace loopgate

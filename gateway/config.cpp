@@ -1,0 +1,143 @@
+#include "gateway/config.hpp"
+
+#include <set>
+
+#include "drivers/registry.hpp"
+
+namespace loopgate {
+
+namespace {
+
+UplinkConfig parse_uplink(const ConfigNode& n, const std::string& gateway_id) {
+    n.allow_only({"broker", "client_id", "credentials_file", "tls", "qos", "mqtt_version", "topic_prefix", "batch",
+                  "keepalive", "reconnect_min", "reconnect_max", "max_inflight"});
+    UplinkConfig u;
+    ConfigNode broker = n.need("broker");
+    u.broker = broker.as_string();
+    bool tls_scheme = u.broker.rfind("ssl://", 0) == 0 || u.broker.rfind("mqtts://", 0) == 0;
+    if (!tls_scheme && u.broker.rfind("tcp://", 0) != 0 && u.broker.rfind("mqtt://", 0) != 0)
+        broker.fail("expected a broker URI such as tcp://host:1883 or ssl://host:8883, got '" + u.broker + "'");
+    u.client_id = n.str("client_id", "loopgate-" + gateway_id);
+    u.credentials_file = n.str("credentials_file", "");
+    ConfigNode tls = n["tls"];
+    tls.allow_only({"ca_file", "cert_file", "key_file", "insecure"});
+    u.tls.enabled = tls_scheme;
+    u.tls.ca_file = tls.str("ca_file", "");
+    u.tls.cert_file = tls.str("cert_file", "");
+    u.tls.key_file = tls.str("key_file", "");
+    u.tls.insecure = tls.boolean("insecure", false);
+    if (tls.present() && !tls_scheme) tls.fail("tls settings need an ssl:// or mqtts:// broker URI");
+    if (!u.tls.cert_file.empty() != !u.tls.key_file.empty())
+        tls.fail("a client certificate needs both cert_file and key_file");
+    u.qos = static_cast<int>(n.integer("qos", 1, 1, 1));
+    std::string version = n.choice("mqtt_version", {"3.1.1", "5"}, "3.1.1");
+    u.mqtt_version = version == "5" ? 5 : 4;
+    u.topic_prefix = n.str("topic_prefix", "loopgate");
+    require_topic_name(n["topic_prefix"].present() ? n["topic_prefix"] : n, u.topic_prefix);
+    ConfigNode batch = n["batch"];
+    batch.allow_only({"max_readings", "max_bytes", "max_delay"});
+    u.batch.max_readings = static_cast<std::size_t>(batch.integer("max_readings", 1, 100'000, 1000));
+    u.batch.max_bytes = batch.bytes("max_bytes", 256 * 1024);
+    if (u.batch.max_bytes < 1024 || u.batch.max_bytes > 64ull * 1024 * 1024)
+        batch.need("max_bytes").fail("expected a size from 1KiB to 64MiB");
+    u.batch.max_delay_ms = batch.millis("max_delay", 100);
+    if (u.batch.max_delay_ms < 1 || u.batch.max_delay_ms > 60'000)
+        batch.need("max_delay").fail("expected a delay from 1ms to 60s");
+    u.keepalive_s = static_cast<int>(n.millis("keepalive", 30'000) / 1000);
+    if (u.keepalive_s < 5) n.need("keepalive").fail("expected at least 5s");
+    u.reconnect_min_ms = n.millis("reconnect_min", 500);
+    u.reconnect_max_ms = n.millis("reconnect_max", 30'000);
+    if (u.reconnect_min_ms < 10) n.need("reconnect_min").fail("expected at least 10ms");
+    if (u.reconnect_max_ms < u.reconnect_min_ms) n.need("reconnect_max").fail("must not be less than reconnect_min");
+    u.max_inflight = static_cast<std::size_t>(n.integer("max_inflight", 1, 1000, 16));
+    return u;
+}
+
+Rs485Config parse_rs485(const ConfigNode& n) {
+    Rs485Config r;
+    if (!n.present()) return r;
+    n.allow_only({"mode", "rts_on_send", "delay_before_send", "delay_after_send"});
+    r.mode = n.choice("mode", {"off", "kernel", "rts"}, "kernel");
+    r.rts_on_send = n.boolean("rts_on_send", true);
+    r.delay_before_send_ms = n.millis("delay_before_send", 0);
+    r.delay_after_send_ms = n.millis("delay_after_send", 0);
+    return r;
+}
+
+PortConfig parse_port(const ConfigNode& n) {
+    n.allow_only({"name", "path", "baud", "data_bits", "parity", "stop_bits", "flow_control", "rs485", "driver",
+                  "settings", "devices", "reopen_min", "reopen_max"});
+    PortConfig p;
+    p.name = n.str("name");
+    require_topic_name(n.need("name"), p.name);
+    p.path = n.str("path");
+    static const std::set<std::int64_t> rates = {300,   600,   1200,   2400,   4800,   9600,   19200,  38400,
+                                                 57600, 115200, 230400, 460800, 500000, 921600, 1000000};
+    ConfigNode baud = n["baud"];
+    p.baud = static_cast<unsigned>(baud.present() ? baud.as_int(50, 4'000'000) : 9600);
+    if (!rates.count(p.baud)) baud.fail("unsupported baud rate " + std::to_string(p.baud) +
+                                        "; use a standard rate such as 4800, 9600, 19200, 38400 or 115200");
+    p.data_bits = static_cast<unsigned>(n.integer("data_bits", 5, 8, 8));
+    p.parity = n.choice("parity", {"none", "even", "odd"}, "none");
+    std::string stop = n.choice("stop_bits", {"1", "1.5", "2"}, "1");
+    p.stop_bits = std::stod(stop);
+    p.flow_control = n.choice("flow_control", {"none", "software", "hardware"}, "none");
+    p.rs485 = parse_rs485(n["rs485"]);
+    if (p.rs485.mode != "off" && p.flow_control == "hardware")
+        n.need("flow_control").fail("hardware flow control uses RTS, which RS-485 direction control needs too");
+    p.reopen_min_ms = n.millis("reopen_min", 500);
+    p.reopen_max_ms = n.millis("reopen_max", 30'000);
+    p.driver = n.need("driver");
+    p.settings = n["settings"];
+    p.devices = n["devices"];
+    if (p.devices.present() && !p.devices.is_sequence()) p.devices.fail("expected a list of devices");
+    return p;
+}
+
+}  // namespace
+
+DriverSpec driver_spec(const PortConfig& p) {
+    DriverSpec spec;
+    spec.port.name = p.name;
+    spec.port.baud = p.baud;
+    spec.port.data_bits = p.data_bits;
+    spec.port.parity = p.parity != "none";
+    spec.port.stop_bits = p.stop_bits;
+    spec.settings = p.settings;
+    spec.devices = p.devices;
+    return spec;
+}
+
+Config parse_config(const ConfigNode& root) {
+    if (!root.present() || !root.is_map()) root.fail("expected a map with gateway, uplink, store and ports");
+    root.allow_only({"gateway", "uplink", "store", "ports"});
+    Config c;
+    c.file = root.file();
+
+    ConfigNode gw = root.need("gateway");
+    gw.allow_only({"id"});
+    c.gateway_id = gw.str("id");
+    require_topic_name(gw.need("id"), c.gateway_id);
+
+    c.uplink = parse_uplink(root.need("uplink"), c.gateway_id);
+
+    ConfigNode store = root.need("store");
+    store.allow_only({"path", "max_bytes"});
+    c.store.path = store.str("path");
+    c.store.max_bytes = store.bytes("max_bytes", c.store.max_bytes);
+    if (c.store.max_bytes < 1024 * 1024) store.need("max_bytes").fail("expected at least 1MiB");
+
+    std::set<std::string> names, paths;
+    for (const ConfigNode& pn : root.need("ports").items()) {
+        PortConfig p = parse_port(pn);
+        if (!names.insert(p.name).second) pn.need("name").fail("port name '" + p.name + "' is used twice");
+        if (!paths.insert(p.path).second) pn.need("path").fail("path '" + p.path + "' is used by two ports");
+        (void)make_driver(p.driver, driver_spec(p));  // validates the driver's settings and devices
+        c.ports.push_back(std::move(p));
+    }
+    return c;
+}
+
+Config load_config(const std::string& file) { return parse_config(ConfigNode::load_file(file)); }
+
+}  // namespace loopgate

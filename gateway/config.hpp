@@ -1,0 +1,89 @@
+#pragma once
+// The gateway's configuration: one YAML file, validated as a whole before anything starts.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gateway/config_node.hpp"
+
+namespace loopgate {
+
+struct TlsConfig {
+    bool enabled = false;      // true for ssl:// and mqtts:// brokers
+    std::string ca_file;
+    std::string cert_file;
+    std::string key_file;
+    bool insecure = false;     // skip server verification; warned at every connect
+};
+
+struct BatchConfig {
+    std::size_t max_readings = 1000;
+    std::size_t max_bytes = 256 * 1024;
+    std::int64_t max_delay_ms = 100;
+};
+
+struct UplinkConfig {
+    std::string broker;                 // tcp://host:1883, ssl://host:8883
+    std::string client_id;              // defaults to loopgate-<gateway id>
+    std::string credentials_file;       // "username=..." and "password=..." lines; never in the YAML
+    TlsConfig tls;
+    int qos = 1;
+    int mqtt_version = 4;               // 4 = MQTT 3.1.1, 5 = MQTT 5
+    std::string topic_prefix = "loopgate";
+    BatchConfig batch;
+    int keepalive_s = 30;
+    std::int64_t reconnect_min_ms = 500;
+    std::int64_t reconnect_max_ms = 30'000;
+    std::size_t max_inflight = 16;      // batches published and not yet acknowledged
+};
+
+struct StoreConfig {
+    std::string path;
+    std::uint64_t max_bytes = 1024ull * 1024 * 1024;
+};
+
+struct Rs485Config {
+    std::string mode = "off";           // off | kernel | rts
+    bool rts_on_send = true;            // RTS level while sending (kernel mode)
+    std::int64_t delay_before_send_ms = 0;
+    std::int64_t delay_after_send_ms = 0;
+};
+
+struct PortConfig {
+    std::string name;
+    std::string path;
+    unsigned baud = 9600;
+    unsigned data_bits = 8;
+    std::string parity = "none";        // none | even | odd
+    double stop_bits = 1;               // 1 | 1.5 | 2
+    std::string flow_control = "none";  // none | software | hardware
+    Rs485Config rs485;
+    std::int64_t reopen_min_ms = 500;
+    std::int64_t reopen_max_ms = 30'000;
+    ConfigNode driver;                  // the `driver:` scalar, kept for located errors
+    ConfigNode settings;
+    ConfigNode devices;
+};
+
+struct Config {
+    std::string file;
+    std::string gateway_id;
+    UplinkConfig uplink;
+    StoreConfig store;
+    std::vector<PortConfig> ports;
+
+    std::string data_topic() const { return uplink.topic_prefix + "/" + gateway_id + "/data"; }
+    std::string status_topic() const { return uplink.topic_prefix + "/" + gateway_id + "/status"; }
+};
+
+// Reads and validates the whole file, drivers' settings included (each driver is built once and
+// thrown away). Throws ConfigError naming file, line, column and field.
+Config load_config(const std::string& file);
+Config parse_config(const ConfigNode& root);
+
+// The driver's view of a port.
+struct DriverSpec;
+DriverSpec driver_spec(const PortConfig& port);
+
+}  // namespace loopgate

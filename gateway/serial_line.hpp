@@ -1,0 +1,41 @@
+#pragma once
+// Opening and configuring one serial line.
+//
+// I/O and line settings go through boost::asio::serial_port, which works on real ttys and on ptys
+// (libserialport 0.1.1 cannot open ptys, nor /dev/serial/by-id links, so it is only used to list
+// ports). Links are resolved with realpath() first so udev symlinks work.
+
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/serial_port.hpp>
+
+#include "gateway/config.hpp"
+
+namespace loopgate {
+
+class SerialLine {
+public:
+    SerialLine(boost::asio::io_context& io, const PortConfig& config);
+
+    // Opens and configures the line; throws boost::system::system_error with what failed.
+    void open();
+    void close();
+    bool is_open() const { return port_.is_open(); }
+    boost::asio::serial_port& port() { return port_; }
+    const std::string& resolved_path() const { return resolved_; }
+
+    // Software RS-485 direction control: drive RTS around a transmission.
+    bool software_rts() const { return config_.rs485.mode == "rts"; }
+    void set_rts(bool on);
+    void drain();  // blocks until the kernel has sent every queued byte
+
+private:
+    void configure_rs485();
+
+    const PortConfig& config_;
+    boost::asio::serial_port port_;
+    std::string resolved_;
+};
+
+}  // namespace loopgate

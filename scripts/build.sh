@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Configures and builds one flavour of Loopgate: release (default), asan or fuzz, in build/<flavour>.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+flavour=${1:-release}
+case "$flavour" in
+  release) args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
+  asan)    args=(-DCMAKE_BUILD_TYPE=Debug -DLOOPGATE_SANITIZE=ON) ;;
+  fuzz)    args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOOPGATE_FUZZ=ON -DLOOPGATE_TESTS=OFF
+                 -DCMAKE_CXX_COMPILER=clang++-14) ;;
+  *) echo "usage: $0 [release|asan|fuzz]" >&2; exit 2 ;;
+esac
+cmake -S . -B "build/$flavour" -G Ninja -DLOOPGATE_WERROR=ON "${args[@]}" >/dev/null
+cmake --build "build/$flavour" -j "$(nproc)"

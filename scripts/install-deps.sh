@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs everything Loopgate needs to build, test and demo, from Debian's archive only.
+# Idempotent and non-interactive: safe to run again; it only installs what is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config ninja-build
+  libboost-dev libserialport-dev libpaho-mqttpp-dev libpaho-mqtt-dev
+  libprotobuf-dev protobuf-compiler catch2
+  mosquitto mosquitto-clients socat
+  libsqlite3-dev libyaml-cpp-dev libsystemd-dev libssl-dev
+  python3 python3-pymodbus python3-serial python3-paho-mqtt python3-protobuf
+  clang-14 libclang-rt-14-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The package starts a system broker on port 1883; Loopgate's tests and demo run their own.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then
+  $SUDO systemctl disable --now mosquitto >/dev/null 2>&1 || true
+fi

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what is missing, builds with -Wall -Wextra -Werror,
+# runs unit and integration tests, runs them all again under AddressSanitizer and
+# UndefinedBehaviorSanitizer, then gives every libFuzzer target a short smoke run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+
+scripts/install-deps.sh
+
+echo "== release build and tests"
+scripts/build.sh release
+ctest --test-dir build/release --output-on-failure --timeout 300
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
+scripts/build.sh asan
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
+  ctest --test-dir build/asan --output-on-failure --timeout 600
+
+echo "== fuzz smoke runs (${FUZZ_SECONDS}s each)"
+scripts/build.sh fuzz
+for target in build/fuzz/fuzz/fuzz_*; do
+  [ -x "$target" ] || continue
+  name=$(basename "$target")
+  corpus=$(mktemp -d)
+  seeds=fuzz/corpus/${name#fuzz_}
+  [ -d "$seeds" ] && cp -r "$seeds"/. "$corpus"/
+  echo "-- $name"
+  "$target" -max_total_time="$FUZZ_SECONDS" -max_len=4096 -print_final_stats=1 "$corpus" 2>&1 | \
+    grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' || true
+  status=${PIPESTATUS[0]}
+  rm -rf "$corpus"
+  if [ "$status" -ne 0 ]; then echo "$name failed" >&2; exit 1; fi
+done
+echo "== all tests passed"

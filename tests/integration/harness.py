@@ -1,0 +1,288 @@
+"""Real parts for integration tests: mosquitto on a free loopback port, socat pty pairs, the real
+loopgate binary, and a subscriber that decodes payloads with Google's protobuf runtime.
+
+Every wait is bounded; every process started here is killed when the test ends, pass or fail."""
+
+import atexit
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+
+import loopgate_pb2
+
+LOOPGATE = os.environ.get("LOOPGATE_BIN", "loopgate")
+FIXTURES = os.environ.get("LOOPGATE_FIXTURES_DIR", "")
+
+_processes = []
+
+
+def _cleanup():
+    for p in _processes:
+        if p.poll() is None:
+            p.kill()
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+atexit.register(_cleanup)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+
+
+def spawn(args, **kw):
+    p = subprocess.Popen(args, **kw)
+    _processes.append(p)
+    return p
+
+
+def wait_until(predicate, timeout, what):
+    """Polls predicate until it holds; fails the test naming `what` when `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def workdir(name):
+    d = tempfile.mkdtemp(prefix=f"loopgate-{name}-")
+    if not os.environ.get("LOOPGATE_KEEP"):
+        atexit.register(shutil.rmtree, d, True)
+    return d
+
+
+class Mosquitto:
+    def __init__(self, port, directory):
+        self.port = port
+        self.conf = os.path.join(directory, f"mosquitto-{port}.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                    "max_queued_messages 100000\n")
+        self.proc = None
+
+    def start(self):
+        self.proc = spawn(["mosquitto", "-c", self.conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(self._accepts, 10, f"mosquitto to listen on port {self.port}")
+        return self
+
+    def _accepts(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+class PtyPair:
+    """Two linked pseudo-terminals made by socat: the gateway opens `gateway_end`, the test plays
+    the sensor on `sensor_end`."""
+
+    def __init__(self, directory, name="line"):
+        self.gateway_end = os.path.join(directory, f"{name}-gw")
+        self.sensor_end = os.path.join(directory, f"{name}-sensor")
+        self.proc = spawn(["socat", f"pty,raw,echo=0,link={self.gateway_end}",
+                           f"pty,raw,echo=0,link={self.sensor_end}"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: os.path.exists(self.gateway_end) and os.path.exists(self.sensor_end), 10,
+                   "socat to create the pty pair")
+        self._fd = os.open(self.sensor_end, os.O_RDWR | os.O_NOCTTY)
+
+    def write(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        view = memoryview(data)
+        while view:
+            n = os.write(self._fd, view)
+            view = view[n:]
+
+    def close(self):
+        os.close(self._fd)
+        self.proc.terminate()
+        self.proc.wait(timeout=5)
+
+
+class Gateway:
+    """The real loopgate binary, started with NOTIFY_SOCKET so the test can await READY=1 exactly
+    as systemd would, instead of sleeping."""
+
+    def __init__(self, config_path, directory):
+        self.config_path = config_path
+        self.directory = directory
+        self.proc = None
+        self.log_path = os.path.join(directory, "gateway.log")
+
+    def start(self, wait_ready=True):
+        sock_path = os.path.join(self.directory, f"notify-{time.monotonic_ns()}.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(sock_path)
+        env = dict(os.environ, NOTIFY_SOCKET=sock_path)
+        self.log = open(self.log_path, "ab")
+        self.proc = spawn([LOOPGATE, "run", "--config", self.config_path, "--verbose"], env=env,
+                          stdout=self.log, stderr=subprocess.STDOUT)
+        if wait_ready:
+            sock.settimeout(15)
+            deadline = time.monotonic() + 15
+            while True:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise AssertionError("gateway did not report READY=1\n" + self.log_text())
+                try:
+                    msg = sock.recv(4096).decode()
+                except socket.timeout:
+                    continue
+                if "READY=1" in msg:
+                    break
+        sock.close()
+        os.unlink(sock_path)
+        return self
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        self.proc.send_signal(sig)
+        code = self.proc.wait(timeout=timeout)
+        self.log.close()
+        return code
+
+    def log_text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+
+class Subscriber:
+    """Collects every Batch published under <prefix>/+/data, decoded with protobuf's own runtime."""
+
+    def __init__(self, port, prefix="loopgate"):
+        self.batches = []
+        self.status = []
+        self._cond = threading.Condition()
+        self.client = mqtt.Client(client_id=f"test-sub-{os.getpid()}-{port}", clean_session=True)
+        self.client.on_message = self._on_message
+        connected = threading.Event()
+        self.client.on_connect = lambda *a: connected.set()
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        if not connected.wait(10):
+            raise AssertionError("subscriber could not connect")
+        done = threading.Event()
+        self.client.on_subscribe = lambda *a: done.set()
+        self.client.subscribe([(f"{prefix}/+/data", 1), (f"{prefix}/+/status", 1)])
+        if not done.wait(10):
+            raise AssertionError("subscription not acknowledged")
+
+    def _on_message(self, client, userdata, msg):
+        with self._cond:
+            if msg.topic.endswith("/status"):
+                self.status.append(msg.payload.decode())
+            else:
+                b = loopgate_pb2.Batch()
+                b.ParseFromString(msg.payload)
+                self.batches.append(b)
+            self._cond.notify_all()
+
+    def readings(self):
+        with self._cond:
+            return [r for b in self.batches for r in b.readings]
+
+    def wait_for(self, predicate, timeout, what):
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate(self):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"timed out after {timeout}s waiting for {what}; "
+                                         f"have {len(self.batches)} batches")
+                self._cond.wait(left)
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def bytes_read(pid):
+    """Bytes the process has read through read() and friends (/proc/PID/io rchar)."""
+    with open(f"/proc/{pid}/io") as f:
+        for line in f:
+            if line.startswith("rchar:"):
+                return int(line.split()[1])
+    return 0
+
+
+def store_readings(path):
+    """Readings held in a gateway's store, read with sqlite3 and protobuf independently of loopgate."""
+    if not os.path.exists(path):
+        return []
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT payload FROM batches ORDER BY sequence").fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        db.close()
+    out = []
+    for (payload,) in rows:
+        b = loopgate_pb2.Batch()
+        b.ParseFromString(payload)
+        out.extend(b.readings)
+    return out
+
+
+def line_config(directory, broker_port, pty_path, *, max_delay="100ms", max_readings=500,
+                reconnect_max="1s", extra_ports=""):
+    path = os.path.join(directory, "loopgate.yaml")
+    with open(path, "w") as f:
+        f.write(f"""
+gateway:
+  id: test-gw
+uplink:
+  broker: tcp://127.0.0.1:{broker_port}
+  reconnect_min: 100ms
+  reconnect_max: {reconnect_max}
+  batch:
+    max_readings: {max_readings}
+    max_delay: {max_delay}
+store:
+  path: {directory}/store.db
+ports:
+  - name: met
+    path: {pty_path}
+    baud: 9600
+    reopen_min: 100ms
+    reopen_max: 1s
+    driver: line
+    settings:
+      format: keyvalue
+      terminator: "\\r\\n"
+      max_line: 120
+      fields:
+        - {{field: T, metric: air_temperature, unit: degC}}
+        - {{field: N, metric: record, type: int}}
+    devices:
+      - name: ws1
+{extra_ports}""")
+    return path
+
+
+def records_by_number(readings, device="ws1"):
+    """Maps the sensor's own record counter N to the readings' per-device sequence numbers."""
+    return [(r.int_value, r.sequence) for r in readings if r.device == device and r.metric == "record"]

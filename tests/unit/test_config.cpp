@@ -1,0 +1,107 @@
+// The config file: every error names file, line, column and field, and says what was expected.
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "gateway/config.hpp"
+
+using namespace loopgate;
+
+namespace {
+
+const std::string valid = R"(gateway:
+  id: gw1
+uplink:
+  broker: tcp://localhost:1883
+store:
+  path: /tmp/x.db
+ports:
+  - name: met
+    path: /dev/ttyUSB0
+    baud: 9600
+    driver: line
+    settings:
+      fields: [{field: T}]
+    devices: [{name: ws1}]
+)";
+
+std::string error_of(const std::string& yaml) {
+    try {
+        parse_config(ConfigNode::load_string(yaml, "gw.yaml"));
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    return "no error";
+}
+
+std::string replace(std::string s, const std::string& from, const std::string& to) {
+    auto pos = s.find(from);
+    REQUIRE(pos != std::string::npos);
+    return s.replace(pos, from.size(), to);
+}
+
+}  // namespace
+
+TEST_CASE("a valid config parses with sensible defaults", "[config]") {
+    Config c = parse_config(ConfigNode::load_string(valid, "gw.yaml"));
+    CHECK(c.gateway_id == "gw1");
+    CHECK(c.uplink.client_id == "loopgate-gw1");
+    CHECK(c.uplink.qos == 1);
+    CHECK(c.uplink.mqtt_version == 4);
+    CHECK(c.uplink.batch.max_delay_ms == 100);
+    CHECK(c.data_topic() == "loopgate/gw1/data");
+    CHECK(c.status_topic() == "loopgate/gw1/status");
+    REQUIRE(c.ports.size() == 1);
+    CHECK(c.ports[0].parity == "none");
+    CHECK(c.ports[0].stop_bits == 1);
+}
+
+TEST_CASE("config errors are located and say what was expected", "[config]") {
+    struct Case {
+        const char* name;
+        std::string yaml;
+        std::string expected;
+    };
+    std::vector<Case> cases = {
+        {"typo in a key", replace(valid, "    baud: 9600", "    buad: 9600"),
+         "gw.yaml:10:5: ports[0].buad: unknown key 'buad' (did you mean 'baud'?)"},
+        {"missing section", replace(valid, "store:\n  path: /tmp/x.db\n", ""), "gw.yaml:1:1: store: required field is missing"},
+        {"bad baud", replace(valid, "baud: 9600", "baud: 9601"), "gw.yaml:10:11: ports[0].baud: unsupported baud rate 9601"},
+        {"bad parity", replace(valid, "    baud: 9600", "    parity: space"),
+         "ports[0].parity: expected one of none, even, odd, got 'space'"},
+        {"unknown driver", replace(valid, "driver: line", "driver: lime"), "gw.yaml:11:13: ports[0].driver: unknown driver 'lime'"},
+        {"driver settings error carries the path", replace(valid, "fields: [{field: T}]", "fields: [{field: T, scale: x}]"),
+         "ports[0].settings.fields[0].scale: expected a number, got 'x'"},
+        {"bad broker", replace(valid, "tcp://localhost:1883", "localhost"), "uplink.broker: expected a broker URI"},
+        {"gateway id with wildcard", replace(valid, "id: gw1", "id: gw+1"), "gateway.id: name 'gw+1' must not contain '+'"},
+        {"bad duration", replace(valid, "  broker: tcp://localhost:1883", "  broker: tcp://localhost:1883\n  batch: {max_delay: 5 weeks}"),
+         "uplink.batch.max_delay: unknown duration unit 'weeks'"},
+        {"qos 0 refused", replace(valid, "  broker: tcp://localhost:1883", "  broker: tcp://localhost:1883\n  qos: 0"),
+         "uplink.qos: expected an integer from 1 to 1, got 0"},
+        {"yaml syntax", "gateway: [", "gw.yaml:1:"},
+        {"tls on plain tcp", replace(valid, "  broker: tcp://localhost:1883", "  broker: tcp://localhost:1883\n  tls: {ca_file: /x}"),
+         "uplink.tls: tls settings need an ssl:// or mqtts:// broker URI"},
+    };
+    for (const auto& c : cases) {
+        SECTION(c.name) { CHECK_THAT(error_of(c.yaml), Catch::Contains(c.expected)); }
+    }
+}
+
+TEST_CASE("two ports may not share a name or a device path", "[config]") {
+    std::string port = valid.substr(valid.find("  - name: met"));
+    CHECK_THAT(error_of(valid + port), Catch::Contains("port name 'met' is used twice"));
+    CHECK_THAT(error_of(valid + replace(port, "name: met", "name: met2")),
+               Catch::Contains("path '/dev/ttyUSB0' is used by two ports"));
+}
+
+TEST_CASE("a missing config file is reported with its name", "[config]") {
+    CHECK_THROWS_WITH(load_config("/nonexistent/loopgate.yaml"), "/nonexistent/loopgate.yaml: cannot open config file");
+}
+
+TEST_CASE("the shipped example configs pass", "[config]") {
+    for (const char* f : {"/deploy/loopgate.yaml", "/deploy/demo.yaml"}) {
+        INFO(f);
+        CHECK_NOTHROW(load_config(std::string(LOOPGATE_SOURCE_DIR) + f));
+    }
+}
