@@ -1,14 +1,14 @@
 #pragma once
 // The bridge's batching rule: a batch closes when it holds max_readings readings, or max_bytes of
-// (estimated) payload, or when its oldest reading has waited max_delay, whichever comes first.
-// Pure: the caller supplies the time, so the rule is unit-tested without clocks.
+// payload, or when its first reading has waited max_delay, whichever comes first.
+// Pure: the caller supplies sizes and time, so the rule is unit-tested without clocks. The readings
+// themselves go straight to the store as they arrive (see Store), so nothing here holds data.
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
-#include <vector>
 
 #include "gateway/config.hpp"
-#include "gateway/reading.hpp"
 
 namespace loopgate {
 
@@ -18,17 +18,19 @@ public:
 
     explicit Batcher(const BatchConfig& config) : config_(config) {}
 
-    // Returns true when the batch is full and must be closed now.
-    bool add(Reading reading, Time now);
-    bool empty() const { return readings_.empty(); }
-    std::size_t size() const { return readings_.size(); }
+    // How many more readings the open batch takes before it is full by count.
+    std::size_t room() const { return config_.max_readings - count_; }
+    // Accounts readings added to the batch; returns true when the batch is full and must close now.
+    bool add(std::size_t readings, std::size_t bytes, Time now);
+    bool empty() const { return count_ == 0; }
+    std::size_t size() const { return count_; }
     // The latest time the open batch may be closed; none while empty.
     std::optional<Time> deadline() const;
-    std::vector<Reading> take();
+    void reset();
 
 private:
     BatchConfig config_;
-    std::vector<Reading> readings_;
+    std::size_t count_ = 0;
     std::size_t bytes_ = 0;
     Time opened_{};
 };

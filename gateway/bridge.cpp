@@ -1,44 +1,61 @@
 #include "gateway/bridge.hpp"
 
+#include <algorithm>
+
 #include "gateway/log.hpp"
 #include "gateway/payload.hpp"
 
 namespace loopgate {
 
 namespace {
-// Readings held in memory while the store cannot take them; beyond this the oldest are dropped.
-constexpr std::size_t max_unstored_readings = 200'000;
-constexpr auto removal_flush_interval = std::chrono::milliseconds(200);
-constexpr auto store_retry_interval = std::chrono::seconds(1);
+constexpr auto commit_retry_interval = std::chrono::seconds(1);
+constexpr auto limits_interval = std::chrono::seconds(1);
 constexpr auto shutdown_ack_wait = std::chrono::seconds(2);
 }  // namespace
 
 Bridge::Bridge(boost::asio::io_context& io, const Config& config, Store& store, Uplink& uplink)
-    : io_(io),
-      config_(config),
+    : config_(config),
       store_(store),
       uplink_(uplink),
       batcher_(config.uplink.batch),
       batch_timer_(io),
-      removal_timer_(io),
-      retry_timer_(io),
-      device_sequences_(store.device_sequences()) {}
+      commit_timer_(io),
+      replay_timer_(io),
+      limits_timer_(io),
+      shutdown_timer_(io),
+      device_sequences_(store.device_sequences()) {
+    check_limits();
+}
 
 void Bridge::submit(std::vector<Reading>& readings) {
     auto now = std::chrono::steady_clock::now();
-    for (Reading& r : readings) {
-        r.sequence = ++device_sequences_[r.device];
-        ++stats_.readings;
-        if (batcher_.add(std::move(r), now)) close_batch();
+    std::span<Reading> rest(readings);
+    while (!rest.empty()) {
+        if (open_batch_ == 0) {
+            open_batch_ = store_.next_sequence();
+            std::int64_t created = wall_now_ns();
+            store_.open_batch(open_batch_, created, encode_batch_header(config_.gateway_id, open_batch_, created));
+        }
+        std::span<Reading> chunk = rest.first(std::min(rest.size(), batcher_.room()));
+        rest = rest.subspan(chunk.size());
+        std::map<std::string, std::uint64_t> high;
+        for (Reading& r : chunk) high[r.device] = r.sequence = ++device_sequences_[r.device];
+        std::string part = encode_readings(chunk);
+        stats_.readings += chunk.size();
+        bool full = batcher_.add(chunk.size(), part.size(), now);
+        store_.append(open_batch_, part, chunk.size(), high);
+        if (full) close_batch();
     }
     readings.clear();
-    arm_batch_timer();
+    if (open_batch_ != 0) {
+        arm_batch_timer();
+        schedule_commit();
+    }
 }
 
 void Bridge::arm_batch_timer() {
     auto deadline = batcher_.deadline();
-    if (!deadline) return;
-    if (batch_timer_.expiry() == *deadline) return;
+    if (!deadline || batch_timer_.expiry() == *deadline) return;
     batch_timer_.expires_at(*deadline);
     batch_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (!ec) close_batch();
@@ -48,146 +65,160 @@ void Bridge::arm_batch_timer() {
 void Bridge::close_batch() {
     batch_timer_.cancel();
     batch_timer_.expires_at(std::chrono::steady_clock::time_point{});
-    if (batcher_.empty()) return;
-    commit(batcher_.take());
-    pump();
+    if (open_batch_ == 0) return;
+    store_.close_batch(open_batch_);
+    open_batch_ = 0;
+    batcher_.reset();
+    ++stats_.batches_closed;
+    commit_now();
 }
 
-void Bridge::commit(std::vector<Reading> readings) {
-    if (!unstored_.empty()) {
-        // Keep order: older unstored batches go first.
-        unstored_readings_ += readings.size();
-        unstored_.push_back(std::move(readings));
-        retry_unstored();
+void Bridge::schedule_commit() {
+    if (config_.store.commit_interval_ms == 0) {
+        commit_now();
         return;
     }
-    std::map<std::string, std::uint64_t> high;
-    for (const Reading& r : readings) high[r.device] = std::max(high[r.device], r.sequence);
-    std::uint64_t sequence = store_.next_sequence();
-    std::int64_t created = wall_now_ns();
-    try {
-        store_.append(sequence, created, encode_batch(config_.gateway_id, sequence, created, readings), high);
-        ++stats_.batches_stored;
-        if (logged_store_error_) log::info("store: writable again");
-        logged_store_error_ = false;
-    } catch (const std::exception& e) {
-        ++stats_.store_errors;
-        if (!logged_store_error_) log::error(e.what(), "; holding readings in memory and retrying");
-        logged_store_error_ = true;
-        unstored_readings_ += readings.size();
-        unstored_.push_back(std::move(readings));
-        while (unstored_readings_ > max_unstored_readings && unstored_.size() > 1) {
-            unstored_readings_ -= unstored_.front().size();
-            stats_.readings_dropped += unstored_.front().size();
-            unstored_.pop_front();
-        }
-        if (!retry_timer_armed_) {
-            retry_timer_armed_ = true;
-            retry_timer_.expires_after(store_retry_interval);
-            retry_timer_.async_wait([this](const boost::system::error_code& ec) {
-                retry_timer_armed_ = false;
-                if (!ec) retry_unstored();
-            });
-        }
-    }
+    if (commit_armed_) return;
+    commit_armed_ = true;
+    commit_timer_.expires_after(std::chrono::milliseconds(config_.store.commit_interval_ms));
+    commit_timer_.async_wait([this](const boost::system::error_code& ec) {
+        commit_armed_ = false;
+        if (!ec) commit_now();
+    });
 }
 
-void Bridge::retry_unstored() {
-    while (!unstored_.empty()) {
-        std::vector<Reading> batch = std::move(unstored_.front());
-        unstored_.pop_front();
-        unstored_readings_ -= batch.size();
-        std::size_t before = stats_.store_errors;
-        commit(std::move(batch));
-        if (stats_.store_errors != before) return;  // still failing; commit re-queued it at the back
+void Bridge::commit_now() {
+    if (store_.commit()) {
+        if (logged_commit_failure_) log::info("store: writable again; the readings held in memory are committed");
+        logged_commit_failure_ = false;
+        pump();
+        return;
     }
+    if (!logged_commit_failure_) log::error(store_.last_error(), "; holding readings in memory and retrying");
+    logged_commit_failure_ = true;
+    if (commit_armed_) return;
+    commit_armed_ = true;
+    commit_timer_.expires_after(commit_retry_interval);
+    commit_timer_.async_wait([this](const boost::system::error_code& ec) {
+        commit_armed_ = false;
+        if (!ec) commit_now();
+    });
+}
+
+void Bridge::on_uplink_up() {
+    // Everything closed or open until now is backlog; what closes from here on is live.
+    backlog_end_ = open_batch_ != 0 ? open_batch_ - 1 : store_.last_sequence();
+    live_cursor_ = backlog_end_;
+    replay_cursor_ = 0;
+    replay_tokens_ = 0;
+    replay_refill_ = std::chrono::steady_clock::now();
     pump();
+}
+
+void Bridge::publish(const StoredBatch& b, bool historical) {
+    in_flight_.insert(b.sequence);
+    if (historical) ++stats_.batches_replayed;
+    uplink_.publish(config_.data_topic(), historical ? mark_historical(b.payload) : b.payload, false,
+                    [this, seq = b.sequence](bool ok) { on_ack(seq, ok); });
 }
 
 void Bridge::pump() {
     if (!uplink_.connected()) return;
-    std::size_t room = config_.uplink.max_inflight - std::min(config_.uplink.max_inflight, in_flight_.size());
-    if (room == 0) return;
-    std::vector<StoredBatch> next;
+    auto room = [&] {
+        return config_.uplink.max_inflight - std::min(config_.uplink.max_inflight, in_flight_.size());
+    };
     try {
-        next = store_.read_after(cursor_, room);
+        // Live first: it is at most what the devices produce, so the backlog always gets the rest.
+        if (room() > 0) {
+            for (const StoredBatch& b : store_.read_after(live_cursor_, room() + in_flight_.size())) {
+                if (room() == 0) break;
+                live_cursor_ = b.sequence;
+                if (!in_flight_.count(b.sequence)) publish(b, false);
+            }
+        }
+        while (room() > 0 && replay_cursor_ < backlog_end_) {
+            double rate = config_.store.replay_rate;
+            if (rate > 0) {
+                auto now = std::chrono::steady_clock::now();
+                replay_tokens_ = std::min(rate, replay_tokens_ + rate * std::chrono::duration<double>(now - replay_refill_).count());
+                replay_refill_ = now;
+            }
+            auto next = store_.read_after(replay_cursor_, 1 + in_flight_.size());
+            auto it = std::find_if(next.begin(), next.end(), [&](const StoredBatch& b) { return !in_flight_.count(b.sequence); });
+            if (it == next.end() || it->sequence > backlog_end_) {
+                replay_cursor_ = backlog_end_;
+                break;
+            }
+            if (rate > 0 && replay_tokens_ < std::min<double>(static_cast<double>(it->readings), rate)) {
+                if (!replay_armed_) {
+                    replay_armed_ = true;
+                    double wait = (std::min<double>(static_cast<double>(it->readings), rate) - replay_tokens_) / rate;
+                    replay_timer_.expires_after(std::chrono::milliseconds(static_cast<long>(wait * 1000) + 1));
+                    replay_timer_.async_wait([this](const boost::system::error_code& ec) {
+                        replay_armed_ = false;
+                        if (!ec) pump();
+                    });
+                }
+                break;
+            }
+            replay_tokens_ -= static_cast<double>(it->readings);
+            replay_cursor_ = it->sequence;
+            publish(*it, true);
+        }
     } catch (const std::exception& e) {
-        ++stats_.store_errors;
         log::error(e.what());
-        return;
-    }
-    for (StoredBatch& b : next) {
-        cursor_ = b.sequence;
-        in_flight_.insert(b.sequence);
-        bool historical = b.created_ns < uplink_.connected_since_ns();
-        uplink_.publish(config_.data_topic(), historical ? mark_historical(b.payload) : b.payload, false,
-                        [this, seq = b.sequence](bool ok) { on_ack(seq, ok); });
     }
 }
 
 void Bridge::on_ack(std::uint64_t sequence, bool delivered) {
+    in_flight_.erase(sequence);
     if (delivered) {
         ++stats_.batches_published;
-        in_flight_.erase(sequence);
         store_.remove(sequence);
-        schedule_removal_flush();
-        if (in_flight_.empty() && on_drained_) {
-            auto done = std::move(on_drained_);
-            on_drained_ = nullptr;
-            done();
-            return;
-        }
-        pump();
+        schedule_commit();
+    } else {
+        // Publish everything unacknowledged again, oldest first, once the uplink is back.
+        ++stats_.publish_failures;
+        replay_cursor_ = 0;
+        live_cursor_ = backlog_end_;
+    }
+    if (in_flight_.empty() && on_drained_) {
+        auto done = std::move(on_drained_);
+        on_drained_ = nullptr;
+        done();
         return;
     }
-    ++stats_.publish_failures;
-    restart_from_oldest();
-}
-
-void Bridge::restart_from_oldest() {
-    // Everything not yet acknowledged goes again, oldest first, once the uplink is back.
-    try {
-        store_.flush_removals();
-    } catch (const std::exception& e) {
-        log::error(e.what());
-    }
-    in_flight_.clear();
-    cursor_ = 0;
     pump();
 }
 
-void Bridge::on_uplink_down() {
-    // Paho keeps in-flight publishes of the persistent session and re-sends them on reconnect; the
-    // uplink fails those it lost, which lands in restart_from_oldest().
-}
-
-void Bridge::schedule_removal_flush() {
-    if (removal_timer_armed_) return;
-    removal_timer_armed_ = true;
-    removal_timer_.expires_after(removal_flush_interval);
-    removal_timer_.async_wait([this](const boost::system::error_code&) {
-        removal_timer_armed_ = false;
-        try {
-            store_.flush_removals();
-        } catch (const std::exception& e) {
-            log::error(e.what());
+void Bridge::check_limits() {
+    store_.enforce_limits(wall_now_ns(), config_.store.when_full == "drop_oldest");
+    if (config_.store.when_full == "stop_reading") {
+        bool full = store_.over_limit();
+        if (full != paused_) {
+            paused_ = full;
+            if (full) log::warning("store: full (", store_.stats().bytes, " bytes); stop reading until the backlog drains");
+            else log::info("store: below its limit again; reading resumes");
+            if (on_pause_) on_pause_(full);
         }
+    }
+    limits_timer_.expires_after(limits_interval);
+    limits_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) check_limits();
     });
 }
 
 void Bridge::shutdown(std::function<void()> done) {
+    limits_timer_.cancel();
+    replay_timer_.cancel();
     close_batch();
-    retry_unstored();
-    if (!unstored_.empty())
-        log::error("store: ", unstored_readings_, " readings could not be stored before shutdown and are lost");
     if (in_flight_.empty() || !uplink_.connected()) {
         done();
         return;
     }
     on_drained_ = done;
-    retry_timer_.cancel();
-    retry_timer_.expires_after(shutdown_ack_wait);
-    retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+    shutdown_timer_.expires_after(shutdown_ack_wait);
+    shutdown_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec || !on_drained_) return;
         auto finish = std::move(on_drained_);
         on_drained_ = nullptr;

@@ -10,7 +10,7 @@ namespace {
 
 UplinkConfig parse_uplink(const ConfigNode& n, const std::string& gateway_id) {
     n.allow_only({"broker", "client_id", "credentials_file", "tls", "qos", "mqtt_version", "topic_prefix", "batch",
-                  "keepalive", "reconnect_min", "reconnect_max", "max_inflight"});
+                  "keepalive", "reconnect_min", "reconnect_max", "max_inflight", "status_interval"});
     UplinkConfig u;
     ConfigNode broker = n.need("broker");
     u.broker = broker.as_string();
@@ -50,6 +50,8 @@ UplinkConfig parse_uplink(const ConfigNode& n, const std::string& gateway_id) {
     if (u.reconnect_min_ms < 10) n.need("reconnect_min").fail("expected at least 10ms");
     if (u.reconnect_max_ms < u.reconnect_min_ms) n.need("reconnect_max").fail("must not be less than reconnect_min");
     u.max_inflight = static_cast<std::size_t>(n.integer("max_inflight", 1, 1000, 16));
+    u.status_interval_ms = n.millis("status_interval", 30'000);
+    if (u.status_interval_ms < 1000) n.need("status_interval").fail("expected at least 1s");
     return u;
 }
 
@@ -122,10 +124,18 @@ Config parse_config(const ConfigNode& root) {
     c.uplink = parse_uplink(root.need("uplink"), c.gateway_id);
 
     ConfigNode store = root.need("store");
-    store.allow_only({"path", "max_bytes"});
+    store.allow_only({"path", "max_bytes", "max_age", "when_full", "commit_interval", "replay_rate"});
     c.store.path = store.str("path");
     c.store.max_bytes = store.bytes("max_bytes", c.store.max_bytes);
     if (c.store.max_bytes < 1024 * 1024) store.need("max_bytes").fail("expected at least 1MiB");
+    c.store.max_age_ms = store.millis("max_age", 0);
+    if (c.store.max_age_ms < 0) store.need("max_age").fail("expected a positive duration");
+    c.store.when_full = store.choice("when_full", {"drop_oldest", "stop_reading"}, "drop_oldest");
+    c.store.commit_interval_ms = store.millis("commit_interval", 0);
+    if (c.store.commit_interval_ms < 0 || c.store.commit_interval_ms > 60'000)
+        store.need("commit_interval").fail("expected a duration from 0 to 60s");
+    c.store.replay_rate = store.real("replay_rate", 0);
+    if (c.store.replay_rate < 0) store.need("replay_rate").fail("expected readings per second, 0 for unlimited");
 
     std::set<std::string> names, paths;
     for (const ConfigNode& pn : root.need("ports").items()) {

@@ -36,11 +36,16 @@ struct UplinkConfig {
     std::int64_t reconnect_min_ms = 500;
     std::int64_t reconnect_max_ms = 30'000;
     std::size_t max_inflight = 16;      // batches published and not yet acknowledged
+    std::int64_t status_interval_ms = 30'000;  // how often the retained status document is refreshed
 };
 
 struct StoreConfig {
     std::string path;
     std::uint64_t max_bytes = 1024ull * 1024 * 1024;
+    std::int64_t max_age_ms = 0;          // 0: keep unsent batches however old
+    std::string when_full = "drop_oldest";  // drop_oldest | stop_reading
+    std::int64_t commit_interval_ms = 0;  // 0: commit after every read; >0: group commits (SD card wear)
+    double replay_rate = 0;               // readings per second replayed after an outage; 0: as fast as acked
 };
 
 struct Rs485Config {

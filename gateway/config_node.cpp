@@ -167,7 +167,10 @@ std::int64_t ConfigNode::as_int(std::int64_t min, std::int64_t max) const {
     std::int64_t v = 0;
     try {
         std::size_t used = 0;
-        long long parsed = std::stoll(s, &used, 0);  // base 0 accepts 0x1F for register addresses
+        // Decimal, or hexadecimal with 0x (register maps are often written that way). Not base 0:
+        // a leading zero must not turn "010" into octal 8.
+        bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+        long long parsed = std::stoll(s, &used, hex ? 16 : 10);
         if (used != s.size()) throw std::invalid_argument(s);
         v = parsed;
     } catch (const std::exception&) {

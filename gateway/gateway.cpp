@@ -16,6 +16,7 @@
 #include "gateway/bridge.hpp"
 #include "gateway/log.hpp"
 #include "gateway/port_session.hpp"
+#include "gateway/status.hpp"
 #include "gateway/store.hpp"
 #include "gateway/uplink.hpp"
 
@@ -46,17 +47,32 @@ void arm_watchdog(boost::asio::steady_timer& timer, std::chrono::microseconds in
 
 int run_gateway(const Config& config) {
     boost::asio::io_context io;
-    Store store(config.store.path, config.store.max_bytes);
+    Store store(config.store.path, StoreLimits{config.store.max_bytes, config.store.max_age_ms, 64u << 20});
     Uplink uplink(io, config);
     Bridge bridge(io, config, store, uplink);
-    uplink.on_connected([&] { bridge.pump(); });
-    uplink.on_disconnected([&] { bridge.on_uplink_down(); });
 
     std::list<PortSession> sessions;
     for (const PortConfig& port : config.ports) {
         sessions.emplace_back(io, port, make_driver(port.driver, driver_spec(port)),
                               [&bridge](std::vector<Reading>& readings) { bridge.submit(readings); });
     }
+    GatewayView view{config, store, bridge, uplink, sessions};
+    uplink.status_source([&](const char* state) { return status_json(view, state); });
+    uplink.on_connected([&] { bridge.on_uplink_up(); });
+    bridge.on_pause([&](bool pause) {
+        for (auto& s : sessions) pause ? s.stop() : s.start();
+    });
+
+    boost::asio::steady_timer status_timer(io);
+    std::function<void()> refresh_status = [&] {
+        status_timer.expires_after(std::chrono::milliseconds(config.uplink.status_interval_ms));
+        status_timer.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) return;
+            uplink.publish_status("online");
+            refresh_status();
+        });
+    };
+    refresh_status();
 
     bool stopping = false;
     boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
@@ -74,14 +90,11 @@ int run_gateway(const Config& config) {
             log::info("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT", "; stopping");
             notify("STOPPING=1");
             for (auto& s : sessions) s.stop();
+            status_timer.cancel();
             bridge.shutdown([&] {
                 uplink.stop();
-                try {
-                    store.flush_removals();
-                } catch (const std::exception& e) {
-                    log::error(e.what());
-                }
-                log::info("stopped; ", store.depth(), " batches remain in the store for the next start");
+                if (!store.commit()) log::error(store.last_error());
+                log::info("stopped; ", store.stats().depth, " batches remain in the store for the next start");
                 io.stop();
             });
         });
@@ -91,7 +104,7 @@ int run_gateway(const Config& config) {
     for (auto& s : sessions) s.start();
     uplink.start();
     log::info("loopgate ", LOOPGATE_VERSION, " running: gateway ", config.gateway_id, ", ", sessions.size(),
-              " ports, store ", config.store.path, " holding ", store.depth(), " batches");
+              " ports, store ", config.store.path, " holding ", store.stats().depth, " batches");
     notify("READY=1");
 
     boost::asio::steady_timer watchdog(io);

@@ -57,6 +57,17 @@ std::string encode_batch(const std::string& gateway_id, std::uint64_t batch_sequ
     return batch.SerializeAsString();
 }
 
+std::string encode_batch_header(const std::string& gateway_id, std::uint64_t batch_sequence, std::int64_t created_ns) {
+    return encode_batch(gateway_id, batch_sequence, created_ns, {});
+}
+
+std::string encode_readings(std::span<const Reading> readings) {
+    v1::Batch part;
+    part.mutable_readings()->Reserve(static_cast<int>(readings.size()));
+    for (const Reading& r : readings) to_proto(r, *part.add_readings());
+    return part.SerializeAsString();
+}
+
 std::string mark_historical(const std::string& payload) {
     // Field 3 (historical), wire type 0 (varint): tag byte (3 << 3) | 0 = 0x18, value 1.
     std::string out = payload;

@@ -2,11 +2,23 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <filesystem>
 #include <stdexcept>
+
+#include "gateway/log.hpp"
 
 namespace loopgate {
 
 namespace {
+
+class StoreError : public std::runtime_error {
+public:
+    StoreError(const std::string& what, int code) : std::runtime_error(what), code(code) {}
+    int code;
+};
 
 struct Reset {
     sqlite3_stmt* s;
@@ -16,182 +28,335 @@ struct Reset {
     }
 };
 
+bool is_corruption(int code) {
+    int primary = code & 0xff;
+    return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
+}
+
+const char* const schema = R"(
+CREATE TABLE IF NOT EXISTS batches (
+  sequence   INTEGER PRIMARY KEY,
+  created_ns INTEGER NOT NULL,
+  closed     INTEGER NOT NULL DEFAULT 0,
+  readings   INTEGER NOT NULL DEFAULT 0,
+  bytes      INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS parts (
+  id       INTEGER PRIMARY KEY,
+  sequence INTEGER NOT NULL,
+  payload  BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS parts_by_batch ON parts(sequence, id);
+CREATE TABLE IF NOT EXISTS device_sequences (device TEXT PRIMARY KEY, sequence INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+)";
+
 }  // namespace
 
-Store::Store(const std::string& path, std::uint64_t max_bytes) : path_(path), max_bytes_(max_bytes) {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        nullptr) != SQLITE_OK) {
-        std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
-        sqlite3_close(db_);
-        db_ = nullptr;
-        throw std::runtime_error("store " + path + ": cannot open: " + why);
-    }
+Store::Store(const std::string& path, const StoreLimits& limits) : path_(path), limits_(limits) {
     try {
-        sqlite3_busy_timeout(db_, 5000);
-        exec("PRAGMA journal_mode=WAL");
-        exec("PRAGMA synchronous=FULL");
-        exec("CREATE TABLE IF NOT EXISTS batches (sequence INTEGER PRIMARY KEY, created_ns INTEGER NOT NULL, "
-             "payload BLOB NOT NULL)");
-        exec("CREATE TABLE IF NOT EXISTS device_sequences (device TEXT PRIMARY KEY, sequence INTEGER NOT NULL)");
-        exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
-        // The highest sequence ever used, kept even after its batch is deleted, so ids never repeat.
-        sqlite3_stmt* s = prepare(
-            "SELECT max(coalesce((SELECT value FROM meta WHERE key='last_sequence'),0), "
-            "coalesce((SELECT max(sequence) FROM batches),0)), "
-            "(SELECT count(*) FROM batches), (SELECT coalesce(sum(length(payload)),0) FROM batches)");
-        if (sqlite3_step(s) == SQLITE_ROW) {
-            last_sequence_ = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
-            depth_ = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
-            bytes_ = static_cast<std::uint64_t>(sqlite3_column_int64(s, 2));
+        open_database();
+    } catch (const StoreError& e) {
+        if (!is_corruption(e.code)) throw std::runtime_error(e.what());
+        // Never delete what may still hold readings: move it aside for a person to look at.
+        auto stamp = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+        std::string aside = path_ + ".corrupt-" + std::to_string(stamp);
+        for (const char* suffix : {"", "-wal", "-shm"}) {
+            std::error_code ec;
+            if (std::filesystem::exists(path_ + suffix, ec)) std::filesystem::rename(path_ + suffix, aside + suffix, ec);
         }
-        sqlite3_finalize(s);
-        insert_ = prepare("INSERT INTO batches (sequence, created_ns, payload) VALUES (?, ?, ?)");
-        upsert_device_ = prepare(
-            "INSERT INTO device_sequences (device, sequence) VALUES (?, ?) "
-            "ON CONFLICT(device) DO UPDATE SET sequence=excluded.sequence");
-        select_after_ = prepare("SELECT sequence, created_ns, payload FROM batches WHERE sequence > ? "
-                                "ORDER BY sequence LIMIT ?");
-        delete_ = prepare("DELETE FROM batches WHERE sequence = ?");
-    } catch (...) {
-        sqlite3_close_v2(db_);
-        throw;
+        log::error("store ", path_, " is unreadable (", e.what(), "); moved it aside to ", aside,
+                   " and started a fresh store");
+        stats_.recovered_from = aside;
+        open_database();
     }
 }
 
-Store::~Store() {
-    try {
-        flush_removals();
-    } catch (...) {
-        // A failed delete costs a duplicate after restart, never a reading.
+void Store::open_database() {
+    for (auto& [sql, s] : statements_) sqlite3_finalize(s);
+    statements_.clear();
+    if (db_) sqlite3_close_v2(db_);
+    db_ = nullptr;
+    int rc = sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    if (rc != SQLITE_OK) {
+        std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+        sqlite3_close_v2(db_);
+        db_ = nullptr;
+        throw StoreError("store " + path_ + ": cannot open: " + why, rc);
     }
-    for (sqlite3_stmt* s : {insert_, upsert_device_, select_after_, delete_}) sqlite3_finalize(s);
-    sqlite3_close_v2(db_);
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, 5000);
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=FULL");
+    exec(schema);
+    // A quick structural check catches files that are damaged beyond the header.
+    sqlite3_stmt* check = prepare("PRAGMA quick_check");
+    std::string verdict = sqlite3_step(check) == SQLITE_ROW ? reinterpret_cast<const char*>(sqlite3_column_text(check, 0)) : "no answer";
+    if (verdict != "ok") throw StoreError("store " + path_ + ": integrity check failed: " + verdict, SQLITE_CORRUPT);
+    // Batches left open by a crash are complete as far as they got: publish them.
+    exec("UPDATE batches SET closed = 1 WHERE closed = 0");
+    sqlite3_stmt* s = prepare(
+        "SELECT max(coalesce((SELECT value FROM meta WHERE key='last_sequence'),0), "
+        "coalesce((SELECT max(sequence) FROM batches),0)), "
+        "(SELECT count(*) FROM batches), (SELECT coalesce(sum(bytes),0) FROM batches)");
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        last_sequence_ = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+        stats_.depth = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
+        stats_.bytes = static_cast<std::uint64_t>(sqlite3_column_int64(s, 2));
+    }
+    sqlite3_reset(s);
+}
+
+Store::~Store() {
+    if (!commit()) log::error("store: ", last_error_, "; ", queue_.size(), " queued writes are lost");
+    for (auto& [sql, s] : statements_) sqlite3_finalize(s);
+    if (db_) sqlite3_close_v2(db_);
 }
 
 void Store::exec(const char* sql) {
     char* err = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
         std::string why = err ? err : sqlite3_errmsg(db_);
         sqlite3_free(err);
-        throw std::runtime_error("store " + path_ + ": " + why);
+        throw StoreError("store " + path_ + ": " + why, rc);
     }
 }
 
 sqlite3_stmt* Store::prepare(const char* sql) {
+    auto it = statements_.find(sql);
+    if (it != statements_.end()) {
+        sqlite3_reset(it->second);
+        sqlite3_clear_bindings(it->second);
+        return it->second;
+    }
     sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK)
-        throw std::runtime_error("store " + path_ + ": " + sqlite3_errmsg(db_));
+    int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+    if (rc != SQLITE_OK) throw StoreError("store " + path_ + ": " + sqlite3_errmsg(db_), rc);
+    statements_.emplace(sql, s);
     return s;
 }
 
-void Store::append(std::uint64_t sequence, std::int64_t created_ns, const std::string& payload,
+void Store::open_batch(std::uint64_t sequence, std::int64_t created_ns, const std::string& header) {
+    if (sequence != last_sequence_ + 1) throw std::logic_error("store: batches must open in sequence");
+    last_sequence_ = sequence;
+    queue_.push_back(Op{Op::open, sequence, created_ns, header, 0, {}});
+    stats_.pending_bytes += header.size();
+}
+
+void Store::append(std::uint64_t sequence, const std::string& part, std::uint64_t readings,
                    const std::map<std::string, std::uint64_t>& device_sequences) {
-    if (sequence <= last_sequence_) throw std::logic_error("store: batch sequence must increase");
-    exec("BEGIN IMMEDIATE");
-    try {
-        {
-            Reset r{insert_};
-            sqlite3_bind_int64(insert_, 1, static_cast<sqlite3_int64>(sequence));
-            sqlite3_bind_int64(insert_, 2, created_ns);
-            sqlite3_bind_blob(insert_, 3, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
-            if (sqlite3_step(insert_) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db_));
+    queue_.push_back(Op{Op::part, sequence, 0, part, readings, device_sequences});
+    stats_.pending_bytes += part.size();
+    // While the disk refuses writes, memory is the only buffer left: bound it, oldest parts first.
+    while (stats_.pending_bytes > limits_.max_pending_bytes) {
+        auto it = std::find_if(queue_.begin(), queue_.end(), [](const Op& op) { return op.kind == Op::part; });
+        if (it == queue_.end() || std::next(it) == queue_.end()) break;
+        stats_.pending_bytes -= it->bytes.size();
+        stats_.dropped_readings += it->readings;
+        queue_.erase(it);
+    }
+}
+
+void Store::close_batch(std::uint64_t sequence) { queue_.push_back(Op{Op::close, sequence, 0, {}, 0, {}}); }
+
+void Store::remove(std::uint64_t sequence) { removals_.push_back(sequence); }
+
+void Store::apply(const Op& op) {
+    auto step = [&](sqlite3_stmt* s) {
+        int rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), rc);
+    };
+    switch (op.kind) {
+        case Op::open: {
+            sqlite3_stmt* s = prepare("INSERT INTO batches (sequence, created_ns, bytes) VALUES (?, ?, ?)");
+            Reset r{s};
+            sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(op.sequence));
+            sqlite3_bind_int64(s, 2, op.created_ns);
+            sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(op.bytes.size()));
+            step(s);
+            [[fallthrough]];
         }
-        for (const auto& [device, seq] : device_sequences) {
-            Reset r{upsert_device_};
-            sqlite3_bind_text(upsert_device_, 1, device.data(), static_cast<int>(device.size()), SQLITE_STATIC);
-            sqlite3_bind_int64(upsert_device_, 2, static_cast<sqlite3_int64>(seq));
-            if (sqlite3_step(upsert_device_) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db_));
+        case Op::part: {
+            sqlite3_stmt* s = prepare("INSERT INTO parts (sequence, payload) VALUES (?, ?)");
+            {
+                Reset r{s};
+                sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(op.sequence));
+                sqlite3_bind_blob(s, 2, op.bytes.data(), static_cast<int>(op.bytes.size()), SQLITE_STATIC);
+                step(s);
+            }
+            if (op.kind == Op::part) {
+                sqlite3_stmt* u = prepare("UPDATE batches SET readings = readings + ?, bytes = bytes + ? WHERE sequence = ?");
+                Reset r{u};
+                sqlite3_bind_int64(u, 1, static_cast<sqlite3_int64>(op.readings));
+                sqlite3_bind_int64(u, 2, static_cast<sqlite3_int64>(op.bytes.size()));
+                sqlite3_bind_int64(u, 3, static_cast<sqlite3_int64>(op.sequence));
+                step(u);
+            }
+            for (const auto& [device, seq] : op.device_sequences) {
+                sqlite3_stmt* d = prepare(
+                    "INSERT INTO device_sequences (device, sequence) VALUES (?, ?) "
+                    "ON CONFLICT(device) DO UPDATE SET sequence = max(sequence, excluded.sequence)");
+                Reset r{d};
+                sqlite3_bind_text(d, 1, device.data(), static_cast<int>(device.size()), SQLITE_STATIC);
+                sqlite3_bind_int64(d, 2, static_cast<sqlite3_int64>(seq));
+                step(d);
+            }
+            break;
+        }
+        case Op::close: {
+            sqlite3_stmt* s = prepare("UPDATE batches SET closed = 1 WHERE sequence = ?");
+            Reset r{s};
+            sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(op.sequence));
+            step(s);
+            break;
+        }
+    }
+}
+
+void Store::drop_batch(std::uint64_t sequence) {
+    sqlite3_stmt* p = prepare("DELETE FROM parts WHERE sequence = ?");
+    {
+        Reset r{p};
+        sqlite3_bind_int64(p, 1, static_cast<sqlite3_int64>(sequence));
+        if (sqlite3_step(p) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), sqlite3_errcode(db_));
+    }
+    sqlite3_stmt* b = prepare("DELETE FROM batches WHERE sequence = ?");
+    Reset r{b};
+    sqlite3_bind_int64(b, 1, static_cast<sqlite3_int64>(sequence));
+    if (sqlite3_step(b) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), sqlite3_errcode(db_));
+}
+
+bool Store::commit() {
+    if (queue_.empty() && removals_.empty()) return true;
+    if (!db_) return false;
+    try {
+        exec("BEGIN IMMEDIATE");
+        for (std::uint64_t seq : removals_) drop_batch(seq);
+        for (const Op& op : queue_) apply(op);
+        // Remember the highest id so a restart with an empty table never reuses one.
+        sqlite3_stmt* m = prepare(
+            "INSERT INTO meta (key, value) VALUES ('last_sequence', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+        {
+            Reset r{m};
+            sqlite3_bind_int64(m, 1, static_cast<sqlite3_int64>(last_sequence_));
+            if (sqlite3_step(m) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), sqlite3_errcode(db_));
         }
         exec("COMMIT");
     } catch (const std::exception& e) {
         sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw std::runtime_error("store " + path_ + ": cannot append batch: " + e.what());
+        ++stats_.commit_failures;
+        last_error_ = e.what();
+        return false;
     }
-    last_sequence_ = sequence;
-    ++depth_;
-    bytes_ += payload.size();
-    enforce_limit();
-}
-
-void Store::enforce_limit() {
-    while (bytes_ > max_bytes_ && depth_ > 1) {
-        auto oldest = read_after(0, 1);
-        if (oldest.empty()) break;
-        Reset r{delete_};
-        sqlite3_bind_int64(delete_, 1, static_cast<sqlite3_int64>(oldest[0].sequence));
-        if (sqlite3_step(delete_) != SQLITE_DONE) break;
-        --depth_;
-        bytes_ -= oldest[0].payload.size();
-        ++dropped_;
+    ++stats_.commits;
+    // Counters follow the committed state.
+    for (const Op& op : queue_) {
+        if (op.kind == Op::open) ++stats_.depth;
+        if (op.kind != Op::close) stats_.bytes += op.bytes.size();
     }
+    queue_.clear();
+    stats_.pending_bytes = 0;
+    if (!removals_.empty()) {
+        // Recount: removals may include batches the limits dropped already.
+        sqlite3_stmt* s = prepare("SELECT count(*), coalesce(sum(bytes),0) FROM batches");
+        if (sqlite3_step(s) == SQLITE_ROW) {
+            stats_.depth = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+            stats_.bytes = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
+        }
+        sqlite3_reset(s);
+        removals_.clear();
+    }
+    return true;
 }
 
 std::vector<StoredBatch> Store::read_after(std::uint64_t after, std::size_t limit) {
     std::vector<StoredBatch> out;
-    Reset r{select_after_};
-    sqlite3_bind_int64(select_after_, 1, static_cast<sqlite3_int64>(after));
-    sqlite3_bind_int64(select_after_, 2, static_cast<sqlite3_int64>(limit));
-    int rc;
-    while ((rc = sqlite3_step(select_after_)) == SQLITE_ROW) {
-        StoredBatch b;
-        b.sequence = static_cast<std::uint64_t>(sqlite3_column_int64(select_after_, 0));
-        b.created_ns = sqlite3_column_int64(select_after_, 1);
-        auto* data = static_cast<const char*>(sqlite3_column_blob(select_after_, 2));
-        b.payload.assign(data ? data : "", static_cast<std::size_t>(sqlite3_column_bytes(select_after_, 2)));
-        out.push_back(std::move(b));
-    }
-    if (rc != SQLITE_DONE) throw std::runtime_error("store " + path_ + ": cannot read: " + sqlite3_errmsg(db_));
-    return out;
-}
-
-void Store::remove(std::uint64_t sequence) { pending_removals_.push_back(sequence); }
-
-void Store::flush_removals() {
-    if (pending_removals_.empty() || !db_) return;
-    exec("BEGIN IMMEDIATE");
-    std::uint64_t removed = 0, removed_bytes = 0;
-    try {
-        sqlite3_stmt* size = prepare("SELECT length(payload) FROM batches WHERE sequence = ?");
-        for (std::uint64_t seq : pending_removals_) {
-            sqlite3_bind_int64(size, 1, static_cast<sqlite3_int64>(seq));
-            if (sqlite3_step(size) == SQLITE_ROW) {
-                removed_bytes += static_cast<std::uint64_t>(sqlite3_column_int64(size, 0));
-                ++removed;
-            }
-            sqlite3_reset(size);
-            Reset r{delete_};
-            sqlite3_bind_int64(delete_, 1, static_cast<sqlite3_int64>(seq));
-            sqlite3_step(delete_);
+    sqlite3_stmt* s = prepare(
+        "SELECT sequence, created_ns, readings FROM batches WHERE sequence > ? AND closed = 1 "
+        "ORDER BY sequence LIMIT ?");
+    {
+        Reset r{s};
+        sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(after));
+        sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(limit + removals_.size()));
+        int rc = SQLITE_DONE;
+        while (out.size() < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+            // Acknowledged but not yet deleted: never hand out again.
+            auto seq = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+            if (std::find(removals_.begin(), removals_.end(), seq) != removals_.end()) continue;
+            StoredBatch b;
+            b.sequence = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+            b.created_ns = sqlite3_column_int64(s, 1);
+            b.readings = static_cast<std::uint64_t>(sqlite3_column_int64(s, 2));
+            out.push_back(std::move(b));
         }
-        sqlite3_finalize(size);
-        // Remember the highest id so a restart with an empty table never reuses one.
-        std::string sql = "INSERT INTO meta (key, value) VALUES ('last_sequence', " + std::to_string(last_sequence_) +
-                          ") ON CONFLICT(key) DO UPDATE SET value=excluded.value";
-        exec(sql.c_str());
-        exec("COMMIT");
-    } catch (...) {
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
+        if (out.size() < limit && rc != SQLITE_DONE)
+            throw std::runtime_error("store " + path_ + ": cannot read: " + sqlite3_errmsg(db_));
     }
-    pending_removals_.clear();
-    depth_ -= std::min(depth_, removed);
-    bytes_ -= std::min(bytes_, removed_bytes);
+    sqlite3_stmt* p = prepare("SELECT payload FROM parts WHERE sequence = ? ORDER BY id");
+    for (StoredBatch& b : out) {
+        Reset r{p};
+        sqlite3_bind_int64(p, 1, static_cast<sqlite3_int64>(b.sequence));
+        while (sqlite3_step(p) == SQLITE_ROW) {
+            auto* data = static_cast<const char*>(sqlite3_column_blob(p, 0));
+            b.payload.append(data ? data : "", static_cast<std::size_t>(sqlite3_column_bytes(p, 0)));
+        }
+    }
+    return out;
 }
 
 std::map<std::string, std::uint64_t> Store::device_sequences() {
     std::map<std::string, std::uint64_t> out;
     sqlite3_stmt* s = prepare("SELECT device, sequence FROM device_sequences");
+    Reset r{s};
     while (sqlite3_step(s) == SQLITE_ROW)
         out[reinterpret_cast<const char*>(sqlite3_column_text(s, 0))] =
             static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
-    sqlite3_finalize(s);
     return out;
 }
 
 std::optional<std::int64_t> Store::oldest_created_ns() {
-    auto oldest = read_after(0, 1);
-    if (oldest.empty()) return std::nullopt;
-    return oldest[0].created_ns;
+    sqlite3_stmt* s = prepare("SELECT created_ns FROM batches ORDER BY sequence LIMIT 1");
+    Reset r{s};
+    if (sqlite3_step(s) == SQLITE_ROW) return sqlite3_column_int64(s, 0);
+    return std::nullopt;
+}
+
+bool Store::over_limit() const { return stats_.bytes > limits_.max_bytes; }
+
+void Store::enforce_limits(std::int64_t now_ns, bool drop_for_size) {
+    if (!db_) return;
+    std::int64_t cutoff = limits_.max_age_ms > 0 ? now_ns - limits_.max_age_ms * 1'000'000 : INT64_MIN;
+    bool dropped = false;
+    while (true) {
+        sqlite3_stmt* s = prepare("SELECT sequence, created_ns, readings, bytes FROM batches WHERE closed = 1 ORDER BY sequence LIMIT 1");
+        std::uint64_t seq = 0, readings = 0, bytes = 0;
+        std::int64_t created = 0;
+        {
+            Reset r{s};
+            if (sqlite3_step(s) != SQLITE_ROW) break;
+            seq = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+            created = sqlite3_column_int64(s, 1);
+            readings = static_cast<std::uint64_t>(sqlite3_column_int64(s, 2));
+            bytes = static_cast<std::uint64_t>(sqlite3_column_int64(s, 3));
+        }
+        if (!((drop_for_size && stats_.bytes > limits_.max_bytes) || created < cutoff)) break;
+        try {
+            drop_batch(seq);
+        } catch (const std::exception& e) {
+            last_error_ = e.what();
+            break;
+        }
+        dropped = true;
+        ++stats_.dropped_batches;
+        stats_.dropped_readings += readings;
+        stats_.bytes -= std::min(stats_.bytes, bytes);
+        stats_.depth -= std::min<std::uint64_t>(stats_.depth, 1);
+    }
+    if (dropped) log::warning("store: limit reached; dropped oldest unsent batches (", stats_.dropped_batches,
+                              " batches, ", stats_.dropped_readings, " readings so far)");
 }
 
 }  // namespace loopgate

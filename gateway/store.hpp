@@ -1,13 +1,23 @@
 #pragma once
-// The durable store-and-forward buffer: every batch is committed here before it is published, and
-// stays until the broker has acknowledged it.
+// The durable store-and-forward buffer.
 //
-// SQLite in WAL mode with synchronous=FULL: a commit returns only once the WAL is on disk, so a
-// power cut after append() loses nothing; WAL keeps readers and the single writer from blocking and
-// makes each commit one sequential append (kind to SD cards). Acknowledged batches are deleted in
-// groups (see remove), since losing a delete costs only a duplicate, never a reading.
+// Readings are committed as they are read, not when their batch closes: a batch is a row in
+// `batches` plus the parts appended to it, each part a serialized Batch holding some readings.
+// Protobuf merges concatenated messages (repeated fields append), so a batch's payload is simply its
+// parts concatenated in order. A batch is published only once closed; after a crash, batches left
+// open are closed on the next start, so every committed reading goes out.
+//
+// Writes are queued in memory and committed together by commit(): the bridge commits after every
+// read (or every commit_interval, trading a bounded loss window for fewer writes on SD cards). If a
+// commit fails (disk full, I/O error) the queue is kept, bounded, and retried.
+//
+// SQLite settings: WAL mode with synchronous=FULL, so a commit returns only once the WAL is on disk
+// (a power cut after commit() loses nothing) and each commit is one sequential append; the WAL is
+// checkpointed automatically (every 1000 pages) and on close. Acknowledged batches are deleted in the
+// next commit: losing a delete to a crash costs a duplicate, never a reading.
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -21,56 +31,94 @@ namespace loopgate {
 struct StoredBatch {
     std::uint64_t sequence = 0;
     std::int64_t created_ns = 0;
+    std::uint64_t readings = 0;
     std::string payload;
+};
+
+struct StoreLimits {
+    std::uint64_t max_bytes = 1024ull * 1024 * 1024;
+    std::int64_t max_age_ms = 0;                 // 0: no age limit
+    std::uint64_t max_pending_bytes = 64 << 20;  // uncommitted writes held in memory while the disk fails
+};
+
+struct StoreStats {
+    std::uint64_t depth = 0;             // closed and open batches on disk
+    std::uint64_t bytes = 0;             // payload bytes on disk
+    std::uint64_t dropped_batches = 0;   // removed unsent by the size or age limit
+    std::uint64_t dropped_readings = 0;  // ...and the readings in them, plus any lost from the memory queue
+    std::uint64_t commit_failures = 0;
+    std::uint64_t commits = 0;
+    std::uint64_t pending_bytes = 0;     // waiting in memory for a successful commit
+    std::string recovered_from;          // where a corrupt store was moved aside at open, if it was
 };
 
 class Store {
 public:
-    // Opens (creating when needed) the store at `path`; throws std::runtime_error naming the path.
-    Store(const std::string& path, std::uint64_t max_bytes);
+    // Opens (creating when needed) the store at `path`. A file that is not a healthy SQLite database
+    // is moved aside to <path>.corrupt-<time> (never deleted) and a fresh store is created; the
+    // event is in stats().recovered_from. Throws std::runtime_error naming the path when even a fresh
+    // store cannot be opened.
+    Store(const std::string& path, const StoreLimits& limits);
     ~Store();
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
-    // The sequence the next append must carry (batch ids are stable across restarts).
+    // The sequence the next batch must carry: strictly increasing, never reused, even across restarts.
     std::uint64_t next_sequence() const { return last_sequence_ + 1; }
-
-    // Commits one batch and the per-device sequence high-water marks it advances, atomically.
-    // Drops the oldest batches when over max_bytes (counted in dropped_batches()).
-    void append(std::uint64_t sequence, std::int64_t created_ns, const std::string& payload,
+    // Starts batch next_sequence(); `header` is its serialized gateway id / sequence / time fields.
+    void open_batch(std::uint64_t sequence, std::int64_t created_ns, const std::string& header);
+    // Adds readings (a serialized Batch with only readings) to the open batch, and the device
+    // sequence high-water marks they reach.
+    void append(std::uint64_t sequence, const std::string& part, std::uint64_t readings,
                 const std::map<std::string, std::uint64_t>& device_sequences);
-
-    // Oldest first, sequence > after.
-    std::vector<StoredBatch> read_after(std::uint64_t after, std::size_t limit);
-
-    // Marks a batch acknowledged; deletions are committed together by flush_removals().
+    void close_batch(std::uint64_t sequence);
+    // Marks a batch acknowledged; it is deleted by the next commit.
     void remove(std::uint64_t sequence);
-    void flush_removals();
 
+    // Writes everything queued in one transaction. Returns false (and keeps the queue) on failure;
+    // the error is in last_error().
+    bool commit();
+    bool has_uncommitted() const { return !queue_.empty() || !removals_.empty(); }
+    const std::string& last_error() const { return last_error_; }
+
+    // Closed batches, oldest first, sequence > after.
+    std::vector<StoredBatch> read_after(std::uint64_t after, std::size_t limit);
+    std::uint64_t last_sequence() const { return last_sequence_; }
     std::map<std::string, std::uint64_t> device_sequences();
-
-    std::uint64_t depth() const { return depth_; }
-    std::uint64_t bytes() const { return bytes_; }
     std::optional<std::int64_t> oldest_created_ns();
-    std::uint64_t dropped_batches() const { return dropped_; }
+
+    // Drops the oldest closed batches older than max_age and, when `drop_for_size`, while the store
+    // is over max_bytes.
+    void enforce_limits(std::int64_t now_ns, bool drop_for_size);
+    bool over_limit() const;
+
+    const StoreStats& stats() const { return stats_; }
 
 private:
+    struct Op {
+        enum Kind { open, part, close } kind;
+        std::uint64_t sequence;
+        std::int64_t created_ns;
+        std::string bytes;
+        std::uint64_t readings;
+        std::map<std::string, std::uint64_t> device_sequences;
+    };
+
+    void open_database();
     void exec(const char* sql);
     sqlite3_stmt* prepare(const char* sql);
-    void enforce_limit();
+    void apply(const Op& op);
+    void drop_batch(std::uint64_t sequence);
 
     std::string path_;
-    std::uint64_t max_bytes_;
+    StoreLimits limits_;
     sqlite3* db_ = nullptr;
-    sqlite3_stmt* insert_ = nullptr;
-    sqlite3_stmt* upsert_device_ = nullptr;
-    sqlite3_stmt* select_after_ = nullptr;
-    sqlite3_stmt* delete_ = nullptr;
+    std::map<std::string, sqlite3_stmt*> statements_;
     std::uint64_t last_sequence_ = 0;
-    std::uint64_t depth_ = 0;
-    std::uint64_t bytes_ = 0;
-    std::uint64_t dropped_ = 0;
-    std::vector<std::uint64_t> pending_removals_;
+    std::deque<Op> queue_;
+    std::vector<std::uint64_t> removals_;
+    std::string last_error_;
+    StoreStats stats_;
 };
 
 }  // namespace loopgate

@@ -121,14 +121,15 @@ Uplink::Uplink(boost::asio::io_context& io, const Config& config)
     publish_listener_ = std::make_unique<Listener>(*this, Listener::Kind::publish);
     client_->set_callback(*callbacks_);
 
+    // Clean sessions on purpose: the store is the session. Unacknowledged batches are published again
+    // from the store, in order, after every reconnect; a broker-side session would have Paho re-send
+    // its own copies as well, racing ours and reordering a device's readings.
     if (u.mqtt_version == 5) {
         options_.set_mqtt_version(MQTTVERSION_5);
-        options_.set_clean_start(false);
-        // Keep the broker-side session (queued commands, in-flight acks) for a day of outage.
-        options_.set_properties(mqtt::properties{{mqtt::property::SESSION_EXPIRY_INTERVAL, 86400}});
+        options_.set_clean_start(true);
     } else {
         options_.set_mqtt_version(MQTTVERSION_3_1_1);
-        options_.set_clean_session(false);
+        options_.set_clean_session(true);
     }
     options_.set_keep_alive_interval(u.keepalive_s);
     options_.set_connect_timeout(10);
@@ -197,22 +198,18 @@ void Uplink::handle_connected() {
     logged_failure_ = false;
     log::info("uplink: connected to ", config_.uplink.broker, " as ", config_.uplink.client_id);
 
-    // In a persistent session Paho re-sends unacknowledged publishes itself; anything it no longer
-    // holds is failed here so the bridge publishes it again from the store.
-    std::set<std::uint64_t> held;
-    for (const auto& tok : client_->get_pending_delivery_tokens())
-        if (tok) held.insert(reinterpret_cast<std::uintptr_t>(tok->get_user_context()));
-    std::vector<std::uint64_t> lost;
-    for (const auto& [id, handler] : outstanding_)
-        if (!held.count(id)) lost.push_back(id);
-    for (std::uint64_t id : lost) handle_publish_done(id, false);
-
-    try {
-        client_->publish(mqtt::make_message(config_.status_topic(), status_payload("online"), 1, true));
-    } catch (const mqtt::exception& e) {
-        log::warning("uplink: cannot publish online status: ", e.what());
-    }
+    publish_status("online");
     if (on_connected_) on_connected_();
+}
+
+void Uplink::publish_status(const char* state) {
+    if (!connected_) return;
+    try {
+        std::string doc = status_source_ ? status_source_(state) : status_payload(state);
+        client_->publish(mqtt::make_message(config_.status_topic(), doc, 1, true));
+    } catch (const mqtt::exception& e) {
+        log::warning("uplink: cannot publish status: ", e.what());
+    }
 }
 
 void Uplink::handle_connect_failed(const std::string& why) {
@@ -230,6 +227,11 @@ void Uplink::handle_lost(const std::string& why) {
     connected_ = false;
     ++reconnects_;
     log::warning("uplink: lost connection to ", config_.uplink.broker, ": ", why, "; reconnecting");
+    // Whatever was not acknowledged goes again from the store; late callbacks for these are ignored.
+    auto lost = std::move(outstanding_);
+    outstanding_.clear();
+    for (auto& [id, handler] : lost)
+        if (handler) handler(false);
     if (on_disconnected_) on_disconnected_();
     schedule_reconnect();
 }
@@ -261,7 +263,8 @@ void Uplink::stop() {
     reconnect_timer_.cancel();
     if (!client_->is_connected()) return;
     try {
-        auto tok = client_->publish(mqtt::make_message(config_.status_topic(), status_payload("offline"), 1, true));
+        std::string doc = status_source_ ? status_source_("offline") : status_payload("offline");
+        auto tok = client_->publish(mqtt::make_message(config_.status_topic(), doc, 1, true));
         tok->wait_for(std::chrono::seconds(2));
         client_->disconnect(std::chrono::milliseconds(1000))->wait_for(std::chrono::seconds(3));
         log::info("uplink: disconnected cleanly");

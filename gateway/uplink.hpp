@@ -42,6 +42,9 @@ public:
     void publish(const std::string& topic, const std::string& payload, bool retained, AckHandler on_done);
 
     void on_connected(std::function<void()> f) { on_connected_ = std::move(f); }
+    // The retained status document ("online"/"offline" plus counters); a plain one until set.
+    void status_source(std::function<std::string(const char* state)> f) { status_source_ = std::move(f); }
+    void publish_status(const char* state);
     void on_disconnected(std::function<void()> f) { on_disconnected_ = std::move(f); }
 
 private:
@@ -78,6 +81,7 @@ private:
 
     std::function<void()> on_connected_;
     std::function<void()> on_disconnected_;
+    std::function<std::string(const char*)> status_source_;
 };
 
 std::int64_t wall_now_ns();

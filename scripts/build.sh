@@ -11,4 +11,6 @@ case "$flavour" in
   *) echo "usage: $0 [release|asan|fuzz]" >&2; exit 2 ;;
 esac
 cmake -S . -B "build/$flavour" -G Ninja -DLOOPGATE_WERROR=ON "${args[@]}" >/dev/null
-cmake --build "build/$flavour" -j "$(nproc)"
+target=()
+[ "$flavour" = fuzz ] && target=(--target fuzz_all)
+cmake --build "build/$flavour" -j "$(nproc)" "${target[@]}"

@@ -70,12 +70,19 @@ def workdir(name):
 
 
 class Mosquitto:
-    def __init__(self, port, directory):
+    """A real broker on loopback. With persistent=True its sessions and queued messages survive a
+    restart (saved at shutdown), as a production broker's would."""
+
+    def __init__(self, port, directory, persistent=False):
         self.port = port
         self.conf = os.path.join(directory, f"mosquitto-{port}.conf")
         with open(self.conf, "w") as f:
-            f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                    "max_queued_messages 100000\n")
+            f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 1000000\n"
+                    "max_inflight_messages 100\n")
+            if persistent:
+                f.write(f"persistence true\npersistence_location {directory}/\nautosave_interval 0\n")
+            else:
+                f.write("persistence false\n")
         self.proc = None
 
     def start(self):
@@ -172,23 +179,27 @@ class Gateway:
 class Subscriber:
     """Collects every Batch published under <prefix>/+/data, decoded with protobuf's own runtime."""
 
-    def __init__(self, port, prefix="loopgate"):
+    def __init__(self, port, prefix="loopgate", persistent=False):
         self.batches = []
         self.status = []
         self._cond = threading.Condition()
-        self.client = mqtt.Client(client_id=f"test-sub-{os.getpid()}-{port}", clean_session=True)
+        # A persistent subscriber keeps its session (and the QoS 1 messages queued for it) across its
+        # own reconnects and broker restarts, so the test sees everything the broker accepted.
+        self.client = mqtt.Client(client_id=f"test-sub-{os.getpid()}-{port}", clean_session=not persistent)
         self.client.on_message = self._on_message
-        connected = threading.Event()
-        self.client.on_connect = lambda *a: connected.set()
+        self.client.reconnect_delay_set(0.05, 0.5)
+        subscribed = threading.Event()
+        topics = [(f"{prefix}/+/data", 1), (f"{prefix}/+/status", 1)]
+
+        def on_connect(client, *_):
+            client.subscribe(topics)
+
+        self.client.on_connect = on_connect
+        self.client.on_subscribe = lambda *a: subscribed.set()
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
-        if not connected.wait(10):
-            raise AssertionError("subscriber could not connect")
-        done = threading.Event()
-        self.client.on_subscribe = lambda *a: done.set()
-        self.client.subscribe([(f"{prefix}/+/data", 1), (f"{prefix}/+/status", 1)])
-        if not done.wait(10):
-            raise AssertionError("subscription not acknowledged")
+        if not subscribed.wait(10):
+            raise AssertionError("subscriber could not connect and subscribe")
 
     def _on_message(self, client, userdata, msg):
         with self._cond:
@@ -234,7 +245,8 @@ def store_readings(path):
         return []
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        rows = db.execute("SELECT payload FROM batches ORDER BY sequence").fetchall()
+        # Each part is itself a serialized Batch (parts concatenate into the published payload).
+        rows = db.execute("SELECT payload FROM parts ORDER BY sequence, id").fetchall()
     except sqlite3.OperationalError:
         return []
     finally:
@@ -286,3 +298,140 @@ ports:
 def records_by_number(readings, device="ws1"):
     """Maps the sensor's own record counter N to the readings' per-device sequence numbers."""
     return [(r.int_value, r.sequence) for r in readings if r.device == device and r.metric == "record"]
+
+
+def device_sequence(store_path, device):
+    """The highest per-device sequence the gateway has committed: every reading it accepted."""
+    db = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True)
+    try:
+        row = db.execute("SELECT sequence FROM device_sequences WHERE device = ?", (device,)).fetchone()
+        return row[0] if row else 0
+    finally:
+        db.close()
+
+
+def store_depth(store_path):
+    db = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT count(*) FROM batches").fetchone()[0]
+    finally:
+        db.close()
+
+
+class Delivery:
+    """What a subscriber received, judged against the durability contract: every accepted reading
+    (per-device sequence 1..accepted) arrives at least once; within the live stream and within the
+    replayed (historical) stream a device's readings keep their order; duplicates are counted, and
+    each duplicate arrives in a batch whose batch_sequence was seen before."""
+
+    def __init__(self, batches, device="ws1"):
+        self.duplicates = 0
+        self.duplicate_batches = 0
+        self.order_violations = []
+        seen_batches = set()
+        seen = set()
+        last = {True: 0, False: 0}
+        self.records = set()
+        for b in batches:
+            dup_batch = b.batch_sequence in seen_batches
+            seen_batches.add(b.batch_sequence)
+            if dup_batch:
+                self.duplicate_batches += 1
+            for r in b.readings:
+                if r.device != device or r.metric != "record":
+                    continue
+                if r.sequence in seen:
+                    self.duplicates += 1
+                    assert dup_batch, f"reading {r.sequence} repeated in a batch with a new id {b.batch_sequence}"
+                    continue
+                seen.add(r.sequence)
+                self.records.add(r.int_value)
+                if r.sequence < last[b.historical]:
+                    self.order_violations.append((last[b.historical], r.sequence, b.historical))
+                last[b.historical] = r.sequence
+        self.sequences = seen
+
+    def missing(self, accepted):
+        """Sequence numbers accepted (committed) by the gateway that never arrived."""
+        # The record metric is every other reading (T, N): accepted counts both.
+        return sorted(set(range(2, accepted + 1, 2)) - self.sequences)
+
+
+class Feeder(threading.Thread):
+    """A sensor that prints a numbered record every `period` seconds until stopped."""
+
+    def __init__(self, pty, period=0.005):
+        super().__init__(daemon=True)
+        self.pty = pty
+        self.period = period
+        self.sent = 0
+        self._halt = threading.Event()
+
+    def run(self):
+        next_t = time.monotonic()
+        while not self._halt.is_set():
+            self.sent += 1
+            self.pty.write(f"T=1.25 N={self.sent}\r\n")
+            next_t += self.period
+            delay = next_t - time.monotonic()
+            if delay > 0:
+                self._halt.wait(delay)
+
+    def stop(self):
+        self._halt.set()
+        self.join(timeout=10)
+
+
+class Relay:
+    """A TCP relay on loopback between the gateway and the broker, which the test can cut (every
+    connection dropped mid-flight, new ones refused) and restore."""
+
+    def __init__(self, target_port):
+        import asyncio
+        self.asyncio = asyncio
+        self.port = free_port()
+        self.target = target_port
+        self.loop = asyncio.new_event_loop()
+        self.server = None
+        self.writers = set()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        self.restore()
+
+    async def _pipe(self, reader, writer):
+        try:
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    break
+                writer.write(data)
+                await writer.drain()
+        except Exception:
+            pass
+        finally:
+            writer.close()
+
+    async def _handle(self, reader, writer):
+        try:
+            up_reader, up_writer = await self.asyncio.open_connection("127.0.0.1", self.target)
+        except OSError:
+            writer.close()
+            return
+        self.writers.update({writer, up_writer})
+        await self.asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+
+    def _run(self, coro):
+        return self.asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=10)
+
+    def restore(self):
+        async def start():
+            self.server = await self.asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        self._run(start())
+
+    def cut(self):
+        async def stop():
+            self.server.close()
+            await self.server.wait_closed()
+            for w in list(self.writers):
+                w.transport.abort()  # RST, like a cable pulled mid-flight
+            self.writers.clear()
+        self._run(stop())

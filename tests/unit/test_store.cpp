@@ -1,15 +1,19 @@
-// The store keeps batches until acknowledged, hands them out oldest first, and survives reopening.
+// The store keeps every committed reading until acknowledged, hands batches out oldest first,
+// survives reopening (and crashes mid-batch), and moves a corrupt file aside instead of failing.
 
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <unistd.h>
 
+#include "gateway/payload.hpp"
 #include "gateway/store.hpp"
 
 using namespace loopgate;
 
 namespace {
+
 struct TempDir {
     std::filesystem::path path;
     TempDir() {
@@ -19,73 +23,148 @@ struct TempDir {
     ~TempDir() { std::filesystem::remove_all(path); }
     std::string db() const { return (path / "store.db").string(); }
 };
+
+const StoreLimits roomy{1ull << 30, 0, 64 << 20};
+
+Reading reading(const std::string& device, std::uint64_t seq, double v) {
+    Reading r;
+    r.device = device;
+    r.metric = "m";
+    r.value = v;
+    r.sequence = seq;
+    return r;
+}
+
+// Stores one closed batch holding `n` readings of device d, values first..first+n-1.
+std::uint64_t add_batch(Store& s, int first, int n, std::int64_t created = 1) {
+    std::uint64_t seq = s.next_sequence();
+    s.open_batch(seq, created, encode_batch_header("gw", seq, created));
+    for (int i = 0; i < n; ++i) {
+        std::vector<Reading> one{reading("d", static_cast<std::uint64_t>(first + i), first + i)};
+        s.append(seq, encode_readings(one), 1, {{"d", static_cast<std::uint64_t>(first + i)}});
+    }
+    s.close_batch(seq);
+    REQUIRE(s.commit());
+    return seq;
+}
+
+v1::Batch parse(const std::string& payload) {
+    v1::Batch b;
+    REQUIRE(b.ParseFromString(payload));
+    return b;
+}
+
 }  // namespace
+
+TEST_CASE("a batch's parts read back as one protobuf Batch, readings in order", "[store]") {
+    TempDir dir;
+    Store s(dir.db(), roomy);
+    std::uint64_t seq = add_batch(s, 1, 3, 42);
+    auto batches = s.read_after(0, 10);
+    REQUIRE(batches.size() == 1);
+    CHECK(batches[0].readings == 3);
+    v1::Batch b = parse(batches[0].payload);
+    CHECK(b.gateway_id() == "gw");
+    CHECK(b.batch_sequence() == seq);
+    CHECK(b.created_time_ns() == 42);
+    REQUIRE(b.readings_size() == 3);
+    CHECK(b.readings(0).double_value() == 1);
+    CHECK(b.readings(2).double_value() == 3);
+    CHECK_FALSE(b.historical());
+    CHECK(parse(mark_historical(batches[0].payload)).historical());
+}
 
 TEST_CASE("batches come out oldest first and leave only when acknowledged", "[store]") {
     TempDir dir;
-    Store s(dir.db(), 1 << 30);
-    for (int i = 0; i < 5; ++i) s.append(s.next_sequence(), 100 + i, "batch" + std::to_string(i), {{"d", i + 1}});
-    CHECK(s.depth() == 5);
+    Store s(dir.db(), roomy);
+    for (int i = 0; i < 5; ++i) add_batch(s, i * 10, 2, 100 + i);
+    CHECK(s.stats().depth == 5);
     auto first = s.read_after(0, 3);
     REQUIRE(first.size() == 3);
-    CHECK(first[0].payload == "batch0");
-    CHECK(first[2].payload == "batch2");
-    CHECK(s.read_after(first.back().sequence, 10).front().payload == "batch3");
+    CHECK(first[0].created_ns == 100);
+    CHECK(first[2].created_ns == 102);
+    CHECK(s.read_after(first.back().sequence, 10).front().created_ns == 103);
     s.remove(first[1].sequence);
     s.remove(first[0].sequence);
-    s.flush_removals();
-    CHECK(s.depth() == 3);
-    CHECK(s.read_after(0, 1).front().payload == "batch2");
+    CHECK(s.read_after(0, 1).front().created_ns == 102);  // acknowledged, even before the delete commits
+    REQUIRE(s.commit());
+    CHECK(s.stats().depth == 3);
     CHECK(s.oldest_created_ns() == 102);
 }
 
-TEST_CASE("reopening keeps unacknowledged batches, device sequences, and never reuses a batch id", "[store]") {
+TEST_CASE("an open batch is not published until closed, and a crash closes it on the next start", "[store]") {
+    TempDir dir;
+    std::uint64_t seq = 0;
+    {
+        Store s(dir.db(), roomy);
+        seq = s.next_sequence();
+        s.open_batch(seq, 7, encode_batch_header("gw", seq, 7));
+        std::vector<Reading> one{reading("d", 1, 1.5)};
+        s.append(seq, encode_readings(one), 1, {{"d", 1}});
+        REQUIRE(s.commit());
+        CHECK(s.read_after(0, 10).empty());
+    }  // the process "dies" with the batch open
+    Store s(dir.db(), roomy);
+    auto batches = s.read_after(0, 10);
+    REQUIRE(batches.size() == 1);
+    CHECK(batches[0].sequence == seq);
+    CHECK(parse(batches[0].payload).readings(0).double_value() == 1.5);
+}
+
+TEST_CASE("reopening keeps unacknowledged batches and device sequences, and never reuses a batch id", "[store]") {
     TempDir dir;
     std::uint64_t last = 0;
     {
-        Store s(dir.db(), 1 << 30);
-        s.append(s.next_sequence(), 1, "a", {{"dev1", 7}, {"dev2", 3}});
-        s.append(s.next_sequence(), 2, "b", {{"dev1", 9}});
-        last = s.next_sequence() - 1;
-        s.remove(last);
+        Store s(dir.db(), roomy);
+        add_batch(s, 1, 2);
+        last = add_batch(s, 3, 2);
         s.remove(last - 1);
-        s.flush_removals();
-        s.append(s.next_sequence(), 3, "c", {});
-        last = s.next_sequence() - 1;
+        s.remove(last);
+        REQUIRE(s.commit());
+        CHECK(s.stats().depth == 0);
     }
-    Store s(dir.db(), 1 << 30);
-    CHECK(s.depth() == 1);
-    CHECK(s.read_after(0, 10).front().payload == "c");
+    Store s(dir.db(), roomy);
+    CHECK(s.stats().depth == 0);
     CHECK(s.next_sequence() == last + 1);
-    auto seqs = s.device_sequences();
-    CHECK(seqs.at("dev1") == 9);
-    CHECK(seqs.at("dev2") == 3);
-}
-
-TEST_CASE("an emptied store still never reuses a batch id after reopening", "[store]") {
-    TempDir dir;
-    std::uint64_t used = 0;
-    {
-        Store s(dir.db(), 1 << 30);
-        used = s.next_sequence();
-        s.append(used, 1, "a", {});
-        s.remove(used);
-        s.flush_removals();
-        CHECK(s.depth() == 0);
-    }
-    Store s(dir.db(), 1 << 30);
-    CHECK(s.next_sequence() == used + 1);
+    CHECK(s.device_sequences().at("d") == 4);
 }
 
 TEST_CASE("over the size limit the oldest batches are dropped and counted", "[store]") {
     TempDir dir;
-    Store s(dir.db(), 10'000);
-    for (int i = 0; i < 30; ++i) s.append(s.next_sequence(), i, std::string(1000, static_cast<char>('a' + i % 26)), {});
-    CHECK(s.bytes() <= 10'000);
-    CHECK(s.dropped_batches() == 20);
-    CHECK(s.read_after(0, 1).front().created_ns == 20);
+    Store s(dir.db(), StoreLimits{2000, 0, 64 << 20});
+    for (int i = 0; i < 30; ++i) add_batch(s, i * 5, 5, i);
+    s.enforce_limits(0, true);
+    CHECK(s.stats().bytes <= 2000);
+    CHECK(s.stats().dropped_batches > 0);
+    CHECK(s.stats().dropped_readings == 5 * s.stats().dropped_batches);
+    CHECK(s.read_after(0, 1).front().created_ns == static_cast<std::int64_t>(s.stats().dropped_batches));
+}
+
+TEST_CASE("stop_reading keeps batches over the size limit; max_age drops old ones regardless", "[store]") {
+    TempDir dir;
+    Store s(dir.db(), StoreLimits{2000, 1000, 64 << 20});
+    for (int i = 0; i < 30; ++i) add_batch(s, i * 5, 5, i * 1'000'000'000LL);
+    s.enforce_limits(0, false);
+    CHECK(s.stats().dropped_batches == 0);
+    CHECK(s.over_limit());
+    s.enforce_limits(20'500'000'000LL, false);  // now = 20.5 s: batches older than 1 s go
+    CHECK(s.stats().dropped_batches == 20);
+    CHECK(s.read_after(0, 1).front().created_ns == 20'000'000'000LL);
+}
+
+TEST_CASE("a corrupt store is moved aside, never deleted, and a fresh one opened", "[store]") {
+    TempDir dir;
+    {
+        std::ofstream junk(dir.db(), std::ios::binary);
+        junk << std::string(8192, '\x5a');
+    }
+    Store s(dir.db(), roomy);
+    CHECK_FALSE(s.stats().recovered_from.empty());
+    CHECK(std::filesystem::file_size(s.stats().recovered_from) == 8192);
+    add_batch(s, 1, 1);
+    CHECK(s.read_after(0, 10).size() == 1);
 }
 
 TEST_CASE("a store path that cannot be opened is a clear error", "[store]") {
-    CHECK_THROWS_WITH(Store("/nonexistent/dir/store.db", 1 << 20), Catch::Contains("/nonexistent/dir/store.db"));
+    CHECK_THROWS_WITH(Store("/nonexistent/dir/store.db", roomy), Catch::Contains("/nonexistent/dir/store.db"));
 }

@@ -1,0 +1,29 @@
+#pragma once
+// What the gateway reports about itself: the JSON status published (retained) on the status topic
+// and the Prometheus text served on the metrics endpoint, both from the same snapshot.
+
+#include <list>
+#include <string>
+
+#include "gateway/bridge.hpp"
+#include "gateway/config.hpp"
+#include "gateway/port_session.hpp"
+#include "gateway/store.hpp"
+#include "gateway/uplink.hpp"
+
+namespace loopgate {
+
+struct GatewayView {
+    const Config& config;
+    Store& store;
+    const Bridge& bridge;
+    const Uplink& uplink;
+    std::list<PortSession>& ports;
+};
+
+std::string status_json(const GatewayView& view, const char* state);
+
+// Bytes this process has written to storage (/proc/self/io write_bytes); 0 when unavailable.
+std::uint64_t process_bytes_written();
+
+}  // namespace loopgate

@@ -1,0 +1,63 @@
+"""The disk holding the store fills up (ENOSPC) while the broker is down: the gateway keeps running,
+holds readings in a bounded memory queue, and once space returns commits them; when the broker comes
+back every line fed arrives. Needs root to mount a small tmpfs; skipped (exit 77) otherwise."""
+
+import os
+import subprocess
+import sys
+
+import harness as h
+
+d = h.workdir("diskfull")
+disk = os.path.join(d, "disk")
+os.makedirs(disk)
+if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1M", "tmpfs", disk], capture_output=True).returncode != 0:
+    print("skipped: mounting a tmpfs needs root")
+    sys.exit(77)
+h.atexit.register(subprocess.run, ["umount", "-l", disk])
+
+port = h.free_port()
+broker = h.Mosquitto(port, d)
+line = h.PtyPair(d, "met")
+cfg = h.line_config(d, port, line.gateway_end, max_delay="50ms")
+with open(cfg) as f:
+    text = f.read().replace(f"path: {d}/store.db", f"path: {disk}/store.db")
+with open(cfg, "w") as f:
+    f.write(text)
+gw = h.Gateway(cfg, d).start()
+
+# Leave the store almost no room.
+filler = os.path.join(disk, "filler")
+fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+try:
+    while True:
+        os.write(fd, b"\0" * 4096)
+except OSError:
+    pass
+os.close(fd)
+
+fed = 0
+def feed(n):
+    global fed
+    for _ in range(n):
+        fed += 1
+        line.write(f"T=9.5 N={fed}\r\n")
+
+feed(2000)
+h.wait_until(lambda: "holding readings in memory" in gw.log_text(), 30, "the gateway to report the full disk")
+feed(500)
+assert gw.proc.poll() is None, "a full disk must not stop the gateway"
+
+os.unlink(filler)
+h.wait_until(lambda: "writable again" in gw.log_text(), 30, "commits to succeed once space returns")
+broker.start()
+sub = h.Subscriber(port)
+sub.wait_for(lambda s: len(h.Delivery(s.batches).records) >= fed, 60, "every line fed")
+got = h.Delivery(sub.batches)
+assert got.records == set(range(1, fed + 1)), f"lost: {sorted(set(range(1, fed + 1)) - got.records)[:20]}"
+assert not got.order_violations
+assert gw.stop() == 0
+print(f"ok: {fed} lines fed across a full disk, all delivered")
+sub.close()
+line.close()
+broker.stop()
