@@ -3,6 +3,7 @@
 #include <map>
 
 #include "drivers/line/line_driver.hpp"
+#include "drivers/modbus_rtu/modbus_driver.hpp"
 
 namespace loopgate {
 
@@ -12,6 +13,7 @@ namespace {
 const std::map<std::string, DriverFactory>& registry() {
     static const std::map<std::string, DriverFactory> drivers = {
         {"line", make_line_driver},
+        {"modbus-rtu", make_modbus_driver},
     };
     return drivers;
 }

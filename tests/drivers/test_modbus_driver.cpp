@@ -1,0 +1,656 @@
+// The modbus-rtu state machine with fake time: silences, timeouts, retries, offline/online, noise,
+// writes, broadcasts, per-device intervals, and the passive monitor.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <sstream>
+
+#include "drivers/modbus_rtu/crc16.hpp"
+#include "drivers/modbus_rtu/modbus_driver.hpp"
+#include "drivers/modbus_rtu/modbus_pdu.hpp"
+#include "drivers/registry.hpp"
+
+using namespace loopgate;
+using namespace std::chrono_literals;
+namespace mb = loopgate::modbus;
+
+namespace {
+
+std::vector<std::uint8_t> hex(const std::string& text) {
+    std::vector<std::uint8_t> out;
+    std::istringstream in(text);
+    std::string byte;
+    while (in >> byte) out.push_back(static_cast<std::uint8_t>(std::stoul(byte, nullptr, 16)));
+    return out;
+}
+
+std::vector<std::uint8_t> with_crc(std::vector<std::uint8_t> f) {
+    mb::append_crc(f);
+    return f;
+}
+
+// A register-table slave, enough to answer what the master asks.
+struct FakeSlave {
+    std::uint8_t unit = 1;
+    std::map<std::uint16_t, std::uint16_t> holding, input;
+    std::map<std::uint16_t, bool> coils;
+
+    std::vector<std::uint8_t> answer(const std::vector<std::uint8_t>& adu) {
+        std::string error;
+        auto q = mb::parse_request(adu, error);
+        REQUIRE(q);
+        std::vector<std::uint8_t> r{q->unit, q->function};
+        switch (q->function) {
+            case mb::fc::read_holding_registers:
+            case mb::fc::read_input_registers: {
+                auto& table = q->function == 3 ? holding : input;
+                r.push_back(static_cast<std::uint8_t>(q->count * 2));
+                for (std::uint16_t i = 0; i < q->count; ++i) {
+                    std::uint16_t v = table[static_cast<std::uint16_t>(q->address + i)];
+                    r.push_back(static_cast<std::uint8_t>(v >> 8));
+                    r.push_back(static_cast<std::uint8_t>(v));
+                }
+                break;
+            }
+            case mb::fc::read_coils: {
+                std::size_t n = (q->count + 7u) / 8;
+                r.push_back(static_cast<std::uint8_t>(n));
+                for (std::size_t b = 0; b < n; ++b) {
+                    std::uint8_t byte = 0;
+                    for (std::size_t j = 0; j < 8 && b * 8 + j < q->count; ++j)
+                        if (coils[static_cast<std::uint16_t>(q->address + b * 8 + j)]) byte |= static_cast<std::uint8_t>(1 << j);
+                    r.push_back(byte);
+                }
+                break;
+            }
+            case mb::fc::write_single_register:
+                holding[q->address] = q->registers[0];
+                r.assign(adu.begin(), adu.begin() + 6);
+                break;
+            case mb::fc::write_single_coil:
+                coils[q->address] = q->bits[0];
+                r.assign(adu.begin(), adu.begin() + 6);
+                break;
+            case mb::fc::write_multiple_registers:
+                for (std::size_t i = 0; i < q->registers.size(); ++i)
+                    holding[static_cast<std::uint16_t>(q->address + i)] = q->registers[i];
+                r.assign(adu.begin(), adu.begin() + 6);
+                break;
+        }
+        return with_crc(r);
+    }
+};
+
+struct Bench {
+    std::unique_ptr<Driver> driver;
+    SteadyTime now = SteadyTime{} + std::chrono::hours(1);
+    std::int64_t wall = 1'700'000'000'000'000'000;
+    std::optional<SteadyTime> wake;
+    std::vector<std::vector<std::uint8_t>> sent;
+    std::vector<Reading> readings;
+
+    explicit Bench(const std::string& yaml, unsigned baud = 9600) {
+        ConfigNode root = ConfigNode::load_string(yaml, "port.yaml");
+        DriverSpec spec{PortInfo{"rs485", baud, 8, false, 1}, root["settings"], root["devices"]};
+        driver = make_modbus_driver(spec);
+    }
+
+    DriverClock clock() const { return {now, wall}; }
+    void take(DriverOutput& o) {
+        if (!o.to_write.empty()) sent.push_back(o.to_write);
+        for (auto& r : o.readings) readings.push_back(r);
+        wake = o.wake_at;
+    }
+    void open() {
+        DriverOutput o;
+        driver->on_open(clock(), o);
+        take(o);
+    }
+    void feed(const std::vector<std::uint8_t>& bytes) {
+        DriverOutput o;
+        driver->on_bytes(bytes, clock(), o);
+        take(o);
+    }
+    // Lets time pass to `t`, firing the timers the driver asks for on the way.
+    void run_until(SteadyTime t) {
+        while (wake && *wake <= t) {
+            now = std::max(now, *wake);
+            DriverOutput o;
+            driver->on_timer(clock(), o);
+            take(o);
+        }
+        now = t;
+    }
+    void advance(std::chrono::nanoseconds d) { run_until(now + d); }
+    // Runs until the driver sends something (or `limit` passes); returns what it sent.
+    std::vector<std::uint8_t> next_request(std::chrono::nanoseconds limit = 5s) {
+        std::size_t before = sent.size();
+        SteadyTime end = now + limit;
+        while (sent.size() == before && wake && *wake <= end) run_until(*wake);
+        REQUIRE(sent.size() > before);
+        return sent.back();
+    }
+    std::uint64_t counter(const std::string& name) const { return driver->counters().at(name); }
+    std::vector<Reading> drain() {
+        auto r = std::move(readings);
+        readings.clear();
+        return r;
+    }
+};
+
+const Reading* find(const std::vector<Reading>& rs, const std::string& metric) {
+    for (const auto& r : rs)
+        if (r.metric == metric) return &r;
+    return nullptr;
+}
+
+const char* kMeter = R"(
+settings: {response_timeout: 200ms, turnaround_delay: 100ms, retries: 1, max_gap: 10, offline_after: 2}
+devices:
+  - name: meter1
+    unit: 1
+    poll_interval: 1s
+    points:
+      - {name: voltage, table: input, address: 0, type: float32, unit: V}
+      - {name: current, table: input, address: 6, type: float32, unit: A}
+      - {name: setpoint, ref: 40010, type: int16, writable: true, min: 0, max: 1000}
+      - {name: relay, ref: 00001, writable: true}
+)";
+
+void load_meter(FakeSlave& s) {
+    s.input[0] = 0x4366;  // 230.0f = 0x43660000
+    s.input[1] = 0x0000;
+    s.input[6] = 0x40A0;  // 5.0f
+    s.input[7] = 0x0000;
+    s.holding[9] = 500;
+    s.coils[0] = true;
+}
+
+}  // namespace
+
+TEST_CASE("modbus master waits for t3.5, polls merged blocks and decodes", "[modbus][driver]") {
+    Bench b(kMeter);
+    FakeSlave slave;
+    load_meter(slave);
+    b.open();
+    CHECK(b.sent.empty());  // the line gets its silence first
+    REQUIRE(b.wake);
+    CHECK(*b.wake - b.now == std::chrono::nanoseconds(3'645'834));  // t3.5: 3.5 x 10 bits at 9600 baud
+
+    // Coils first, then holding, then input: one request per table, the input block merged 0..7.
+    auto q1 = b.next_request();
+    CHECK(q1 == mb::build_read_request(1, mb::Table::coil, 0, 1));
+    b.advance(20ms);
+    b.feed(slave.answer(q1));
+    auto q2 = b.next_request();
+    CHECK(q2 == mb::build_read_request(1, mb::Table::holding, 9, 1));
+    b.feed(slave.answer(q2));
+    auto q3 = b.next_request();
+    CHECK(q3 == mb::build_read_request(1, mb::Table::input, 0, 8));
+    // The next request may not start before 3.5 characters of silence after the last response.
+    SteadyTime answered = b.now;
+    b.feed(slave.answer(q3));
+    auto rs = b.drain();
+    REQUIRE(find(rs, "online"));
+    CHECK(find(rs, "online")->value == Value{true});
+    REQUIRE(find(rs, "voltage"));
+    CHECK(find(rs, "voltage")->value == Value{230.0});
+    CHECK(find(rs, "voltage")->unit == "V");
+    CHECK(find(rs, "voltage")->device == "meter1");
+    CHECK(find(rs, "voltage")->receive_time_ns == b.wall);
+    CHECK(find(rs, "current")->value == Value{5.0});
+    CHECK(find(rs, "setpoint")->value == Value{std::int64_t{500}});
+    CHECK(find(rs, "relay")->value == Value{true});
+    CHECK(b.counter("responses_ok") == 3);
+    CHECK(b.counter("requests_sent") == 3);
+
+    // Next cycle one poll interval after the first.
+    auto q4 = b.next_request();
+    CHECK(q4 == q1);
+    CHECK(b.now - answered > 900ms);
+    CHECK(b.now - answered < 1001ms);
+}
+
+TEST_CASE("modbus master: timeouts, retries, offline and back online", "[modbus][driver]") {
+    Bench b(kMeter);
+    FakeSlave slave;
+    load_meter(slave);
+    b.open();
+    auto q = b.next_request();
+    SteadyTime sent_at = b.now;
+    // Silence: the deadline is the request's time on the wire (8 chars) plus response_timeout.
+    auto retry = b.next_request();
+    CHECK(retry == q);
+    CHECK(b.now - sent_at == std::chrono::nanoseconds(8 * 1'041'667) + 200ms);
+    CHECK(b.counter("timeouts") == 1);
+    CHECK(b.counter("retries") == 1);
+    // Retry fails too: one failed poll. The next block is tried; it fails -> offline (offline_after 2).
+    auto next = b.next_request();
+    CHECK(next != q);
+    CHECK(b.readings.empty());
+    b.next_request();  // retry of the second block
+    b.advance(250ms);
+    auto rs = b.drain();
+    CHECK(b.counter("timeouts") == 4);
+    REQUIRE(find(rs, "online"));
+    CHECK(find(rs, "online")->value == Value{false});
+    const Reading* v = find(rs, "voltage");
+    REQUIRE(v);
+    CHECK(v->quality == Quality::bad);
+    CHECK(v->quality_reason == "device offline");
+    CHECK(v->value == Value{0.0});  // never read: the type's zero, quality says it all
+    CHECK(b.counter("devices_offline") == 1);
+    // Offline: one probe per cycle, no retries, the rest of the cycle skipped.
+    b.next_request(2s);
+    std::size_t before = b.sent.size();
+    b.advance(700ms);
+    CHECK(b.sent.size() == before);
+
+    // The device comes back: one answer brings it online.
+    auto probe = b.next_request(2s);
+    b.feed(slave.answer(probe));
+    rs = b.drain();
+    REQUIRE(find(rs, "online"));
+    CHECK(find(rs, "online")->value == Value{true});
+    CHECK(b.counter("devices_online") == 1);
+    CHECK(b.counter("devices_offline") == 0);
+    auto q2 = b.next_request();
+    b.feed(slave.answer(q2));
+    auto q3 = b.next_request();
+    b.feed(slave.answer(q3));
+    rs = b.drain();
+    REQUIRE(find(rs, "voltage"));
+    CHECK(find(rs, "voltage")->quality == Quality::good);
+    CHECK(find(rs, "voltage")->value == Value{230.0});
+}
+
+TEST_CASE("modbus master: bad CRC, garbage, truncated frames and wrong units", "[modbus][driver]") {
+    Bench b(kMeter);
+    FakeSlave slave;
+    load_meter(slave);
+    b.open();
+
+    SECTION("bad CRC: resync after silence, then retry") {
+        auto q = b.next_request();
+        b.advance(15ms);
+        auto reply = slave.answer(q);
+        reply.back() ^= 0xFF;
+        b.feed(reply);
+        CHECK(b.counter("crc_errors") == 1);
+        CHECK(b.counter("noise_bytes") == reply.size());
+        SteadyTime at = b.now;
+        auto retry = b.next_request();
+        CHECK(retry == q);
+        CHECK(b.now - at == std::chrono::nanoseconds(3'645'834));
+        b.feed(slave.answer(retry));
+        CHECK(find(b.readings, "relay"));
+    }
+    SECTION("garbage: counted, no crash, next request after silence") {
+        auto q = b.next_request();
+        b.advance(15ms);
+        b.feed(hex("FF FF 00 13 37"));
+        CHECK(b.counter("malformed_responses") == 1);
+        b.advance(1ms);
+        b.feed(hex("AA"));  // more noise resets the silence
+        SteadyTime at = b.now;
+        auto retry = b.next_request();
+        CHECK(retry == q);
+        CHECK(b.now - at == std::chrono::nanoseconds(3'645'834));
+    }
+    SECTION("truncated: bytes stop for t3.5 before the frame is complete") {
+        auto q = b.next_request();
+        auto reply = slave.answer(q);
+        b.feed(std::vector<std::uint8_t>(reply.begin(), reply.begin() + 3));
+        b.advance(4ms);
+        CHECK(b.counter("truncated_frames") == 1);
+        b.next_request();
+        CHECK(b.counter("retries") == 1);
+    }
+    SECTION("a response split over many reads is one frame") {
+        auto q = b.next_request();
+        for (std::uint8_t byte : slave.answer(q)) {
+            b.feed({byte});
+            b.advance(1ms);  // a byte each character time: no silence
+        }
+        CHECK(b.counter("responses_ok") == 1);
+        CHECK(b.counter("truncated_frames") == 0);
+    }
+    SECTION("a reply from the wrong unit is skipped and ours still accepted") {
+        auto q = b.next_request();
+        FakeSlave other;
+        other.unit = 2;
+        auto wrong = q;
+        wrong[0] = 2;
+        mb::append_crc(wrong);
+        wrong.resize(q.size());
+        wrong = with_crc(std::vector<std::uint8_t>(q.begin(), q.end() - 2));
+        wrong[0] = 2;
+        wrong = with_crc(std::vector<std::uint8_t>(wrong.begin(), wrong.end() - 2));
+        auto reply2 = other.answer(wrong);
+        b.feed(reply2);
+        CHECK(b.counter("wrong_unit") == 1);
+        b.feed(slave.answer(q));
+        CHECK(b.counter("responses_ok") == 1);
+        CHECK(b.counter("retries") == 0);
+    }
+    SECTION("bytes after a complete frame are noise and delay the next request") {
+        auto q = b.next_request();
+        auto reply = slave.answer(q);
+        reply.push_back(0x00);
+        b.feed(reply);
+        CHECK(b.counter("responses_ok") == 1);
+        CHECK(b.counter("noise_bytes") == 1);
+    }
+    SECTION("unsolicited bytes while idle are noise") {
+        auto q = b.next_request();
+        b.feed(slave.answer(q));
+        b.feed(hex("01 02 03"));
+        CHECK(b.counter("noise_bytes") == 3);
+    }
+}
+
+TEST_CASE("modbus master: exception responses give bad quality with the exception's name", "[modbus][driver]") {
+    Bench b(kMeter);
+    FakeSlave slave;
+    load_meter(slave);
+    b.open();
+    auto q1 = b.next_request();
+    b.feed(slave.answer(q1));
+    auto q2 = b.next_request();
+    b.feed(slave.answer(q2));
+    auto q3 = b.next_request();
+    b.feed(with_crc({0x01, 0x84, 0x02}));
+    auto rs = b.drain();
+    CHECK(b.counter("exceptions") == 1);
+    CHECK(b.counter("retries") == 0);
+    for (const char* m : {"voltage", "current"}) {
+        const Reading* r = find(rs, m);
+        REQUIRE(r);
+        CHECK(r->quality == Quality::bad);
+        CHECK(r->quality_reason == "ILLEGAL_DATA_ADDRESS");
+    }
+    CHECK(find(rs, "online")->value == Value{true});  // it answered: it is there
+    // The next good answer brings the value back with good quality, and the bad one kept the last good value.
+    auto again = b.next_request(2s);
+    b.feed(slave.answer(again));
+    b.feed(slave.answer(b.next_request()));
+    b.feed(with_crc({0x01, 0x84, 0x02}));
+    b.feed(slave.answer(b.next_request(2s)));
+    b.feed(slave.answer(b.next_request()));
+    auto q = b.next_request();
+    b.feed(slave.answer(q));
+    rs = b.drain();
+    REQUIRE(find(rs, "voltage"));
+    CHECK(find(rs, "voltage")->quality == Quality::good);
+}
+
+TEST_CASE("modbus master: writes go ahead of polls and are counted", "[modbus][driver]") {
+    Bench b(kMeter);
+    FakeSlave slave;
+    load_meter(slave);
+    b.open();
+    for (int i = 0; i < 3; ++i) b.feed(slave.answer(b.next_request()));
+    b.drain();
+
+    CHECK(b.driver->write_point("meter1", "setpoint", Value{std::int64_t{750}}).accepted);
+    auto w = b.next_request(100ms);  // an idle master looks at its write queue within 50 ms
+    CHECK(w == mb::build_write_single_register(1, 9, 750));
+    b.feed(slave.answer(w));
+    CHECK(b.counter("write_ok") == 1);
+    CHECK(slave.holding[9] == 750);
+    // Read back soon after the write.
+    auto rb = b.next_request(100ms);
+    CHECK(rb[1] == mb::fc::read_coils);
+
+    CHECK(b.driver->write_point("meter1", "relay", Value{false}).accepted);
+    b.feed(slave.answer(rb));
+    auto wc = b.next_request();
+    CHECK(wc == mb::build_write_single_coil(1, 0, false));
+    b.feed(with_crc({0x01, 0x85, 0x04}));
+    CHECK(b.counter("write_failed") == 1);
+
+    auto refused = b.driver->write_point("meter1", "voltage", Value{1.0});
+    CHECK_FALSE(refused.accepted);
+    CHECK(refused.error == "point 'voltage' of device 'meter1' is not writable (writable: true in the point map)");
+    auto range = b.driver->write_point("meter1", "setpoint", Value{std::int64_t{1001}});
+    CHECK_FALSE(range.accepted);
+    CHECK(range.error == "point 'setpoint' accepts 0..1000, got 1001");
+    CHECK_FALSE(b.driver->write_point("meter9", "setpoint", Value{1.0}).accepted);
+    CHECK(b.driver->write_point("meter1", "nope", Value{1.0}).error == "device 'meter1' has no point 'nope'");
+    CHECK(b.counter("write_refused") == 1);
+}
+
+TEST_CASE("modbus master: multi-register writes use FC 16, broadcasts wait the turnaround delay", "[modbus][driver]") {
+    Bench b(R"(
+settings: {turnaround_delay: 100ms}
+devices:
+  - name: drive
+    unit: 5
+    poll_interval: 10s
+    points:
+      - {name: speed, ref: 40001, type: float32, word_order: CDAB, writable: true}
+  - name: all
+    broadcast: true
+    points:
+      - {name: reset, ref: 40100, type: uint16, writable: true}
+)");
+    FakeSlave slave;
+    slave.unit = 5;
+    b.open();
+    b.feed(slave.answer(b.next_request()));
+    REQUIRE(b.driver->write_point("drive", "speed", Value{1.5}).accepted);
+    auto w = b.next_request(100ms);
+    // 1.5f = 3FC0 0000, CDAB: low word first.
+    CHECK(w == mb::build_write_multiple_registers(5, 0, std::vector<std::uint16_t>{0x0000, 0x3FC0}));
+    b.feed(slave.answer(w));
+    CHECK(b.counter("write_ok") == 1);
+
+    b.drain();
+    auto poll = b.next_request(100ms);  // read-back
+    b.feed(slave.answer(poll));
+    CHECK(find(b.readings, "speed")->value == Value{1.5});
+
+    REQUIRE(b.driver->write_point("all", "reset", Value{std::int64_t{1}}).accepted);
+    auto bc = b.next_request(100ms);
+    CHECK(bc == mb::build_write_single_register(0, 99, 1));
+    SteadyTime sent = b.now;
+    CHECK(b.driver->write_point("drive", "speed", Value{2.0}).accepted);
+    b.next_request(1s);
+    CHECK(b.now - sent == std::chrono::nanoseconds(8 * 1'041'667) + 100ms);
+    CHECK(b.counter("write_ok") == 2);
+}
+
+TEST_CASE("modbus master: each device keeps its own poll interval, one transaction at a time", "[modbus][driver]") {
+    Bench b(R"(
+settings: {retries: 0, response_timeout: 100ms}
+devices:
+  - {name: fast, unit: 1, poll_interval: 500ms, points: [{name: a, ref: 40001}]}
+  - {name: slow, unit: 2, poll_interval: 2s, points: [{name: b, ref: 30001}, {name: c, ref: 30003}]}
+  - {name: gone, unit: 3, poll_interval: 1s, points: [{name: d, ref: 40001}]}
+)");
+    FakeSlave s1, s2;
+    s1.unit = 1;
+    s2.unit = 2;
+    s2.input[2] = 7;
+    b.open();
+    std::map<int, int> polls;
+    SteadyTime end = b.now + 10s;
+    std::size_t seen = 0;
+    while (b.wake && *b.wake <= end) {
+        b.run_until(*b.wake);
+        while (seen < b.sent.size()) {
+            auto q = b.sent[seen++];
+            ++polls[q[0]];
+            // Exactly one transaction on the wire: nothing new is sent before the answer or the timeout.
+            b.advance(5ms);
+            CHECK(b.sent.size() == seen);
+            if (q[0] == 1) b.feed(s1.answer(q));
+            if (q[0] == 2) b.feed(s2.answer(q));
+        }
+    }
+    CHECK(polls[1] >= 19);
+    CHECK(polls[1] <= 21);
+    CHECK(polls[2] >= 5);
+    CHECK(polls[2] <= 6);
+    CHECK(polls[3] >= 9);
+    CHECK(polls[3] <= 11);
+    CHECK(find(b.readings, "c")->value == Value{std::int64_t{7}});
+    CHECK(b.counter("devices_online") == 2);
+    CHECK(b.counter("devices_offline") == 1);
+    // Mostly waiting 108 ms a second on the absent unit: about an eighth of the bus.
+    CHECK(b.counter("bus_busy_permille") > 80);
+    CHECK(b.counter("bus_busy_permille") < 200);
+    CHECK(b.counter("poll_load_permille") > 0);
+}
+
+TEST_CASE("modbus master: deadband and report-on-change", "[modbus][driver]") {
+    Bench b(R"(
+devices:
+  - name: m
+    unit: 1
+    poll_interval: 100ms
+    points:
+      - {name: t, ref: 40001, type: int16, scale: 0.1, deadband: 0.5}
+      - {name: s, ref: 40002, report_on_change: true}
+)");
+    FakeSlave s;
+    s.holding[0] = 200;
+    s.holding[1] = 1;
+    b.open();
+    auto poll = [&] {
+        b.feed(s.answer(b.next_request()));
+        auto rs = b.drain();
+        return std::make_pair(find(rs, "t") != nullptr, find(rs, "s") != nullptr);
+    };
+    CHECK(poll() == std::make_pair(true, true));
+    s.holding[0] = 203;
+    CHECK(poll() == std::make_pair(false, false));
+    s.holding[0] = 205;
+    s.holding[1] = 2;
+    CHECK(poll() == std::make_pair(true, true));
+    CHECK(poll() == std::make_pair(false, false));
+}
+
+TEST_CASE("modbus timing above 19200 baud uses the fixed 1.75 ms", "[modbus][driver]") {
+    Bench b(kMeter, 38400);
+    b.open();
+    REQUIRE(b.wake);
+    CHECK(*b.wake - b.now == 1750us);
+}
+
+TEST_CASE("modbus monitor: a capture decodes without config into raw registers", "[modbus][driver]") {
+    ConfigNode none;
+    DriverSpec spec{PortInfo{}, none, none};
+    std::unique_ptr<Driver> d;
+    REQUIRE_NOTHROW(d = make_modbus_driver(spec));
+    // Another master reads holding 108-110 of slave 17, then coils 20-38 of unit 1 (spec examples),
+    // with noise in between, then an exception, then a write.
+    std::vector<std::uint8_t> capture;
+    auto add = [&](const std::vector<std::uint8_t>& f) { capture.insert(capture.end(), f.begin(), f.end()); };
+    add(hex("11 03 00 6B 00 03 76 87"));
+    add(hex("11 03 06 02 2B 00 00 00 64 C8 BA"));
+    add(hex("00 FF 13"));
+    add(with_crc(hex("01 01 00 13 00 13")));
+    add(hex("01 01 03 CD 6B 05 42 82"));
+    add(hex("01 03 00 00 00 0A C5 CD"));
+    add(hex("01 83 02 C0 F1"));
+    add(hex("11 06 00 01 00 03 9A 9B"));
+    add(hex("11 06 00 01 00 03 9A 9B"));
+    for (std::size_t chunk : {std::size_t{1}, std::size_t{7}, capture.size()}) {
+        CAPTURE(chunk);
+        d = make_modbus_driver(spec);
+        DriverOutput out;
+        for (std::size_t i = 0; i < capture.size(); i += chunk)
+            d->on_bytes(std::span(capture).subspan(i, std::min(chunk, capture.size() - i)), DriverClock{}, out);
+        std::map<std::string, Reading> by;
+        for (const auto& r : out.readings) by[r.device + "/" + r.metric] = r;
+        CHECK(by.at("unit-17/holding_107").value == Value{std::int64_t{555}});
+        CHECK(by.at("unit-17/holding_108").value == Value{std::int64_t{0}});
+        CHECK(by.at("unit-17/holding_109").value == Value{std::int64_t{100}});
+        CHECK(by.at("unit-1/coil_19").value == Value{true});
+        CHECK(by.at("unit-1/coil_20").value == Value{false});
+        CHECK(by.at("unit-1/coil_37").value == Value{true});
+        CHECK(by.count("unit-1/coil_38") == 0);
+        CHECK(by.at("unit-1/holding_0").quality == Quality::bad);
+        CHECK(by.at("unit-1/holding_0").quality_reason == "ILLEGAL_DATA_ADDRESS");
+        CHECK(by.at("unit-17/holding_1").value == Value{std::int64_t{3}});
+        auto c = d->counters();
+        CHECK(c.at("monitor_requests") == 4);
+        CHECK(c.at("monitor_responses") == 4);
+        CHECK(c.at("noise_bytes") == 3);
+        CHECK(c.at("unmatched_responses") == 0);
+        CHECK_FALSE(d->write_point("unit-1", "x", Value{1.0}).accepted);
+    }
+}
+
+TEST_CASE("modbus monitor: a configured monitor decodes through the point map", "[modbus][driver]") {
+    Bench b(R"(
+settings: {mode: monitor}
+devices:
+  - name: boiler
+    unit: 17
+    points:
+      - {name: t, ref: 40108, type: int16, scale: 0.1, unit: degC}
+      - {name: outside, ref: 40200}
+)");
+    b.open();
+    b.feed(hex("11 03 00 6B 00 03 76 87"));
+    b.advance(2ms);
+    b.feed(hex("11 03 06 02 2B 00 00 00 64 C8 BA"));
+    REQUIRE(b.readings.size() == 1);
+    CHECK(b.readings[0].device == "boiler");
+    CHECK(b.readings[0].metric == "t");
+    CHECK(b.readings[0].value == Value{55.5});
+    CHECK(b.sent.empty());
+    // A live line: a frame cut short by silence is dropped and the next one still decodes.
+    b.feed(hex("11 03 00 6B"));
+    b.advance(10ms);
+    CHECK(b.counter("noise_bytes") == 4);
+    b.feed(hex("11 03 00 6B 00 03 76 87"));
+    b.feed(hex("11 03 06 02 2B 00 00 00 64 C8 BA"));
+    CHECK(b.readings.size() == 2);
+}
+
+TEST_CASE("modbus master driver fed a capture without on_open decodes it passively", "[modbus][driver]") {
+    Bench b(kMeter);
+    b.feed(with_crc(hex("01 04 00 00 00 02")));
+    b.feed(with_crc(hex("01 04 04 43 66 00 00")));
+    REQUIRE(b.readings.size() == 1);
+    CHECK(b.readings[0].metric == "voltage");
+    CHECK(b.readings[0].value == Value{230.0});
+}
+
+TEST_CASE("modbus driver settings are validated", "[modbus][driver]") {
+    auto error = [](const std::string& yaml) -> std::string {
+        try {
+            Bench b(yaml);
+        } catch (const ConfigError& e) {
+            return e.what();
+        }
+        return "(no error)";
+    };
+    CHECK_THAT(error("settings: {mode: slave}\ndevices: []\n"), Catch::Contains("expected one of master, monitor, got 'slave'"));
+    CHECK_THAT(error("settings: {retries: 11}\n"), Catch::Contains("settings.retries: expected an integer from 0 to 10"));
+    CHECK_THAT(error("settings: {respons_timeout: 1s}\n"), Catch::Contains("did you mean 'response_timeout'"));
+    CHECK_THAT(error("settings: {response_timeout: 0ms}\n"), Catch::Contains("response_timeout must be between"));
+    CHECK_THAT(error("settings: {mode: master}\n"), Catch::Contains("list at least one device"));
+    CHECK(error("settings: {mode: monitor}\n") == "(no error)");
+    CHECK(error("settings: {frame_gap: auto, mode: monitor}\n") == "(no error)");
+
+    ConfigNode root = ConfigNode::load_string("driver: modbus-rtu\n", "x.yaml");
+    DriverSpec spec{PortInfo{}, root["settings"], root["devices"]};
+    CHECK(make_driver(root["driver"], spec) != nullptr);
+}
+
+TEST_CASE("modbus example config builds a driver", "[modbus][driver]") {
+    ConfigNode root = ConfigNode::load_file(LOOPGATE_SOURCE_DIR "/deploy/examples/energy-meter.yaml");
+    auto ports = root["ports"].items();
+    REQUIRE(ports.size() == 1);
+    CHECK(ports[0].str("driver") == "modbus-rtu");
+    DriverSpec spec{PortInfo{"rs485-1", 9600, 8, false, 1}, ports[0]["settings"], ports[0]["devices"]};
+    auto d = make_driver(ports[0]["driver"], spec);
+    REQUIRE(d);
+    // Seventeen float32 points in four requests at 1 s: a few percent of a 9600-baud line.
+    CHECK(d->counters().at("poll_load_permille") > 10);
+    CHECK(d->counters().at("poll_load_permille") < 200);
+}
