@@ -4,6 +4,7 @@
 
 #include "drivers/line/line_driver.hpp"
 #include "drivers/modbus_rtu/modbus_driver.hpp"
+#include "drivers/nmea0183/nmea_driver.hpp"
 
 namespace loopgate {
 
@@ -14,6 +15,7 @@ const std::map<std::string, DriverFactory>& registry() {
     static const std::map<std::string, DriverFactory> drivers = {
         {"line", make_line_driver},
         {"modbus-rtu", make_modbus_driver},
+        {"nmea0183", make_nmea_driver},
     };
     return drivers;
 }

@@ -13,10 +13,12 @@ constexpr auto limits_interval = std::chrono::seconds(1);
 constexpr auto shutdown_ack_wait = std::chrono::seconds(2);
 }  // namespace
 
-Bridge::Bridge(boost::asio::io_context& io, const Config& config, Store& store, Uplink& uplink)
+Bridge::Bridge(boost::asio::io_context& io, const Config& config, Store& store, Uplink& uplink,
+               BatchPublisher& publisher)
     : config_(config),
       store_(store),
       uplink_(uplink),
+      publisher_(publisher),
       batcher_(config.uplink.batch),
       batch_timer_(io),
       commit_timer_(io),
@@ -118,12 +120,11 @@ void Bridge::on_uplink_up() {
 void Bridge::publish(const StoredBatch& b, bool historical) {
     in_flight_.insert(b.sequence);
     if (historical) ++stats_.batches_replayed;
-    uplink_.publish(config_.data_topic(), historical ? mark_historical(b.payload) : b.payload, false,
-                    [this, seq = b.sequence](bool ok) { on_ack(seq, ok); });
+    publisher_.publish(b, historical, [this, seq = b.sequence](bool ok) { on_ack(seq, ok); });
 }
 
 void Bridge::pump() {
-    if (!uplink_.connected()) return;
+    if (!uplink_.connected() || !publisher_.ready()) return;
     auto room = [&] {
         return config_.uplink.max_inflight - std::min(config_.uplink.max_inflight, in_flight_.size());
     };

@@ -20,6 +20,7 @@
 
 #include "gateway/batcher.hpp"
 #include "gateway/config.hpp"
+#include "gateway/publisher.hpp"
 #include "gateway/reading.hpp"
 #include "gateway/store.hpp"
 #include "gateway/uplink.hpp"
@@ -36,7 +37,7 @@ struct BridgeStats {
 
 class Bridge {
 public:
-    Bridge(boost::asio::io_context& io, const Config& config, Store& store, Uplink& uplink);
+    Bridge(boost::asio::io_context& io, const Config& config, Store& store, Uplink& uplink, BatchPublisher& publisher);
 
     void submit(std::vector<Reading>& readings);
     void close_batch();
@@ -62,6 +63,7 @@ private:
     const Config& config_;
     Store& store_;
     Uplink& uplink_;
+    BatchPublisher& publisher_;
     Batcher batcher_;
     boost::asio::steady_timer batch_timer_;
     boost::asio::steady_timer commit_timer_;

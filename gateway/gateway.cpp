@@ -16,6 +16,7 @@
 #include "gateway/bridge.hpp"
 #include "gateway/log.hpp"
 #include "gateway/port_session.hpp"
+#include "gateway/publisher.hpp"
 #include "gateway/status.hpp"
 #include "gateway/store.hpp"
 #include "gateway/uplink.hpp"
@@ -49,7 +50,8 @@ int run_gateway(const Config& config) {
     boost::asio::io_context io;
     Store store(config.store.path, StoreLimits{config.store.max_bytes, config.store.max_age_ms, 64u << 20});
     Uplink uplink(io, config);
-    Bridge bridge(io, config, store, uplink);
+    NativePublisher publisher(uplink, config);
+    Bridge bridge(io, config, store, uplink, publisher);
 
     std::list<PortSession> sessions;
     for (const PortConfig& port : config.ports) {
@@ -58,7 +60,10 @@ int run_gateway(const Config& config) {
     }
     GatewayView view{config, store, bridge, uplink, sessions};
     uplink.status_source([&](const char* state) { return status_json(view, state); });
-    uplink.on_connected([&] { bridge.on_uplink_up(); });
+    uplink.on_connected([&] {
+        publisher.on_connected();
+        bridge.on_uplink_up();
+    });
     bridge.on_pause([&](bool pause) {
         for (auto& s : sessions) pause ? s.stop() : s.start();
     });

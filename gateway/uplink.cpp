@@ -63,7 +63,14 @@ public:
             if (*alive) u->handle_lost(cause.empty() ? "connection lost" : cause);
         });
     }
-    void message_arrived(mqtt::const_message_ptr) override {}
+    void message_arrived(mqtt::const_message_ptr msg) override {
+        if (!msg) return;
+        auto alive = alive_;
+        Uplink* u = &u_;
+        boost::asio::post(u_.io_, [alive, u, topic = msg->get_topic(), payload = msg->to_string()] {
+            if (*alive) u->handle_message(topic, payload);
+        });
+    }
     void delivery_complete(mqtt::delivery_token_ptr) override {}
 
 private:
@@ -198,6 +205,13 @@ void Uplink::handle_connected() {
     logged_failure_ = false;
     log::info("uplink: connected to ", config_.uplink.broker, " as ", config_.uplink.client_id);
 
+    for (const auto& [filter, handler] : subscriptions_) {
+        try {
+            client_->subscribe(filter, 1);
+        } catch (const mqtt::exception& e) {
+            log::warning("uplink: cannot subscribe to ", filter, ": ", e.what());
+        }
+    }
     publish_status("online");
     if (on_connected_) on_connected_();
 }
@@ -210,6 +224,38 @@ void Uplink::publish_status(const char* state) {
     } catch (const mqtt::exception& e) {
         log::warning("uplink: cannot publish status: ", e.what());
     }
+}
+
+void Uplink::subscribe(const std::string& filter, MessageHandler handler) {
+    subscriptions_.emplace_back(filter, std::move(handler));
+}
+
+void Uplink::set_will(const std::string& topic, const std::string& payload, bool retained) {
+    options_.set_will(mqtt::will_options(topic, payload, 1, retained));
+}
+
+namespace {
+// MQTT topic filter matching: '+' one level, '#' the rest.
+bool topic_matches(const std::string& filter, const std::string& topic) {
+    std::size_t f = 0, t = 0;
+    while (f < filter.size()) {
+        if (filter[f] == '#') return true;
+        if (filter[f] == '+') {
+            while (t < topic.size() && topic[t] != '/') ++t;
+            ++f;
+            continue;
+        }
+        if (t >= topic.size() || filter[f] != topic[t]) return false;
+        ++f;
+        ++t;
+    }
+    return t == topic.size();
+}
+}  // namespace
+
+void Uplink::handle_message(const std::string& topic, const std::string& payload) {
+    for (auto& [filter, handler] : subscriptions_)
+        if (topic_matches(filter, topic)) handler(topic, payload);
 }
 
 void Uplink::handle_connect_failed(const std::string& why) {

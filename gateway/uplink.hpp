@@ -10,6 +10,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -42,6 +44,16 @@ public:
     void publish(const std::string& topic, const std::string& payload, bool retained, AckHandler on_done);
 
     void on_connected(std::function<void()> f) { on_connected_ = std::move(f); }
+
+    // Messages on `filter` (MQTT wildcards allowed) are handed to `handler` on the executor.
+    // Subscriptions are made again at every connect (sessions are clean). Call before start().
+    using MessageHandler = std::function<void(const std::string& topic, const std::string& payload)>;
+    void subscribe(const std::string& filter, MessageHandler handler);
+    // Replaces the default last will (the retained offline status). Call before start().
+    void set_will(const std::string& topic, const std::string& payload, bool retained);
+    // The client's will is fixed per connect; a publisher that changes it between connects
+    // (Sparkplug's bdSeq) updates it here, used from the next connect on.
+    const mqtt::connect_options& connect_options() const { return options_; }
     // The retained status document ("online"/"offline" plus counters); a plain one until set.
     void status_source(std::function<std::string(const char* state)> f) { status_source_ = std::move(f); }
     void publish_status(const char* state);
@@ -82,6 +94,8 @@ private:
     std::function<void()> on_connected_;
     std::function<void()> on_disconnected_;
     std::function<std::string(const char*)> status_source_;
+    std::vector<std::pair<std::string, MessageHandler>> subscriptions_;
+    void handle_message(const std::string& topic, const std::string& payload);
 };
 
 std::int64_t wall_now_ns();
