@@ -77,6 +77,9 @@ public:
         return {false, "this driver does not support writes"};
     }
 
+    // Whether this driver serves `device` (commands are routed to the port whose driver says yes).
+    virtual bool has_device(const std::string& /*device*/) const { return false; }
+
     virtual Counters counters() const = 0;
 };
 

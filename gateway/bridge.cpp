@@ -11,6 +11,7 @@ namespace {
 constexpr auto commit_retry_interval = std::chrono::seconds(1);
 constexpr auto limits_interval = std::chrono::seconds(1);
 constexpr auto shutdown_ack_wait = std::chrono::seconds(2);
+constexpr auto removal_delay = std::chrono::milliseconds(200);
 }  // namespace
 
 Bridge::Bridge(boost::asio::io_context& io, const Config& config, Store& store, Uplink& uplink,
@@ -20,17 +21,30 @@ Bridge::Bridge(boost::asio::io_context& io, const Config& config, Store& store, 
       uplink_(uplink),
       publisher_(publisher),
       batcher_(config.uplink.batch),
+      clock_(config.clock_sync),
       batch_timer_(io),
       commit_timer_(io),
       replay_timer_(io),
       limits_timer_(io),
+      removal_timer_(io),
       shutdown_timer_(io),
       device_sequences_(store.device_sequences()) {
     check_limits();
 }
 
+namespace {
+const char* const unsynced_reason = "clock not synchronized";
+}  // namespace
+
 void Bridge::submit(std::vector<Reading>& readings) {
     auto now = std::chrono::steady_clock::now();
+    if (!clock_.synchronized()) {
+        for (Reading& r : readings) {
+            if (r.quality != Quality::good) continue;
+            r.quality = Quality::uncertain;
+            r.quality_reason = unsynced_reason;
+        }
+    }
     std::span<Reading> rest(readings);
     while (!rest.empty()) {
         if (open_batch_ == 0) {
@@ -120,7 +134,23 @@ void Bridge::on_uplink_up() {
 void Bridge::publish(const StoredBatch& b, bool historical) {
     in_flight_.insert(b.sequence);
     if (historical) ++stats_.batches_replayed;
-    publisher_.publish(b, historical, [this, seq = b.sequence](bool ok) { on_ack(seq, ok); });
+    auto done = [this, seq = b.sequence](bool ok) { on_ack(seq, ok); };
+    if (!clock_.became_synchronized() || b.created_ns >= clock_.synced_at_ns()) {
+        publisher_.publish(b, historical, std::move(done));
+        return;
+    }
+    // Stored before the clock was set: move flagged receive times by the step NTP made.
+    v1::Batch batch;
+    StoredBatch fixed = b;
+    if (batch.ParseFromString(b.payload)) {
+        for (auto& r : *batch.mutable_readings()) {
+            if (r.quality_reason() != unsynced_reason) continue;
+            r.set_receive_time_ns(r.receive_time_ns() + clock_.correction_ns());
+            r.set_quality_reason("clock was not synchronized; receive time corrected by the step at synchronization");
+        }
+        fixed.payload = batch.SerializeAsString();
+    }
+    publisher_.publish(fixed, historical, std::move(done));
 }
 
 void Bridge::pump() {
@@ -175,8 +205,17 @@ void Bridge::on_ack(std::uint64_t sequence, bool delivered) {
     in_flight_.erase(sequence);
     if (delivered) {
         ++stats_.batches_published;
+        // Deletions wait for the next commit (or at most removal_delay): one per acknowledgement
+        // would cost a transaction each.
         store_.remove(sequence);
-        schedule_commit();
+        if (!removal_armed_) {
+            removal_armed_ = true;
+            removal_timer_.expires_after(removal_delay);
+            removal_timer_.async_wait([this](const boost::system::error_code& ec) {
+                removal_armed_ = false;
+                if (!ec && store_.has_uncommitted()) commit_now();
+            });
+        }
     } else {
         // Publish everything unacknowledged again, oldest first, once the uplink is back.
         ++stats_.publish_failures;

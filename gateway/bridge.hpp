@@ -19,6 +19,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "gateway/batcher.hpp"
+#include "gateway/clock_watch.hpp"
 #include "gateway/config.hpp"
 #include "gateway/publisher.hpp"
 #include "gateway/reading.hpp"
@@ -65,10 +66,13 @@ private:
     Uplink& uplink_;
     BatchPublisher& publisher_;
     Batcher batcher_;
+    ClockWatch clock_;
     boost::asio::steady_timer batch_timer_;
     boost::asio::steady_timer commit_timer_;
     boost::asio::steady_timer replay_timer_;
     boost::asio::steady_timer limits_timer_;
+    boost::asio::steady_timer removal_timer_;
+    bool removal_armed_ = false;
     boost::asio::steady_timer shutdown_timer_;
     bool commit_armed_ = false;
     bool replay_armed_ = false;

@@ -10,7 +10,8 @@ namespace {
 
 UplinkConfig parse_uplink(const ConfigNode& n, const std::string& gateway_id) {
     n.allow_only({"broker", "client_id", "credentials_file", "tls", "qos", "mqtt_version", "topic_prefix", "batch",
-                  "keepalive", "reconnect_min", "reconnect_max", "max_inflight", "status_interval"});
+                  "keepalive", "reconnect_min", "reconnect_max", "max_inflight", "status_interval", "format",
+                  "sparkplug"});
     UplinkConfig u;
     ConfigNode broker = n.need("broker");
     u.broker = broker.as_string();
@@ -52,6 +53,20 @@ UplinkConfig parse_uplink(const ConfigNode& n, const std::string& gateway_id) {
     u.max_inflight = static_cast<std::size_t>(n.integer("max_inflight", 1, 1000, 16));
     u.status_interval_ms = n.millis("status_interval", 30'000);
     if (u.status_interval_ms < 1000) n.need("status_interval").fail("expected at least 1s");
+    u.format = n.choice("format", {"native", "sparkplug"}, "native");
+    ConfigNode spb = n["sparkplug"];
+    if (spb.present() && u.format != "sparkplug") spb.fail("sparkplug settings need uplink.format: sparkplug");
+    if (u.format == "sparkplug") {
+        spb = n.need("sparkplug");
+        spb.allow_only({"group_id", "edge_node_id", "primary_host_id", "hold_without_primary_host"});
+        u.sparkplug.group_id = spb.str("group_id");
+        require_topic_name(spb.need("group_id"), u.sparkplug.group_id);
+        u.sparkplug.edge_node_id = spb.str("edge_node_id", gateway_id);
+        require_topic_name(spb["edge_node_id"].present() ? spb["edge_node_id"] : spb, u.sparkplug.edge_node_id);
+        u.sparkplug.primary_host_id = spb.str("primary_host_id", "");
+        if (spb["primary_host_id"].present()) require_topic_name(spb["primary_host_id"], u.sparkplug.primary_host_id);
+        u.sparkplug.hold_without_primary_host = spb.boolean("hold_without_primary_host", true);
+    }
     return u;
 }
 
@@ -89,6 +104,7 @@ PortConfig parse_port(const ConfigNode& n) {
         n.need("flow_control").fail("hardware flow control uses RTS, which RS-485 direction control needs too");
     p.reopen_min_ms = n.millis("reopen_min", 500);
     p.reopen_max_ms = n.millis("reopen_max", 30'000);
+    p.fingerprint = YAML::Dump(n.yaml());
     p.driver = n.need("driver");
     p.settings = n["settings"];
     p.devices = n["devices"];
@@ -112,13 +128,19 @@ DriverSpec driver_spec(const PortConfig& p) {
 
 Config parse_config(const ConfigNode& root) {
     if (!root.present() || !root.is_map()) root.fail("expected a map with gateway, uplink, store and ports");
-    root.allow_only({"gateway", "uplink", "store", "ports"});
+    root.allow_only({"gateway", "uplink", "store", "ports", "commands", "signing"});
     Config c;
     c.file = root.file();
+    for (const char* section : {"gateway", "uplink", "store"}) c.fingerprint += YAML::Dump(root[section].yaml()) + "\n";
 
     ConfigNode gw = root.need("gateway");
-    gw.allow_only({"id"});
+    gw.allow_only({"id", "metrics", "clock_sync"});
+    c.clock_sync = gw.str("clock_sync", "none");
+    if (c.clock_sync != "none" && c.clock_sync != "kernel" && c.clock_sync.rfind("/", 0) != 0)
+        gw.need("clock_sync").fail("expected none, kernel, or the absolute path of a file that exists once the clock is "
+                                   "synchronized (such as /run/systemd/timesync/synchronized)");
     c.gateway_id = gw.str("id");
+    c.metrics_listen = gw.str("metrics", c.metrics_listen);
     require_topic_name(gw.need("id"), c.gateway_id);
 
     c.uplink = parse_uplink(root.need("uplink"), c.gateway_id);
@@ -145,6 +167,8 @@ Config parse_config(const ConfigNode& root) {
         (void)make_driver(p.driver, driver_spec(p));  // validates the driver's settings and devices
         c.ports.push_back(std::move(p));
     }
+    c.commands = parse_commands(root["commands"]);
+    c.signing = parse_signing(root["signing"]);
     return c;
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gateway/config_node.hpp"
+#include "gateway/security_config.hpp"
 
 namespace loopgate {
 
@@ -23,6 +24,14 @@ struct BatchConfig {
     std::int64_t max_delay_ms = 100;
 };
 
+// uplink.sparkplug (used when uplink.format is sparkplug); see gateway/sparkplug_publisher.hpp.
+struct SparkplugConfig {
+    std::string group_id;
+    std::string edge_node_id;             // defaults to the gateway id
+    std::string primary_host_id;          // empty: no primary host awareness
+    bool hold_without_primary_host = true;
+};
+
 struct UplinkConfig {
     std::string broker;                 // tcp://host:1883, ssl://host:8883
     std::string client_id;              // defaults to loopgate-<gateway id>
@@ -37,6 +46,8 @@ struct UplinkConfig {
     std::int64_t reconnect_max_ms = 30'000;
     std::size_t max_inflight = 16;      // batches published and not yet acknowledged
     std::int64_t status_interval_ms = 30'000;  // how often the retained status document is refreshed
+    std::string format = "native";      // native | sparkplug
+    SparkplugConfig sparkplug;
 };
 
 struct StoreConfig {
@@ -66,6 +77,7 @@ struct PortConfig {
     Rs485Config rs485;
     std::int64_t reopen_min_ms = 500;
     std::int64_t reopen_max_ms = 30'000;
+    std::string fingerprint;            // the port's YAML as written: a reload keeps ports whose text is unchanged
     ConfigNode driver;                  // the `driver:` scalar, kept for located errors
     ConfigNode settings;
     ConfigNode devices;
@@ -73,13 +85,20 @@ struct PortConfig {
 
 struct Config {
     std::string file;
+    std::string fingerprint;            // everything but the ports, for telling what a reload changed
     std::string gateway_id;
+    std::string metrics_listen = "127.0.0.1:9464";  // Prometheus endpoint; "off" disables it
+    std::string clock_sync = "none";    // none | kernel | a file whose existence means synchronized
     UplinkConfig uplink;
     StoreConfig store;
     std::vector<PortConfig> ports;
+    CommandsConfig commands;            // security: gateway/security_config.hpp
+    SigningConfig signing;
 
     std::string data_topic() const { return uplink.topic_prefix + "/" + gateway_id + "/data"; }
     std::string status_topic() const { return uplink.topic_prefix + "/" + gateway_id + "/status"; }
+    std::string command_topic() const { return uplink.topic_prefix + "/" + gateway_id + "/cmd"; }
+    std::string command_reply_topic() const { return command_topic() + "/reply"; }
 };
 
 // Reads and validates the whole file, drivers' settings included (each driver is built once and

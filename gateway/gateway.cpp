@@ -1,10 +1,13 @@
 #include "gateway/gateway.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <list>
+#include <map>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -14,9 +17,12 @@
 
 #include "drivers/registry.hpp"
 #include "gateway/bridge.hpp"
+#include "gateway/command_handler.hpp"
 #include "gateway/log.hpp"
+#include "gateway/metrics_server.hpp"
 #include "gateway/port_session.hpp"
 #include "gateway/publisher.hpp"
+#include "gateway/sparkplug_publisher.hpp"
 #include "gateway/status.hpp"
 #include "gateway/store.hpp"
 #include "gateway/uplink.hpp"
@@ -50,23 +56,117 @@ int run_gateway(const Config& config) {
     boost::asio::io_context io;
     Store store(config.store.path, StoreLimits{config.store.max_bytes, config.store.max_age_ms, 64u << 20});
     Uplink uplink(io, config);
-    NativePublisher publisher(uplink, config);
+    // uplink.format: the publisher outlives the bridge (README "Sparkplug B").
+    std::unique_ptr<BatchPublisher> publisher_ptr;
+    SparkplugPublisher* sparkplug = nullptr;
+    if (config.uplink.format == "sparkplug") {
+        auto p = std::make_unique<SparkplugPublisher>(io, uplink, config);
+        sparkplug = p.get();
+        publisher_ptr = std::move(p);
+    } else {
+        publisher_ptr = std::make_unique<NativePublisher>(uplink, config);
+    }
+    BatchPublisher& publisher = *publisher_ptr;
     Bridge bridge(io, config, store, uplink, publisher);
 
-    std::list<PortSession> sessions;
-    for (const PortConfig& port : config.ports) {
-        sessions.emplace_back(io, port, make_driver(port.driver, driver_spec(port)),
-                              [&bridge](std::vector<Reading>& readings) { bridge.submit(readings); });
+    std::map<std::string, bool> device_online;
+    auto sink = [&bridge, &device_online](std::vector<Reading>& readings) {
+        for (const Reading& r : readings)
+            if (r.metric == "online" && std::holds_alternative<bool>(r.value)) device_online[r.device] = std::get<bool>(r.value);
+        bridge.submit(readings);
+    };
+    std::list<PortSlot> ports;
+    auto add_port = [&](const PortConfig& port) -> PortSlot& {
+        PortSlot& slot = ports.emplace_back();
+        slot.config = std::make_unique<PortConfig>(port);
+        slot.session = std::make_unique<PortSession>(io, *slot.config,
+                                                     make_driver(slot.config->driver, driver_spec(*slot.config)), sink);
+        return slot;
+    };
+    for (const PortConfig& port : config.ports) add_port(port);
+
+    GatewayView view{config, store, bridge, uplink, ports, device_online};
+    std::unique_ptr<MetricsServer> metrics;
+    if (config.metrics_listen != "off") {
+        try {
+            metrics = std::make_unique<MetricsServer>(io, config.metrics_listen, [&] { return prometheus_text(view); });
+        } catch (const std::exception& e) {
+            log::warning(e.what(), "; running without the metrics endpoint");
+        }
     }
-    GatewayView view{config, store, bridge, uplink, sessions};
     uplink.status_source([&](const char* state) { return status_json(view, state); });
     uplink.on_connected([&] {
         publisher.on_connected();
         bridge.on_uplink_up();
     });
+    bool paused = false;
     bridge.on_pause([&](bool pause) {
-        for (auto& s : sessions) pause ? s.stop() : s.start();
+        paused = pause;
+        for (auto& slot : ports) pause ? slot.session->stop() : slot.session->start();
     });
+
+    // SIGHUP: re-read the file; ports whose text is unchanged keep running untouched, changed ones
+    // restart, new ones start, removed ones stop. An invalid file changes nothing. Readings already
+    // read are committed, so nothing is lost; uplink and store settings apply at the next restart.
+    auto reload = [&] {
+        Config next;
+        try {
+            next = load_config(config.file);
+        } catch (const std::exception& e) {
+            log::error("reload: ", e.what(), "; keeping the running configuration");
+            return;
+        }
+        if (next.fingerprint != config.fingerprint)
+            log::warning("reload: changes to the gateway, uplink or store sections take effect at the next restart");
+        int kept = 0, restarted = 0, added = 0, removed = 0;
+        std::list<PortSlot> retired;
+        for (auto it = ports.begin(); it != ports.end();) {
+            auto match = std::find_if(next.ports.begin(), next.ports.end(),
+                                      [&](const PortConfig& p) { return p.name == it->config->name; });
+            if (match != next.ports.end() && match->fingerprint == it->config->fingerprint) {
+                ++kept;
+                next.ports.erase(match);
+                ++it;
+                continue;
+            }
+            (match != next.ports.end() ? restarted : removed) += 1;
+            it->session->stop();
+            retired.splice(retired.end(), ports, it++);
+        }
+        for (const PortConfig& port : next.ports) {
+            PortSlot& slot = add_port(port);
+            if (!paused) slot.session->start();
+        }
+        added = static_cast<int>(next.ports.size()) - restarted;
+        // Completions of the stopped ports' cancelled reads and timers are already queued; the
+        // sessions are destroyed after them.
+        boost::asio::post(io, [retired = std::make_shared<std::list<PortSlot>>(std::move(retired))] {});
+        log::info("reload: ", kept, " ports unchanged, ", restarted, " restarted, ", added, " added, ", removed,
+                  " removed");
+    };
+
+    // --- commands pushed down from the broker (gateway/command_handler.hpp; README "Security") ---
+    CommandHandler commands(config, uplink, [&](const std::string& device) -> PortSession* {
+        for (auto& slot : ports)
+            if (slot.session->driver().has_device(device)) return slot.session.get();
+        return nullptr;
+    });
+    if (config.commands.enabled)
+        uplink.subscribe(config.command_topic(), [&](const std::string&, const std::string& p) { commands.handle(p); });
+    // --- end commands ---
+    if (sparkplug) {
+        // DCMD writes go to the port whose driver has the device; the driver refuses non-writable points.
+        sparkplug->set_writer([&](const std::string& device, const std::string& point, const Value& value) {
+            for (auto& slot : ports)
+                if (slot.session->driver().has_device(device)) {
+                    WriteResult r;
+                    slot.session->with_driver([&](Driver& d, DriverOutput&) { r = d.write_point(device, point, value); });
+                    return r;
+                }
+            return WriteResult{false, "no port has device '" + device + "'"};
+        });
+        sparkplug->on_resume([&] { bridge.on_uplink_up(); });
+    }
 
     boost::asio::steady_timer status_timer(io);
     std::function<void()> refresh_status = [&] {
@@ -86,7 +186,12 @@ int run_gateway(const Config& config) {
         signals.async_wait([&](const boost::system::error_code& ec, int sig) {
             if (ec) return;
             if (sig == SIGHUP) {
-                log::warning("SIGHUP: reloading the configuration is not supported yet; restart to apply changes");
+                if (!stopping) {
+                    notify("RELOADING=1");
+                    log::info("SIGHUP: reloading ", config.file);
+                    reload();
+                    notify("READY=1");
+                }
                 wait_signal();
                 return;
             }
@@ -94,9 +199,11 @@ int run_gateway(const Config& config) {
             stopping = true;
             log::info("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT", "; stopping");
             notify("STOPPING=1");
-            for (auto& s : sessions) s.stop();
+            for (auto& slot : ports) slot.session->stop();
             status_timer.cancel();
+            if (metrics) metrics->stop();
             bridge.shutdown([&] {
+                if (sparkplug) sparkplug->publish_death();  // a clean disconnect sends no will
                 uplink.stop();
                 if (!store.commit()) log::error(store.last_error());
                 log::info("stopped; ", store.stats().depth, " batches remain in the store for the next start");
@@ -106,9 +213,9 @@ int run_gateway(const Config& config) {
     };
     wait_signal();
 
-    for (auto& s : sessions) s.start();
+    for (auto& slot : ports) slot.session->start();
     uplink.start();
-    log::info("loopgate ", LOOPGATE_VERSION, " running: gateway ", config.gateway_id, ", ", sessions.size(),
+    log::info("loopgate ", LOOPGATE_VERSION, " running: gateway ", config.gateway_id, ", ", ports.size(),
               " ports, store ", config.store.path, " holding ", store.stats().depth, " batches");
     notify("READY=1");
 

@@ -23,6 +23,8 @@ const char* usage =
     "                                      decode a raw capture on stdin; one JSON reading per line\n"
     "  simulate --dir DIR [--line NAME]... [--nmea NAME=CAPTURE]... [--interval MS]\n"
     "                                      fake sensors on pseudo-terminals, linked as DIR/NAME\n"
+    "  keygen --out PREFIX                 new Ed25519 key pair: PREFIX.key (mode 0600) and PREFIX.pub\n"
+    "  verify --key PUB [--file F]         check a captured signed batch (stdin without --file)\n"
     "  --version                           print the version\n";
 
 }  // namespace
@@ -46,6 +48,7 @@ int main(int argc, char** argv) {
     static const std::map<std::string, int (*)(const Args&)> table = {
         {"run", run},           {"check-config", check_config}, {"list-ports", list_ports},
         {"tail", tail},         {"decode", decode},             {"simulate", simulate},
+        {"keygen", keygen},     {"verify", verify},
     };
     auto it = table.find(command);
     if (it == table.end()) {

@@ -70,4 +70,10 @@ private:
     PortStats stats_;
 };
 
+// A running port and the configuration it runs with; a reload replaces whole slots.
+struct PortSlot {
+    std::unique_ptr<PortConfig> config;
+    std::unique_ptr<PortSession> session;
+};
+
 }  // namespace loopgate

@@ -1,5 +1,6 @@
 #include "gateway/publisher.hpp"
 
+#include "gateway/batch_signer.hpp"
 #include "gateway/config.hpp"
 #include "gateway/payload.hpp"
 #include "gateway/uplink.hpp"
@@ -7,10 +8,14 @@
 namespace loopgate {
 
 NativePublisher::NativePublisher(Uplink& uplink, const Config& config)
-    : uplink_(uplink), topic_(config.data_topic()) {}
+    : uplink_(uplink), topic_(config.data_topic()) {
+    if (!config.signing.key_file.empty()) signer_ = std::make_shared<BatchSigner>(config.signing.key_file);
+}
 
 void NativePublisher::publish(const StoredBatch& batch, bool historical, std::function<void(bool)> done) {
-    uplink_.publish(topic_, historical ? mark_historical(batch.payload) : batch.payload, false, std::move(done));
+    std::string payload = historical ? mark_historical(batch.payload) : batch.payload;
+    if (signer_) payload = signer_->wrap(payload);  // signs the exact bytes published
+    uplink_.publish(topic_, payload, false, std::move(done));
 }
 
 }  // namespace loopgate

@@ -3,6 +3,7 @@
 // decides the topic(s) and payload format: Loopgate's own schema (NativePublisher) or Sparkplug B.
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "gateway/store.hpp"
@@ -10,6 +11,7 @@
 namespace loopgate {
 
 class Uplink;
+class BatchSigner;
 struct Config;
 
 class BatchPublisher {
@@ -33,6 +35,7 @@ public:
 private:
     Uplink& uplink_;
     std::string topic_;
+    std::shared_ptr<const BatchSigner> signer_;  // signing.key_file: publish SignedBatch (batch_signer.hpp)
 };
 
 }  // namespace loopgate

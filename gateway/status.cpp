@@ -1,5 +1,6 @@
 #include "gateway/status.hpp"
 
+#include <cstdio>
 #include <fstream>
 
 #include "gateway/reading_json.hpp"
@@ -41,7 +42,8 @@ std::string status_json(const GatewayView& v, const char* state) {
            ",\"publish_failures\":" + std::to_string(b.publish_failures) + "}";
     out += ",\"ports\":{";
     bool first = true;
-    for (PortSession& p : v.ports) {
+    for (PortSlot& slot : v.ports) {
+        PortSession& p = *slot.session;
         if (!first) out += ",";
         first = false;
         const PortStats& ps = p.stats();
@@ -51,6 +53,88 @@ std::string status_json(const GatewayView& v, const char* state) {
         out += "}";
     }
     out += "}}";
+    return out;
+}
+
+}  // namespace loopgate
+
+namespace loopgate {
+
+namespace {
+
+std::string label(const std::string& v) {
+    std::string out;
+    for (char c : v) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
+
+void metric(std::string& out, const char* name, const char* type, const char* help) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+}
+
+}  // namespace
+
+std::string prometheus_text(const GatewayView& v) {
+    const StoreStats& s = v.store.stats();
+    const BridgeStats& b = v.bridge.stats();
+    std::string out;
+    auto line = [&](const std::string& name, double value) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, " %.17g\n", value);
+        out += name + buf;
+    };
+    metric(out, "loopgate_readings_total", "counter", "Readings accepted from devices.");
+    line("loopgate_readings_total", static_cast<double>(b.readings));
+    metric(out, "loopgate_batches_published_total", "counter", "Batches acknowledged by the broker.");
+    line("loopgate_batches_published_total", static_cast<double>(b.batches_published));
+    metric(out, "loopgate_batches_replayed_total", "counter", "Batches published from the backlog after an outage.");
+    line("loopgate_batches_replayed_total", static_cast<double>(b.batches_replayed));
+    metric(out, "loopgate_store_batches", "gauge", "Batches in the store, not yet acknowledged.");
+    line("loopgate_store_batches", static_cast<double>(s.depth));
+    metric(out, "loopgate_store_bytes", "gauge", "Payload bytes in the store.");
+    line("loopgate_store_bytes", static_cast<double>(s.bytes));
+    auto oldest = v.store.oldest_created_ns();
+    metric(out, "loopgate_store_oldest_age_seconds", "gauge", "Age of the oldest batch in the store.");
+    line("loopgate_store_oldest_age_seconds", oldest ? static_cast<double>(wall_now_ns() - *oldest) / 1e9 : 0.0);
+    metric(out, "loopgate_dropped_readings_total", "counter", "Readings dropped by store limits or a full memory queue.");
+    line("loopgate_dropped_readings_total", static_cast<double>(s.dropped_readings));
+    metric(out, "loopgate_store_commit_failures_total", "counter", "Failed store commits (disk full, I/O errors).");
+    line("loopgate_store_commit_failures_total", static_cast<double>(s.commit_failures));
+    metric(out, "loopgate_disk_bytes_written_total", "counter", "Bytes the process wrote to storage.");
+    line("loopgate_disk_bytes_written_total", static_cast<double>(process_bytes_written()));
+    metric(out, "loopgate_uplink_connected", "gauge", "1 while connected to the broker.");
+    line("loopgate_uplink_connected", v.uplink.connected() ? 1 : 0);
+    metric(out, "loopgate_uplink_reconnects_total", "counter", "Connections to the broker lost.");
+    line("loopgate_uplink_reconnects_total", static_cast<double>(v.uplink.reconnects()));
+    metric(out, "loopgate_publish_failures_total", "counter", "Publishes that failed and were sent again.");
+    line("loopgate_publish_failures_total", static_cast<double>(b.publish_failures));
+    metric(out, "loopgate_port_open", "gauge", "1 while the serial port is open.");
+    for (PortSlot& slot : v.ports)
+        line("loopgate_port_open{port=\"" + label(slot.config->name) + "\"}", slot.session->stats().open ? 1 : 0);
+    metric(out, "loopgate_port_bytes_read_total", "counter", "Bytes read from the serial port.");
+    for (PortSlot& slot : v.ports)
+        line("loopgate_port_bytes_read_total{port=\"" + label(slot.config->name) + "\"}",
+             static_cast<double>(slot.session->stats().bytes_read));
+    metric(out, "loopgate_port_failures_total", "counter", "Failed opens and lost lines.");
+    for (PortSlot& slot : v.ports)
+        line("loopgate_port_failures_total{port=\"" + label(slot.config->name) + "\"}",
+             static_cast<double>(slot.session->stats().failures));
+    metric(out, "loopgate_driver_events_total", "counter",
+           "The driver's own counters per port: frames good and bad, timeouts, overlong lines...");
+    for (PortSlot& slot : v.ports)
+        for (const auto& [name, value] : slot.session->driver().counters())
+            line("loopgate_driver_events_total{port=\"" + label(slot.config->name) + "\",counter=\"" + label(name) + "\"}",
+                 static_cast<double>(value));
+    metric(out, "loopgate_device_online", "gauge", "1 while the device answers (drivers that poll).");
+    for (const auto& [device, online] : v.device_online)
+        line("loopgate_device_online{device=\"" + label(device) + "\"}", online ? 1 : 0);
     return out;
 }
 

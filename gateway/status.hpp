@@ -3,6 +3,7 @@
 // and the Prometheus text served on the metrics endpoint, both from the same snapshot.
 
 #include <list>
+#include <map>
 #include <string>
 
 #include "gateway/bridge.hpp"
@@ -18,10 +19,12 @@ struct GatewayView {
     Store& store;
     const Bridge& bridge;
     const Uplink& uplink;
-    std::list<PortSession>& ports;
+    std::list<PortSlot>& ports;
+    const std::map<std::string, bool>& device_online;  // from the drivers' `online` readings
 };
 
 std::string status_json(const GatewayView& view, const char* state);
+std::string prometheus_text(const GatewayView& view);
 
 // Bytes this process has written to storage (/proc/self/io write_bytes); 0 when unavailable.
 std::uint64_t process_bytes_written();

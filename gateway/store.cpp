@@ -231,7 +231,13 @@ void Store::drop_batch(std::uint64_t sequence) {
 bool Store::commit() {
     if (queue_.empty() && removals_.empty()) return true;
     if (!db_) return false;
+    // Only new readings need to reach the disk before commit() returns. Closing a batch or deleting
+    // an acknowledged one may be lost to a power cut at the cost of a duplicate (a lost close is
+    // redone at start), so those transactions skip the sync; the next synced commit carries them
+    // to disk too, since the WAL is written in order.
+    bool must_sync = std::any_of(queue_.begin(), queue_.end(), [](const Op& op) { return op.kind != Op::close; });
     try {
+        if (!must_sync) exec("PRAGMA synchronous=NORMAL");
         exec("BEGIN IMMEDIATE");
         for (std::uint64_t seq : removals_) drop_batch(seq);
         for (const Op& op : queue_) apply(op);
@@ -245,8 +251,10 @@ bool Store::commit() {
             if (sqlite3_step(m) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), sqlite3_errcode(db_));
         }
         exec("COMMIT");
+        if (!must_sync) exec("PRAGMA synchronous=FULL");
     } catch (const std::exception& e) {
         sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        sqlite3_exec(db_, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
         ++stats_.commit_failures;
         last_error_ = e.what();
         return false;

@@ -1,7 +1,9 @@
 #include "gateway/uplink.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <set>
 
 #include <boost/asio/post.hpp>
@@ -23,7 +25,16 @@ struct Credentials {
 };
 
 // "username=..." and "password=..." lines; kept out of the YAML so the config can be shared freely.
-Credentials read_credentials(const std::string& file) {
+// `credential:<name>` reads $CREDENTIALS_DIRECTORY/<name> (systemd's LoadCredential=/SetCredential=).
+Credentials read_credentials(std::string file) {
+    if (file.rfind("credential:", 0) == 0) {
+        const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+        if (!dir || !*dir)
+            throw std::runtime_error("uplink: credentials_file " + file +
+                                     " names a systemd credential, but CREDENTIALS_DIRECTORY is not set "
+                                     "(LoadCredential= in the unit)");
+        file = std::string(dir) + "/" + file.substr(11);
+    }
     std::ifstream in(file);
     if (!in) throw std::runtime_error("uplink: cannot read credentials file " + file);
     Credentials c;
@@ -51,6 +62,41 @@ std::string normalise_uri(std::string uri) {
     return uri;
 }
 
+}  // namespace
+
+// Paho's ssl error handler runs on Paho's thread, before the connect failure is reported on it.
+struct Uplink::TlsErrors {
+    std::mutex mutex;
+    std::string last;
+    void set(const std::string& msg) {
+        std::lock_guard lock(mutex);
+        if (last.empty()) last = msg;  // the first error of an attempt is the cause
+    }
+    std::string take() {
+        std::lock_guard lock(mutex);
+        return std::exchange(last, {});
+    }
+};
+
+namespace {
+// "...:error:0A000086:SSL routines:tls_post_process_server_certificate:certificate verify failed:file:line:"
+// -> "certificate verify failed"
+std::string tls_reason(const std::string& msg) {
+    auto at = msg.find("error:");
+    if (at != std::string::npos) {
+        std::vector<std::string> fields;
+        std::size_t start = at;
+        for (std::size_t i = at; i <= msg.size(); ++i)
+            if (i == msg.size() || msg[i] == ':') {
+                fields.push_back(msg.substr(start, i - start));
+                start = i + 1;
+            }
+        if (fields.size() > 4 && !fields[4].empty()) return fields[4];
+    }
+    std::string out = msg;
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    return out;
+}
 }  // namespace
 
 class Uplink::Callbacks final : public mqtt::callback {
@@ -81,12 +127,17 @@ private:
 class Uplink::Listener final : public mqtt::iaction_listener {
 public:
     enum class Kind { connect, publish };
-    Listener(Uplink& u, Kind kind) : u_(u), kind_(kind), alive_(u.alive_) {}
+    Listener(Uplink& u, Kind kind) : u_(u), kind_(kind), alive_(u.alive_), tls_errors_(u.tls_errors_) {}
 
     void on_success(const mqtt::token& tok) override { report(tok, true, {}); }
     void on_failure(const mqtt::token& tok) override {
-        std::string why = "error code " + std::to_string(tok.get_return_code());
-        if (tok.get_return_code() == 0) why = "connection refused or unreachable";
+        int rc = tok.get_return_code();
+        std::string why = "error code " + std::to_string(rc) + " (" + mqtt::exception::error_str(rc) + ")";
+        if (rc == 0) why = "connection refused or unreachable";
+        if (kind_ == Kind::connect && tls_errors_) {
+            std::string tls = tls_errors_->take();
+            if (!tls.empty()) why = "TLS handshake failed: " + tls_reason(tls) + " [Paho " + why + "]";
+        }
         report(tok, false, why);
     }
 
@@ -111,6 +162,7 @@ private:
     Uplink& u_;
     Kind kind_;
     std::shared_ptr<std::atomic<bool>> alive_;
+    std::shared_ptr<TlsErrors> tls_errors_;
 };
 
 Uplink::Uplink(boost::asio::io_context& io, const Config& config)
@@ -118,7 +170,8 @@ Uplink::Uplink(boost::asio::io_context& io, const Config& config)
       config_(config),
       reconnect_timer_(io),
       backoff_(config.uplink.reconnect_min_ms, config.uplink.reconnect_max_ms, true),
-      alive_(std::make_shared<std::atomic<bool>>(true)) {
+      alive_(std::make_shared<std::atomic<bool>>(true)),
+      tls_errors_(std::make_shared<TlsErrors>()) {
     const UplinkConfig& u = config.uplink;
     mqtt::create_options create(u.mqtt_version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
     // No Paho persistence: the store is the durable copy, and it outlives any Paho session.
@@ -155,7 +208,7 @@ Uplink::Uplink(boost::asio::io_context& io, const Config& config)
         ssl.set_ssl_version(MQTT_SSL_VERSION_TLS_1_2);
         ssl.set_enable_server_cert_auth(!u.tls.insecure);
         ssl.set_verify(!u.tls.insecure);
-        ssl.set_error_handler([](const std::string& msg) { log::warning("uplink TLS: ", msg); });
+        ssl.set_error_handler([errors = tls_errors_](const std::string& msg) { errors->set(msg); });
         options_.set_ssl(ssl);
     }
 }
@@ -179,8 +232,10 @@ void Uplink::start() { connect(); }
 void Uplink::connect() {
     if (stopping_ || connecting_ || connected_) return;
     connecting_ = true;
+    tls_errors_->take();  // errors of an earlier connection are not this attempt's
     if (config_.uplink.tls.insecure) log::warning("uplink: TLS server verification is OFF (tls.insecure: true)");
     try {
+        if (before_connect_) before_connect_();
         client_->connect(options_, nullptr, *connect_listener_);
     } catch (const mqtt::exception& e) {
         connecting_ = false;
@@ -278,8 +333,23 @@ void Uplink::handle_lost(const std::string& why) {
     outstanding_.clear();
     for (auto& [id, handler] : lost)
         if (handler) handler(false);
+    renew_client();
     if (on_disconnected_) on_disconnected_();
     schedule_reconnect();
+}
+
+void Uplink::renew_client() {
+    // Paho keeps publishes that were queued but not yet written across a reconnect and sends them
+    // first on the new connection, ahead of the older batches the bridge re-sends from the store:
+    // a device's readings would arrive out of order. A fresh client starts with an empty queue.
+    try {
+        client_->disable_callbacks();
+    } catch (const mqtt::exception&) {
+    }
+    const UplinkConfig& u = config_.uplink;
+    mqtt::create_options create(u.mqtt_version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
+    client_ = std::make_unique<mqtt::async_client>(normalise_uri(u.broker), u.client_id, create, nullptr);
+    client_->set_callback(*callbacks_);
 }
 
 void Uplink::publish(const std::string& topic, const std::string& payload, bool retained, AckHandler on_done) {

@@ -54,6 +54,8 @@ public:
     // The client's will is fixed per connect; a publisher that changes it between connects
     // (Sparkplug's bdSeq) updates it here, used from the next connect on.
     const mqtt::connect_options& connect_options() const { return options_; }
+    // Runs right before every connect attempt (a publisher refreshes its will there with set_will).
+    void before_connect(std::function<void()> f) { before_connect_ = std::move(f); }
     // The retained status document ("online"/"offline" plus counters); a plain one until set.
     void status_source(std::function<std::string(const char* state)> f) { status_source_ = std::move(f); }
     void publish_status(const char* state);
@@ -67,6 +69,7 @@ private:
     void schedule_reconnect();
     void handle_connected();
     void handle_lost(const std::string& why);
+    void renew_client();
     void handle_connect_failed(const std::string& why);
     void handle_publish_done(std::uint64_t id, bool ok);
     std::string status_payload(const char* state) const;
@@ -81,6 +84,8 @@ private:
     boost::asio::steady_timer reconnect_timer_;
     Backoff backoff_;
     std::shared_ptr<std::atomic<bool>> alive_;
+    struct TlsErrors;  // the TLS error handler's last message, for the "cannot connect" line
+    std::shared_ptr<TlsErrors> tls_errors_;
 
     bool connected_ = false;
     bool connecting_ = false;
@@ -92,6 +97,7 @@ private:
     std::map<std::uint64_t, AckHandler> outstanding_;
 
     std::function<void()> on_connected_;
+    std::function<void()> before_connect_;
     std::function<void()> on_disconnected_;
     std::function<std::string(const char*)> status_source_;
     std::vector<std::pair<std::string, MessageHandler>> subscriptions_;

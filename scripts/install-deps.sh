@@ -11,7 +11,10 @@ packages=(
   libsqlite3-dev libyaml-cpp-dev libsystemd-dev libssl-dev
   python3 python3-pymodbus python3-serial python3-paho-mqtt python3-protobuf
   clang-14 libclang-rt-14-dev
+  nodejs
 )
+# npm (the Sparkplug test installs Eclipse Tahu's decoder with it); a Node.js build that bundles npm needs no package.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

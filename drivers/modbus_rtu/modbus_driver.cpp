@@ -191,6 +191,10 @@ public:
         return {true, {}};
     }
 
+    bool has_device(const std::string& device) const override {
+        return std::any_of(devices_.begin(), devices_.end(), [&](const Device& d) { return d.name == device; });
+    }
+
     Counters counters() const override {
         std::uint64_t online = 0, offline = 0;
         for (const DeviceState& s : states_) {

@@ -14,6 +14,8 @@ int list_ports(const Args& args);
 int tail(const Args& args);
 int decode(const Args& args);
 int simulate(const Args& args);
+int keygen(const Args& args);  // Ed25519 key pair for signing.key_file / operator_keys
+int verify(const Args& args);  // checks a captured SignedBatch
 
 // Small shared argument helpers: "--name value" pairs; throw std::invalid_argument on misuse.
 std::string option(const Args& args, const std::string& name, const std::string& def = "");

@@ -125,8 +125,14 @@ class PtyPair:
             n = os.write(self._fd, view)
             view = view[n:]
 
-    def close(self):
+    def close_sensor_side(self):
+        """Leaves the sensor end to another program (a pymodbus slave opens it itself)."""
         os.close(self._fd)
+        self._fd = None
+
+    def close(self):
+        if self._fd is not None:
+            os.close(self._fd)
         self.proc.terminate()
         self.proc.wait(timeout=5)
 
@@ -260,12 +266,13 @@ def store_readings(path):
 
 
 def line_config(directory, broker_port, pty_path, *, max_delay="100ms", max_readings=500,
-                reconnect_max="1s", extra_ports=""):
+                reconnect_max="1s", extra_ports="", metrics="off"):
     path = os.path.join(directory, "loopgate.yaml")
     with open(path, "w") as f:
         f.write(f"""
 gateway:
   id: test-gw
+  metrics: {metrics}
 uplink:
   broker: tcp://127.0.0.1:{broker_port}
   reconnect_min: 100ms

@@ -7,7 +7,8 @@ d = h.workdir("e2e")
 broker = h.Mosquitto(h.free_port(), d).start()
 sub = h.Subscriber(broker.port)
 line = h.PtyPair(d, "met")
-gw = h.Gateway(h.line_config(d, broker.port, line.gateway_end), d).start()
+metrics_port = h.free_port()
+gw = h.Gateway(h.line_config(d, broker.port, line.gateway_end, metrics=f"127.0.0.1:{metrics_port}"), d).start()
 sub.wait_for(lambda s: any('"online"' in x for x in s.status), 10, "the retained online status")
 
 N = 200
@@ -35,6 +36,16 @@ batch_seqs = [b.batch_sequence for b in sub.batches]
 assert batch_seqs == sorted(batch_seqs) and len(set(batch_seqs)) == len(batch_seqs)
 # Batching is at work: 400 readings arrived in far fewer messages than readings.
 assert len(sub.batches) < len(readings) / 4, f"{len(sub.batches)} batches for {len(readings)} readings"
+
+# The Prometheus endpoint tells the same story.
+import urllib.request
+text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+metrics = dict(l.rsplit(" ", 1) for l in text.splitlines() if l and not l.startswith("#"))
+assert float(metrics["loopgate_readings_total"]) == 2 * N, text
+assert metrics["loopgate_uplink_connected"] == "1"
+assert metrics['loopgate_port_open{port="met"}'] == "1"
+assert metrics['loopgate_driver_events_total{port="met",counter="overlong_lines"}'] == "1"
+assert metrics['loopgate_driver_events_total{port="met",counter="unmatched_lines"}'] == "1"
 
 assert gw.stop() == 0, "SIGTERM must end the gateway with exit code 0"
 sub.wait_for(lambda s: '"offline"' in s.status[-1], 10, "the offline status on clean shutdown")
