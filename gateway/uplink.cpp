@@ -1,6 +1,7 @@
 #include "gateway/uplink.hpp"
 
 #include <chrono>
+#include <thread>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
@@ -9,6 +10,7 @@
 #include <boost/asio/post.hpp>
 
 #include "gateway/log.hpp"
+#include "gateway/tls_probe.hpp"
 
 namespace loopgate {
 
@@ -316,9 +318,25 @@ void Uplink::handle_message(const std::string& topic, const std::string& payload
 void Uplink::handle_connect_failed(const std::string& why) {
     connecting_ = false;
     if (!logged_failure_) {
-        log::warning("uplink: cannot connect to ", config_.uplink.broker, ": ", why,
-                     "; retrying with backoff up to ", config_.uplink.reconnect_max_ms, " ms");
         logged_failure_ = true;
+        const TlsConfig& tls = config_.uplink.tls;
+        TlsProbe probe{"", 8883, tls.ca_file, tls.cert_file, tls.key_file, !tls.insecure, 3000};
+        if (tls.enabled && why.find("TLS handshake failed") == std::string::npos &&
+            parse_broker_uri(config_.uplink.broker, probe.host, probe.port)) {
+            // Paho gives only a code for TLS failures; a handshake of our own, off the event loop,
+            // finds the reason for the log line.
+            std::string broker = config_.uplink.broker;
+            std::int64_t max_ms = config_.uplink.reconnect_max_ms;
+            std::thread([probe, why, broker, max_ms] {
+                std::string reason = probe_tls(probe);
+                log::warning("uplink: cannot connect to ", broker, ": ",
+                             reason.empty() ? why : "TLS handshake failed: " + reason + " [Paho " + why + "]",
+                             "; retrying with backoff up to ", max_ms, " ms");
+            }).detach();
+        } else {
+            log::warning("uplink: cannot connect to ", config_.uplink.broker, ": ", why,
+                         "; retrying with backoff up to ", config_.uplink.reconnect_max_ms, " ms");
+        }
     }
     schedule_reconnect();
 }

@@ -265,6 +265,19 @@ def store_readings(path):
     return out
 
 
+def write_config(directory, broker_port, ports_yaml):
+    """A minimal gateway config around the given `ports:` entries (YAML text, indented by two)."""
+    path = os.path.join(directory, "loopgate.yaml")
+    with open(path, "w") as f:
+        f.write(f"""
+gateway: {{id: test-gw, metrics: off}}
+uplink: {{broker: tcp://127.0.0.1:{broker_port}}}
+store: {{path: {directory}/store.db}}
+ports:
+{ports_yaml}""")
+    return path
+
+
 def line_config(directory, broker_port, pty_path, *, max_delay="100ms", max_readings=500,
                 reconnect_max="1s", extra_ports="", metrics="off"):
     path = os.path.join(directory, "loopgate.yaml")

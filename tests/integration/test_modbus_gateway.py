@@ -22,14 +22,7 @@ with open(table, "w") as f:
     ], f)
 slave = h.spawn(["/usr/bin/python3", os.path.join(os.path.dirname(__file__), "modbus_slave.py"),
                  line.sensor_end, table, "--baud", "19200"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-cfg = os.path.join(d, "loopgate.yaml")
-with open(cfg, "w") as f:
-    f.write(f"""
-gateway: {{id: test-gw, metrics: off}}
-uplink: {{broker: tcp://127.0.0.1:{broker.port}}}
-store: {{path: {d}/store.db}}
-ports:
-  - name: bus
+cfg = h.write_config(d, broker.port, f"""  - name: bus
     path: {line.gateway_end}
     baud: 19200
     driver: modbus-rtu

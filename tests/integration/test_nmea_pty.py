@@ -23,14 +23,7 @@ for baud in (4800, 38400):
     broker = h.Mosquitto(h.free_port(), d).start()
     sub = h.Subscriber(broker.port)
     line = h.PtyPair(d, "gps")
-    cfg = os.path.join(d, "loopgate.yaml")
-    with open(cfg, "w") as f:
-        f.write(f"""
-gateway: {{id: test-gw, metrics: off}}
-uplink: {{broker: tcp://127.0.0.1:{broker.port}}}
-store: {{path: {d}/store.db}}
-ports:
-  - name: gps
+    cfg = h.write_config(d, broker.port, f"""  - name: gps
     path: {line.gateway_end}
     baud: {baud}
     driver: nmea0183
