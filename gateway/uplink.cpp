@@ -66,41 +66,6 @@ std::string normalise_uri(std::string uri) {
 
 }  // namespace
 
-// Paho's ssl error handler runs on Paho's thread, before the connect failure is reported on it.
-struct Uplink::TlsErrors {
-    std::mutex mutex;
-    std::string last;
-    void set(const std::string& msg) {
-        std::lock_guard lock(mutex);
-        if (last.empty()) last = msg;  // the first error of an attempt is the cause
-    }
-    std::string take() {
-        std::lock_guard lock(mutex);
-        return std::exchange(last, {});
-    }
-};
-
-namespace {
-// "...:error:0A000086:SSL routines:tls_post_process_server_certificate:certificate verify failed:file:line:"
-// -> "certificate verify failed"
-std::string tls_reason(const std::string& msg) {
-    auto at = msg.find("error:");
-    if (at != std::string::npos) {
-        std::vector<std::string> fields;
-        std::size_t start = at;
-        for (std::size_t i = at; i <= msg.size(); ++i)
-            if (i == msg.size() || msg[i] == ':') {
-                fields.push_back(msg.substr(start, i - start));
-                start = i + 1;
-            }
-        if (fields.size() > 4 && !fields[4].empty()) return fields[4];
-    }
-    std::string out = msg;
-    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-    return out;
-}
-}  // namespace
-
 class Uplink::Callbacks final : public mqtt::callback {
 public:
     explicit Callbacks(Uplink& u) : u_(u), alive_(u.alive_) {}
@@ -129,17 +94,13 @@ private:
 class Uplink::Listener final : public mqtt::iaction_listener {
 public:
     enum class Kind { connect, publish };
-    Listener(Uplink& u, Kind kind) : u_(u), kind_(kind), alive_(u.alive_), tls_errors_(u.tls_errors_) {}
+    Listener(Uplink& u, Kind kind) : u_(u), kind_(kind), alive_(u.alive_) {}
 
     void on_success(const mqtt::token& tok) override { report(tok, true, {}); }
     void on_failure(const mqtt::token& tok) override {
         int rc = tok.get_return_code();
         std::string why = "error code " + std::to_string(rc) + " (" + mqtt::exception::error_str(rc) + ")";
         if (rc == 0) why = "connection refused or unreachable";
-        if (kind_ == Kind::connect && tls_errors_) {
-            std::string tls = tls_errors_->take();
-            if (!tls.empty()) why = "TLS handshake failed: " + tls_reason(tls) + " [Paho " + why + "]";
-        }
         report(tok, false, why);
     }
 
@@ -164,7 +125,6 @@ private:
     Uplink& u_;
     Kind kind_;
     std::shared_ptr<std::atomic<bool>> alive_;
-    std::shared_ptr<TlsErrors> tls_errors_;
 };
 
 Uplink::Uplink(boost::asio::io_context& io, const Config& config)
@@ -172,8 +132,7 @@ Uplink::Uplink(boost::asio::io_context& io, const Config& config)
       config_(config),
       reconnect_timer_(io),
       backoff_(config.uplink.reconnect_min_ms, config.uplink.reconnect_max_ms, true),
-      alive_(std::make_shared<std::atomic<bool>>(true)),
-      tls_errors_(std::make_shared<TlsErrors>()) {
+      alive_(std::make_shared<std::atomic<bool>>(true)) {
     const UplinkConfig& u = config.uplink;
     mqtt::create_options create(u.mqtt_version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
     // No Paho persistence: the store is the durable copy, and it outlives any Paho session.
@@ -210,7 +169,6 @@ Uplink::Uplink(boost::asio::io_context& io, const Config& config)
         ssl.set_ssl_version(MQTT_SSL_VERSION_TLS_1_2);
         ssl.set_enable_server_cert_auth(!u.tls.insecure);
         ssl.set_verify(!u.tls.insecure);
-        ssl.set_error_handler([errors = tls_errors_](const std::string& msg) { errors->set(msg); });
         options_.set_ssl(ssl);
     }
 }
@@ -234,7 +192,6 @@ void Uplink::start() { connect(); }
 void Uplink::connect() {
     if (stopping_ || connecting_ || connected_) return;
     connecting_ = true;
-    tls_errors_->take();  // errors of an earlier connection are not this attempt's
     if (config_.uplink.tls.insecure) log::warning("uplink: TLS server verification is OFF (tls.insecure: true)");
     try {
         if (before_connect_) before_connect_();
@@ -321,7 +278,7 @@ void Uplink::handle_connect_failed(const std::string& why) {
         logged_failure_ = true;
         const TlsConfig& tls = config_.uplink.tls;
         TlsProbe probe{"", 8883, tls.ca_file, tls.cert_file, tls.key_file, !tls.insecure, 3000};
-        if (tls.enabled && why.find("TLS handshake failed") == std::string::npos &&
+        if (tls.enabled &&
             parse_broker_uri(config_.uplink.broker, probe.host, probe.port)) {
             // Paho gives only a code for TLS failures; a handshake of our own, off the event loop,
             // finds the reason for the log line.

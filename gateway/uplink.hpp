@@ -84,8 +84,6 @@ private:
     boost::asio::steady_timer reconnect_timer_;
     Backoff backoff_;
     std::shared_ptr<std::atomic<bool>> alive_;
-    struct TlsErrors;  // the TLS error handler's last message, for the "cannot connect" line
-    std::shared_ptr<TlsErrors> tls_errors_;
 
     bool connected_ = false;
     bool connecting_ = false;

@@ -105,3 +105,10 @@ TEST_CASE("the shipped example configs pass", "[config]") {
         CHECK_NOTHROW(load_config(std::string(LOOPGATE_SOURCE_DIR) + f));
     }
 }
+
+TEST_CASE("integers are decimal or 0x hexadecimal, never octal", "[config]") {
+    ConfigNode root = ConfigNode::load_string("a: 010\nb: 0x1F\nc: 12abc\n", "n.yaml");
+    CHECK(root["a"].as_int(0, 100) == 10);
+    CHECK(root["b"].as_int(0, 100) == 31);
+    CHECK_THROWS_WITH(root["c"].as_int(0, 100), Catch::Contains("n.yaml:3:4: c: expected an integer from 0 to 100, got '12abc'"));
+}
