@@ -2,6 +2,8 @@
 // writes, broadcasts, per-device intervals, and the passive monitor.
 #include <catch2/catch.hpp>
 
+#include "hex_bytes.hpp"
+
 #include <map>
 #include <sstream>
 
@@ -15,14 +17,6 @@ using namespace std::chrono_literals;
 namespace mb = loopgate::modbus;
 
 namespace {
-
-std::vector<std::uint8_t> hex(const std::string& text) {
-    std::vector<std::uint8_t> out;
-    std::istringstream in(text);
-    std::string byte;
-    while (in >> byte) out.push_back(static_cast<std::uint8_t>(std::stoul(byte, nullptr, 16)));
-    return out;
-}
 
 std::vector<std::uint8_t> with_crc(std::vector<std::uint8_t> f) {
     mb::append_crc(f);

@@ -3,6 +3,8 @@
 // V1.02 and the classic PI-MBUS-300 examples with slave 0x11).
 #include <catch2/catch.hpp>
 
+#include "hex_bytes.hpp"
+
 #include <sstream>
 
 #include "drivers/modbus_rtu/crc16.hpp"
@@ -11,14 +13,6 @@
 using namespace loopgate::modbus;
 
 namespace {
-
-std::vector<std::uint8_t> hex(const std::string& text) {
-    std::vector<std::uint8_t> out;
-    std::istringstream in(text);
-    std::string byte;
-    while (in >> byte) out.push_back(static_cast<std::uint8_t>(std::stoul(byte, nullptr, 16)));
-    return out;
-}
 
 }  // namespace
 
