@@ -21,7 +21,7 @@ const char* usage =
     "                                      print the readings gateways publish, as they arrive\n"
     "  decode --driver NAME [--config FILE] [--port NAME]\n"
     "                                      decode a raw capture on stdin; one JSON reading per line\n"
-    "  simulate --dir DIR [--line NAME]... [--nmea NAME=CAPTURE]... [--interval MS]\n"
+    "  simulate --dir DIR [--line NAME]... [--nmea NAME=CAPTURE]... [--modbus NAME=UNIT]... [--interval MS]\n"
     "                                      fake sensors on pseudo-terminals, linked as DIR/NAME\n"
     "  keygen --out PREFIX                 new Ed25519 key pair: PREFIX.key (mode 0600) and PREFIX.pub\n"
     "  verify --key PUB [--file F]         check a captured signed batch (stdin without --file)\n"

@@ -24,8 +24,8 @@ for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/18830) 2>/dev/null && break; 
 nmea=()
 capture=../shared/fixtures/nmea/bu353s4.log
 [ -f "$capture" ] && "$bin" decode --driver nmea0183 </dev/null >/dev/null 2>&1 && nmea=(--nmea "gps=$capture")
-"$bin" simulate --dir "$work/dev" --line weather "${nmea[@]}" --interval 1000 >"$work/simulate.log" 2>&1 & pids+=($!)
-for _ in $(seq 50); do [ -e "$work/dev/weather" ] && break; sleep 0.1; done
+"$bin" simulate --dir "$work/dev" --line weather --modbus meter=1 "${nmea[@]}" --interval 1000 >"$work/simulate.log" 2>&1 & pids+=($!)
+for _ in $(seq 50); do [ -e "$work/dev/weather" ] && [ -e "$work/dev/meter" ] && break; sleep 0.1; done
 
 config=deploy/demo.yaml
 [ ${#nmea[@]} -gt 0 ] && config=deploy/demo-gps.yaml

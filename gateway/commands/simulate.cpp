@@ -17,11 +17,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <stdexcept>
-#include <thread>
 #include <vector>
 
 #include "gateway/commands/commands.hpp"
+#include "gateway/commands/fake_modbus_slave.hpp"
 
 namespace loopgate::commands {
 
@@ -37,6 +38,7 @@ struct FakeSensor {
     std::vector<std::string> script;  // NMEA: sentences to replay; empty for the weather sensor
     std::size_t next = 0;
     std::uint64_t records = 0;
+    std::unique_ptr<FakeModbusSlave> modbus;  // set for a Modbus slave, which only answers
 };
 
 FakeSensor open_sensor(const std::filesystem::path& dir, const std::string& name) {
@@ -71,7 +73,7 @@ std::string weather_record(std::uint64_t n) {
 }  // namespace
 
 int simulate(const Args& args) {
-    allow_only(args, {"--dir", "--line", "--nmea", "--interval", "--count"}, {});
+    allow_only(args, {"--dir", "--line", "--nmea", "--modbus", "--interval", "--count"}, {});
     std::string dir = option(args, "--dir");
     if (dir.empty()) throw std::invalid_argument("--dir DIR is required");
     auto interval = std::chrono::milliseconds(std::stol(option(args, "--interval", "1000")));
@@ -94,35 +96,60 @@ int simulate(const Args& args) {
         if (s.script.empty()) throw std::invalid_argument(spec.substr(eq + 1) + " holds no sentences");
         sensors.push_back(std::move(s));
     }
-    if (sensors.empty()) throw std::invalid_argument("name at least one sensor with --line NAME or --nmea NAME=FILE");
+    for (const auto& spec : options(args, "--modbus")) {
+        auto eq = spec.find('=');
+        int unit = eq == std::string::npos ? 1 : std::stoi(spec.substr(eq + 1));
+        if (unit < 1 || unit > 247) throw std::invalid_argument("--modbus NAME=UNIT: unit must be 1-247");
+        FakeSensor s = open_sensor(dir, spec.substr(0, eq));
+        s.modbus = std::make_unique<FakeModbusSlave>(static_cast<std::uint8_t>(unit));
+        sensors.push_back(std::move(s));
+    }
+    if (sensors.empty())
+        throw std::invalid_argument("name at least one sensor with --line NAME, --nmea NAME=FILE or --modbus NAME=UNIT");
     std::fflush(stdout);
 
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
-    auto next = std::chrono::steady_clock::now();
+    auto started = std::chrono::steady_clock::now();
+    auto next = started;
     long rounds = 0;
+    std::vector<pollfd> fds;
+    for (const FakeSensor& s : sensors) fds.push_back({s.master, POLLIN, 0});
     while (!stop_requested && (count == 0 || rounds < count)) {
-        for (FakeSensor& s : sensors) {
-            // An NMEA talker sends a burst of sentences per fix, as receivers do: up to the next GGA/RMC.
-            std::string out;
-            if (s.script.empty()) {
-                out = weather_record(++s.records);
-            } else {
-                do {
-                    out += s.script[s.next];
-                    s.next = (s.next + 1) % s.script.size();
-                } while (s.next != 0 && s.script[s.next].find("GGA,") == std::string::npos && out.size() < 2048);
+        if (std::chrono::steady_clock::now() >= next) {
+            for (FakeSensor& s : sensors) {
+                if (s.modbus) continue;  // a slave speaks only when asked
+                // An NMEA talker sends a burst of sentences per fix, as receivers do: up to the next GGA.
+                std::string out;
+                if (s.script.empty()) {
+                    out = weather_record(++s.records);
+                } else {
+                    do {
+                        out += s.script[s.next];
+                        s.next = (s.next + 1) % s.script.size();
+                    } while (s.next != 0 && s.script[s.next].find("GGA,") == std::string::npos && out.size() < 2048);
+                }
+                // Nobody may have the line open; a full pty buffer just drops this record.
+                ssize_t ignored = ::write(s.master, out.data(), out.size());
+                (void)ignored;
             }
-            // Nobody may have the line open; a full pty buffer just drops this record.
-            ssize_t ignored = ::write(s.master, out.data(), out.size());
-            (void)ignored;
-            char sink[512];
-            while (::read(s.master, sink, sizeof sink) > 0) {
+            ++rounds;
+            next += interval;
+        }
+        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - std::chrono::steady_clock::now());
+        if (::poll(fds.data(), fds.size(), static_cast<int>(std::max<long>(0, wait.count()))) <= 0) continue;
+        for (std::size_t i = 0; i < sensors.size(); ++i) {
+            if (!(fds[i].revents & POLLIN)) continue;
+            std::uint8_t in[512];
+            ssize_t n = ::read(sensors[i].master, in, sizeof in);
+            if (n <= 0 || !sensors[i].modbus) continue;  // what the gateway writes to a talker is dropped
+            double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            auto reply = sensors[i].modbus->feed(std::span<const std::uint8_t>(in, static_cast<std::size_t>(n)), t);
+            if (!reply.empty()) {
+                ssize_t ignored = ::write(sensors[i].master, reply.data(), reply.size());
+                (void)ignored;
             }
         }
-        ++rounds;
-        next += interval;
-        std::this_thread::sleep_until(next);
     }
     for (FakeSensor& s : sensors) {
         std::filesystem::remove(s.link);
