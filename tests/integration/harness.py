@@ -188,6 +188,7 @@ class Subscriber:
     def __init__(self, port, prefix="loopgate", persistent=False):
         self.batches = []
         self.status = []
+        self.errors = []
         self._cond = threading.Condition()
         # A persistent subscriber keeps its session (and the QoS 1 messages queued for it) across its
         # own reconnects and broker restarts, so the test sees everything the broker accepted.
@@ -213,7 +214,11 @@ class Subscriber:
                 self.status.append(msg.payload.decode())
             else:
                 b = loopgate_pb2.Batch()
-                b.ParseFromString(msg.payload)
+                try:
+                    b.ParseFromString(msg.payload)
+                except Exception as e:  # a payload that does not parse is a finding, not a lost message
+                    self.errors.append(f"{msg.topic}: {e!r} ({len(msg.payload)} bytes)")
+                    return
                 self.batches.append(b)
             self._cond.notify_all()
 
