@@ -42,7 +42,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # Process bookkeeping (everything started is killed at exit), bounded waits and free ports are the
 # integration tests' own helpers.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
-from harness import _cleanup, free_port, spawn, wait_until  # noqa: E402
+from harness import Mosquitto, _cleanup, free_port, spawn, wait_until  # noqa: E402
 
 
 def cpu_seconds(pid):
@@ -72,35 +72,11 @@ def loadavg():
         return " ".join(f.read().split()[:3])
 
 
-class Broker:
-    def __init__(self, port, directory, persistent=False):
-        self.port = port
-        self.conf = os.path.join(directory, "mosquitto.conf")
-        with open(self.conf, "w") as f:
-            f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 1000000\n"
-                    "max_inflight_messages 100\n")
-            if persistent:
-                f.write(f"persistence true\npersistence_location {directory}/\nautosave_interval 0\n")
-            else:
-                f.write("persistence false\n")
-        self.proc = None
+class Broker(Mosquitto):
+    """The integration tests' mosquitto; a stop may wait longer behind a large backlog."""
 
-    def start(self):
-        self.proc = spawn(["mosquitto", "-c", self.conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(self._accepts, 10, "mosquitto")
-        return self
-
-    def _accepts(self):
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                return True
-        except OSError:
-            return False
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=20)
+    def stop(self, timeout=20):
+        super().stop(timeout)
 
 
 def stale_pty_numbers():

@@ -97,10 +97,10 @@ class Mosquitto:
         except OSError:
             return False
 
-    def stop(self):
+    def stop(self, timeout=10):
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
-            self.proc.wait(timeout=10)
+            self.proc.wait(timeout=timeout)
 
 
 class PtyPair:
