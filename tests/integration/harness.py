@@ -5,6 +5,7 @@ Every wait is bounded; every process started here is killed when the test ends, 
 
 import atexit
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -71,36 +72,59 @@ def workdir(name):
 
 class Mosquitto:
     """A real broker on loopback. With persistent=True its sessions and queued messages survive a
-    restart (saved at shutdown), as a production broker's would."""
+    restart (saved at shutdown), as a production broker's would. Its log goes to mosquitto-PORT.log
+    in the test's directory."""
 
     def __init__(self, port, directory, persistent=False):
         self.port = port
+        self.persistent = persistent
         self.conf = os.path.join(directory, f"mosquitto-{port}.conf")
+        self.log_path = os.path.join(directory, f"mosquitto-{port}.log")
+        self.db_path = os.path.join(directory, f"mosquitto-{port}.db")
         with open(self.conf, "w") as f:
-            f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 1000000\n"
-                    "max_inflight_messages 100\n")
+            # Started as root, mosquitto drops to the user 'mosquitto', which cannot write into the
+            # test's private directory: its persistence would silently not be saved, and messages
+            # it had acknowledged would vanish over a restart. Keep the user that started it.
+            f.write(f"user {pwd.getpwuid(os.geteuid()).pw_name}\n"
+                    f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 1000000\n"
+                    f"max_inflight_messages 100\nlog_dest file {self.log_path}\n"
+                    "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n")
             if persistent:
-                f.write(f"persistence true\npersistence_location {directory}/\nautosave_interval 0\n")
+                f.write(f"persistence true\npersistence_location {directory}/\n"
+                        f"persistence_file {os.path.basename(self.db_path)}\nautosave_interval 0\n")
             else:
                 f.write("persistence false\n")
         self.proc = None
 
     def start(self):
         self.proc = spawn(["mosquitto", "-c", self.conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(self._accepts, 10, f"mosquitto to listen on port {self.port}")
+        wait_until(self.accepts, 10, f"mosquitto to listen on port {self.port}\n{self.log_text()}")
         return self
 
-    def _accepts(self):
+    def accepts(self, port=None):
+        """Whether the broker listens on `port` (its main listener by default); fails if it died."""
+        if self.proc.poll() is not None:
+            raise AssertionError(f"mosquitto exited with {self.proc.returncode}:\n{self.log_text()}")
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+            with socket.create_connection(("127.0.0.1", port or self.port), timeout=0.2):
                 return True
         except OSError:
             return False
+
+    def log_text(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
 
     def stop(self, timeout=10):
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=timeout)
+            # The restart scenarios rely on what the broker acknowledged being on disk.
+            if self.persistent and not os.path.exists(self.db_path):
+                raise AssertionError(f"mosquitto saved no persistence file {self.db_path}:\n{self.log_text()}")
 
 
 class PtyPair:

@@ -66,9 +66,7 @@ def broker(d, server_cert):
     m = harness.Mosquitto(plain, d)
     m.conf = conf  # ours, with both listeners
     m.start()
-    probe = harness.Mosquitto.__new__(harness.Mosquitto)
-    probe.port = tls
-    harness.wait_until(probe._accepts, 10, "the TLS listener")
+    harness.wait_until(lambda: m.accepts(tls), 10, "the TLS listener")
     return m, plain, tls
 
 
