@@ -164,18 +164,31 @@ def make_pty(args, directory, name="p0"):
     return SocatPty(directory, name) if getattr(args, "socat", False) else Pty()
 
 
+def slow_disk_env(args):
+    """With --fsync-delay-us, the gateway runs with bench/slow_fsync.cpp preloaded: every fsync and
+    fdatasync takes that much longer, a known floor instead of the shared disk's mood."""
+    us = getattr(args, "fsync_delay_us", 0)
+    if not us:
+        return {}
+    lib = os.environ.get("LGBENCH_SLOW_FSYNC_LIB", "build-bench/bench/liblgbench_slow_fsync.so")
+    if not os.path.exists(lib):
+        raise SystemExit(f"bench: {lib} is missing (scripts/bench.sh builds it and sets LGBENCH_SLOW_FSYNC_LIB)")
+    return {"LD_PRELOAD": lib, "LGBENCH_FSYNC_DELAY_US": str(us)}
+
+
 class Gateway:
-    def __init__(self, config, directory, valgrind=None):
+    def __init__(self, config, directory, valgrind=None, env=None):
         self.config = config
         self.directory = directory
         self.valgrind = valgrind or []
+        self.extra_env = env or {}
         self.log_path = os.path.join(directory, "gateway.log")
 
     def start(self, timeout=20):
         sock_path = os.path.join(self.directory, "notify.sock")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(sock_path)
-        env = dict(os.environ, NOTIFY_SOCKET=sock_path)
+        env = dict(os.environ, NOTIFY_SOCKET=sock_path, **self.extra_env)
         self.log = open(self.log_path, "ab")
         self.proc = spawn(self.valgrind + [LOOPGATE, "run", "--config", self.config], env=env,
                           stdout=self.log, stderr=subprocess.STDOUT)
@@ -315,7 +328,7 @@ def run_throughput(args, d):
     broker = Broker(free_port(), d).start()
     pty = make_pty(args, d)
     gw = Gateway(write_config(d, broker.port, [pty], commit_interval=args.commit_interval,
-                              store_dir=args.store_dir), d).start()
+                              store_dir=args.store_dir), d, env=slow_disk_env(args)).start()
     sub = Subscriber(broker.port)
     time.sleep(0.5)
     cpu0, wb0 = cpu_seconds(gw.pid), proc_io(gw.pid)
@@ -353,7 +366,8 @@ def run_latency(args, d):
     n = int(args.seconds * rate / 2)
     broker = Broker(free_port(), d).start()
     pty = make_pty(args, d)
-    gw = Gateway(write_config(d, broker.port, [pty], commit_interval=args.commit_interval), d).start()
+    gw = Gateway(write_config(d, broker.port, [pty], commit_interval=args.commit_interval,
+                              max_delay=args.max_delay), d, env=slow_disk_env(args)).start()
     sub = Subscriber(broker.port, track=True)
     time.sleep(0.5)
     sent = {}
@@ -506,6 +520,9 @@ def main():
     ap.add_argument("--out-dir", default=".")
     ap.add_argument("--socat", action="store_true", help="throughput/latency: feed through a socat pty pair")
     ap.add_argument("--store-dir", default=None, help="throughput: where the store lives (e.g. a tmpfs, to take fsync out)")
+    ap.add_argument("--fsync-delay-us", type=int, default=0,
+                    help="throughput/latency: add this to every fsync of the gateway (an SD card: 5000-20000)")
+    ap.add_argument("--max-delay", default="100ms", help="latency: the batch's max_delay")
     args = ap.parse_args()
     d = tempfile.mkdtemp(prefix=f"lgbench-{args.scenario}-")
     try:

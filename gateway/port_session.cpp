@@ -19,7 +19,7 @@ PortSession::PortSession(boost::asio::io_context& io, const PortConfig& config, 
       reopen_timer_(io),
       driver_timer_(io),
       backoff_(config.reopen_min_ms, config.reopen_max_ms, false),
-      read_buffer_(4096) {}
+      read_buffer_(std::make_unique_for_overwrite<std::uint8_t[]>(read_burst_bytes)) {}
 
 DriverClock PortSession::now() const { return {std::chrono::steady_clock::now(), wall_now_ns()}; }
 
@@ -73,17 +73,21 @@ void PortSession::schedule_reopen() {
 }
 
 void PortSession::read() {
+    // A tty hands out at most its line discipline's 4 KiB per read. When a read comes back that
+    // full, bytes are arriving faster than they are handled: take everything already waiting, so
+    // that one commit to the store covers the burst instead of one commit per 4 KiB.
     line_.port().async_read_some(
-        boost::asio::buffer(read_buffer_),
+        boost::asio::buffer(read_buffer_.get(), tty_read_bytes),
         [this, gen = generation_](const boost::system::error_code& ec, std::size_t n) {
             if (gen != generation_ || stopped_) return;
             if (ec) {
                 lost(ec.message());
                 return;
             }
+            if (n >= burst_threshold_bytes) n += line_.read_ready(read_buffer_.get() + n, read_burst_bytes - n);
             stats_.bytes_read += n;
             DriverOutput out;
-            driver_->on_bytes(std::span<const std::uint8_t>(read_buffer_.data(), n), now(), out);
+            driver_->on_bytes(std::span<const std::uint8_t>(read_buffer_.get(), n), now(), out);
             handle(out);
             read();
         });

@@ -61,7 +61,13 @@ private:
     boost::asio::steady_timer reopen_timer_;
     boost::asio::steady_timer driver_timer_;
     Backoff backoff_;
-    std::vector<std::uint8_t> read_buffer_;
+    // What one async read asks for (a tty's line discipline holds 4 KiB), what counts as a burst,
+    // and how much a burst may gather before it is handled. Allocated without being touched, so an
+    // idle port's buffer costs no resident memory.
+    static constexpr std::size_t tty_read_bytes = 4096;
+    static constexpr std::size_t burst_threshold_bytes = 1024;
+    static constexpr std::size_t read_burst_bytes = 64 * 1024;
+    std::unique_ptr<std::uint8_t[]> read_buffer_;
     std::deque<std::vector<std::uint8_t>> write_queue_;
     bool writing_ = false;
     bool stopped_ = false;

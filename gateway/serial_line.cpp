@@ -4,6 +4,7 @@
 #include <linux/serial.h>
 #include <sys/ioctl.h>
 #include <termios.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <climits>
@@ -83,6 +84,20 @@ void SerialLine::drain() { ::tcdrain(port_.native_handle()); }
 void SerialLine::close() {
     boost::system::error_code ec;
     port_.close(ec);
+}
+
+std::size_t SerialLine::read_ready(std::uint8_t* into, std::size_t size) {
+    std::size_t got = 0;
+    while (got < size) {
+        ssize_t n = ::read(port_.native_handle(), into + got, size - got);
+        if (n > 0) {
+            got += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        break;  // EAGAIN: drained for now; 0 or an error: the next async read reports it
+    }
+    return got;
 }
 
 }  // namespace loopgate

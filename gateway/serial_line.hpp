@@ -5,6 +5,8 @@
 // (libserialport 0.1.1 cannot open ptys, nor /dev/serial/by-id links, so it is only used to list
 // ports). Links are resolved with realpath() first so udev symlinks work.
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
@@ -29,6 +31,11 @@ public:
     bool software_rts() const { return config_.rs485.mode == "rts"; }
     void set_rts(bool on);
     void drain();  // blocks until the kernel has sent every queued byte
+
+    // Reads whatever the kernel already holds, without waiting, into `into`; returns the count.
+    // Only for use after an asynchronous read completed (the descriptor is non-blocking then). Errors
+    // and end of file are left for the next asynchronous read to report.
+    std::size_t read_ready(std::uint8_t* into, std::size_t size);
 
 private:
     void configure_rs485();

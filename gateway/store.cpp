@@ -33,6 +33,12 @@ bool is_corruption(int code) {
     return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
 }
 
+// Layout 2. A part's id is its batch's sequence shifted left by part_bits, plus its index within
+// the batch: a batch's parts sit together in the table's own b-tree, so neither writing nor reading
+// them needs a second index, and a commit of one part writes one table page (plus overflow).
+// A batch's readings and bytes are summed from its parts when it closes, not updated per part.
+constexpr int layout_version = 2;
+constexpr int part_bits = 20;  // more parts than a batch can have: each holds a reading, batches <= 100,000
 const char* const schema = R"(
 CREATE TABLE IF NOT EXISTS batches (
   sequence   INTEGER PRIMARY KEY,
@@ -42,12 +48,33 @@ CREATE TABLE IF NOT EXISTS batches (
   bytes      INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS parts (
   id       INTEGER PRIMARY KEY,
-  sequence INTEGER NOT NULL,
+  readings INTEGER NOT NULL,
   payload  BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS parts_by_batch ON parts(sequence, id);
 CREATE TABLE IF NOT EXISTS device_sequences (device TEXT PRIMARY KEY, sequence INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 )";
+
+// Layout 1 (the first releases) kept parts under an autoincrement id with a (sequence, id) index
+// and kept batch totals current per part. Its open batches are closed with those totals, then its
+// parts are renumbered into layout 2, all in one transaction.
+const char* const upgrade_from_layout_1 = R"(
+UPDATE batches SET closed = 1 WHERE closed = 0;
+CREATE TABLE parts_2 (id INTEGER PRIMARY KEY, readings INTEGER NOT NULL, payload BLOB NOT NULL);
+INSERT INTO parts_2 (id, readings, payload)
+  SELECT (sequence << 20) + row_number() OVER (PARTITION BY sequence ORDER BY id) - 1, 0, payload FROM parts;
+DROP TABLE parts;
+ALTER TABLE parts_2 RENAME TO parts;
+)";
+
+// Totals of a batch from its parts: for a close, and for batches a crash left open.
+const char* const close_sql =
+    "UPDATE batches SET closed = 1, "
+    "readings = (SELECT coalesce(sum(readings), 0) FROM parts WHERE id BETWEEN ?1 AND ?2), "
+    "bytes = (SELECT coalesce(sum(length(payload)), 0) FROM parts WHERE id BETWEEN ?1 AND ?2) "
+    "WHERE sequence = ?3";
+
+sqlite3_int64 first_part(std::uint64_t sequence) { return static_cast<sqlite3_int64>(sequence << part_bits); }
+sqlite3_int64 last_part(std::uint64_t sequence) { return first_part(sequence) + ((sqlite3_int64{1} << part_bits) - 1); }
 
 }  // namespace
 
@@ -89,13 +116,17 @@ void Store::open_database() {
     sqlite3_busy_timeout(db_, 5000);
     exec("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=FULL");
-    exec(schema);
+    upgrade_layout();
     // A quick structural check catches files that are damaged beyond the header.
     sqlite3_stmt* check = prepare("PRAGMA quick_check");
     std::string verdict = sqlite3_step(check) == SQLITE_ROW ? reinterpret_cast<const char*>(sqlite3_column_text(check, 0)) : "no answer";
     if (verdict != "ok") throw StoreError("store " + path_ + ": integrity check failed: " + verdict, SQLITE_CORRUPT);
-    // Batches left open by a crash are complete as far as they got: publish them.
-    exec("UPDATE batches SET closed = 1 WHERE closed = 0");
+    // Batches left open by a crash are complete as far as they got: total them and publish them.
+    std::vector<std::uint64_t> left_open;
+    sqlite3_stmt* o = prepare("SELECT sequence FROM batches WHERE closed = 0");
+    while (sqlite3_step(o) == SQLITE_ROW) left_open.push_back(static_cast<std::uint64_t>(sqlite3_column_int64(o, 0)));
+    sqlite3_reset(o);
+    for (std::uint64_t seq : left_open) close_in_db(seq);
     sqlite3_stmt* s = prepare(
         "SELECT max(coalesce((SELECT value FROM meta WHERE key='last_sequence'),0), "
         "coalesce((SELECT max(sequence) FROM batches),0)), "
@@ -106,6 +137,41 @@ void Store::open_database() {
         stats_.bytes = static_cast<std::uint64_t>(sqlite3_column_int64(s, 2));
     }
     sqlite3_reset(s);
+}
+
+void Store::upgrade_layout() {
+    sqlite3_stmt* v = prepare("PRAGMA user_version");
+    int version = sqlite3_step(v) == SQLITE_ROW ? sqlite3_column_int(v, 0) : 0;
+    sqlite3_reset(v);
+    if (version == layout_version) return;
+    if (version > layout_version)
+        throw StoreError("store " + path_ + ": written by a newer loopgate (layout " + std::to_string(version) +
+                             "; this one knows up to " + std::to_string(layout_version) + ")",
+                         SQLITE_CANTOPEN);
+    sqlite3_stmt* t = prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'parts'");
+    bool layout_1 = sqlite3_step(t) == SQLITE_ROW && sqlite3_column_int(t, 0) > 0;
+    sqlite3_reset(t);
+    exec("BEGIN IMMEDIATE");
+    try {
+        if (layout_1) exec(upgrade_from_layout_1);
+        exec(schema);
+        exec(("PRAGMA user_version = " + std::to_string(layout_version)).c_str());
+        exec("COMMIT");
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+    if (layout_1) log::info("store ", path_, ": upgraded from layout 1 to layout ", layout_version);
+}
+
+void Store::close_in_db(std::uint64_t sequence) {
+    sqlite3_stmt* s = prepare(close_sql);
+    Reset r{s};
+    sqlite3_bind_int64(s, 1, first_part(sequence));
+    sqlite3_bind_int64(s, 2, last_part(sequence));
+    sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(sequence));
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), rc);
 }
 
 Store::~Store() {
@@ -141,13 +207,15 @@ sqlite3_stmt* Store::prepare(const char* sql) {
 void Store::open_batch(std::uint64_t sequence, std::int64_t created_ns, const std::string& header) {
     if (sequence != last_sequence_ + 1) throw std::logic_error("store: batches must open in sequence");
     last_sequence_ = sequence;
-    queue_.push_back(Op{Op::open, sequence, created_ns, header, 0, {}});
+    next_part_ = 1;
+    queue_.push_back(Op{Op::open, sequence, created_ns, header, 0, {}, first_part(sequence)});
     stats_.pending_bytes += header.size();
 }
 
 void Store::append(std::uint64_t sequence, const std::string& part, std::uint64_t readings,
                    const std::map<std::string, std::uint64_t>& device_sequences) {
-    queue_.push_back(Op{Op::part, sequence, 0, part, readings, device_sequences});
+    if (sequence != last_sequence_ || next_part_ >= (1u << part_bits)) throw std::logic_error("store: part outside the open batch");
+    queue_.push_back(Op{Op::part, sequence, 0, part, readings, device_sequences, first_part(sequence) + static_cast<sqlite3_int64>(next_part_++)});
     stats_.pending_bytes += part.size();
     // While the disk refuses writes, memory is the only buffer left: bound it, oldest parts first.
     while (stats_.pending_bytes > limits_.max_pending_bytes) {
@@ -159,7 +227,7 @@ void Store::append(std::uint64_t sequence, const std::string& part, std::uint64_
     }
 }
 
-void Store::close_batch(std::uint64_t sequence) { queue_.push_back(Op{Op::close, sequence, 0, {}, 0, {}}); }
+void Store::close_batch(std::uint64_t sequence) { queue_.push_back(Op{Op::close, sequence, 0, {}, 0, {}, 0}); }
 
 void Store::remove(std::uint64_t sequence) { removals_.push_back(sequence); }
 
@@ -170,56 +238,60 @@ void Store::apply(const Op& op) {
     };
     switch (op.kind) {
         case Op::open: {
-            sqlite3_stmt* s = prepare("INSERT INTO batches (sequence, created_ns, bytes) VALUES (?, ?, ?)");
+            sqlite3_stmt* s = prepare("INSERT INTO batches (sequence, created_ns) VALUES (?, ?)");
             Reset r{s};
             sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(op.sequence));
             sqlite3_bind_int64(s, 2, op.created_ns);
-            sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(op.bytes.size()));
             step(s);
-            [[fallthrough]];
+            [[fallthrough]];  // the header is the batch's first part
         }
         case Op::part: {
-            sqlite3_stmt* s = prepare("INSERT INTO parts (sequence, payload) VALUES (?, ?)");
-            {
-                Reset r{s};
-                sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(op.sequence));
-                sqlite3_bind_blob(s, 2, op.bytes.data(), static_cast<int>(op.bytes.size()), SQLITE_STATIC);
-                step(s);
-            }
-            if (op.kind == Op::part) {
-                sqlite3_stmt* u = prepare("UPDATE batches SET readings = readings + ?, bytes = bytes + ? WHERE sequence = ?");
-                Reset r{u};
-                sqlite3_bind_int64(u, 1, static_cast<sqlite3_int64>(op.readings));
-                sqlite3_bind_int64(u, 2, static_cast<sqlite3_int64>(op.bytes.size()));
-                sqlite3_bind_int64(u, 3, static_cast<sqlite3_int64>(op.sequence));
-                step(u);
-            }
-            for (const auto& [device, seq] : op.device_sequences) {
-                sqlite3_stmt* d = prepare(
-                    "INSERT INTO device_sequences (device, sequence) VALUES (?, ?) "
-                    "ON CONFLICT(device) DO UPDATE SET sequence = max(sequence, excluded.sequence)");
-                Reset r{d};
-                sqlite3_bind_text(d, 1, device.data(), static_cast<int>(device.size()), SQLITE_STATIC);
-                sqlite3_bind_int64(d, 2, static_cast<sqlite3_int64>(seq));
-                step(d);
-            }
-            break;
-        }
-        case Op::close: {
-            sqlite3_stmt* s = prepare("UPDATE batches SET closed = 1 WHERE sequence = ?");
+            sqlite3_stmt* s = prepare("INSERT INTO parts (id, readings, payload) VALUES (?, ?, ?)");
             Reset r{s};
-            sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(op.sequence));
+            sqlite3_bind_int64(s, 1, op.part_id);
+            sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(op.readings));
+            sqlite3_bind_blob(s, 3, op.bytes.data(), static_cast<int>(op.bytes.size()), SQLITE_STATIC);
             step(s);
             break;
         }
+        case Op::close:
+            close_in_db(op.sequence);
+            break;
     }
 }
 
+void Store::save_device_sequences() {
+    // One upsert per device per commit, however many parts the commit holds.
+    std::map<std::string, std::uint64_t> high;
+    for (const Op& op : queue_)
+        for (const auto& [device, seq] : op.device_sequences) high[device] = std::max(high[device], seq);
+    for (const auto& [device, seq] : high) {
+        sqlite3_stmt* d = prepare(
+            "INSERT INTO device_sequences (device, sequence) VALUES (?, ?) "
+            "ON CONFLICT(device) DO UPDATE SET sequence = max(sequence, excluded.sequence)");
+        Reset r{d};
+        sqlite3_bind_text(d, 1, device.data(), static_cast<int>(device.size()), SQLITE_STATIC);
+        sqlite3_bind_int64(d, 2, static_cast<sqlite3_int64>(seq));
+        if (sqlite3_step(d) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), sqlite3_errcode(db_));
+    }
+}
+
+void Store::save_last_sequence() {
+    // Needed only once batches are deleted: until then max(sequence) of `batches` says the same.
+    sqlite3_stmt* m = prepare(
+        "INSERT INTO meta (key, value) VALUES ('last_sequence', ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    Reset r{m};
+    sqlite3_bind_int64(m, 1, static_cast<sqlite3_int64>(last_sequence_));
+    if (sqlite3_step(m) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), sqlite3_errcode(db_));
+}
+
 void Store::drop_batch(std::uint64_t sequence) {
-    sqlite3_stmt* p = prepare("DELETE FROM parts WHERE sequence = ?");
+    sqlite3_stmt* p = prepare("DELETE FROM parts WHERE id BETWEEN ? AND ?");
     {
         Reset r{p};
-        sqlite3_bind_int64(p, 1, static_cast<sqlite3_int64>(sequence));
+        sqlite3_bind_int64(p, 1, first_part(sequence));
+        sqlite3_bind_int64(p, 2, last_part(sequence));
         if (sqlite3_step(p) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), sqlite3_errcode(db_));
     }
     sqlite3_stmt* b = prepare("DELETE FROM batches WHERE sequence = ?");
@@ -240,16 +312,9 @@ bool Store::commit() {
         if (!must_sync) exec("PRAGMA synchronous=NORMAL");
         exec("BEGIN IMMEDIATE");
         for (std::uint64_t seq : removals_) drop_batch(seq);
+        if (!removals_.empty()) save_last_sequence();
         for (const Op& op : queue_) apply(op);
-        // Remember the highest id so a restart with an empty table never reuses one.
-        sqlite3_stmt* m = prepare(
-            "INSERT INTO meta (key, value) VALUES ('last_sequence', ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
-        {
-            Reset r{m};
-            sqlite3_bind_int64(m, 1, static_cast<sqlite3_int64>(last_sequence_));
-            if (sqlite3_step(m) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), sqlite3_errcode(db_));
-        }
+        save_device_sequences();
         exec("COMMIT");
         if (!must_sync) exec("PRAGMA synchronous=FULL");
     } catch (const std::exception& e) {
@@ -303,10 +368,11 @@ std::vector<StoredBatch> Store::read_after(std::uint64_t after, std::size_t limi
         if (out.size() < limit && rc != SQLITE_DONE)
             throw std::runtime_error("store " + path_ + ": cannot read: " + sqlite3_errmsg(db_));
     }
-    sqlite3_stmt* p = prepare("SELECT payload FROM parts WHERE sequence = ? ORDER BY id");
+    sqlite3_stmt* p = prepare("SELECT payload FROM parts WHERE id BETWEEN ? AND ? ORDER BY id");
     for (StoredBatch& b : out) {
         Reset r{p};
-        sqlite3_bind_int64(p, 1, static_cast<sqlite3_int64>(b.sequence));
+        sqlite3_bind_int64(p, 1, first_part(b.sequence));
+        sqlite3_bind_int64(p, 2, last_part(b.sequence));
         while (sqlite3_step(p) == SQLITE_ROW) {
             auto* data = static_cast<const char*>(sqlite3_column_blob(p, 0));
             b.payload.append(data ? data : "", static_cast<std::size_t>(sqlite3_column_bytes(p, 0)));
@@ -352,6 +418,7 @@ void Store::enforce_limits(std::int64_t now_ns, bool drop_for_size) {
         }
         if (!((drop_for_size && stats_.bytes > limits_.max_bytes) || created < cutoff)) break;
         try {
+            if (!dropped) save_last_sequence();  // the dropped batch may be the newest
             drop_batch(seq);
         } catch (const std::exception& e) {
             last_error_ = e.what();

@@ -15,6 +15,11 @@
 // (a power cut after commit() loses nothing) and each commit is one sequential append; the WAL is
 // checkpointed automatically (every 1000 pages) and on close. Acknowledged batches are deleted in the
 // next commit: losing a delete to a crash costs a duplicate, never a reading.
+//
+// Wear: every page a commit touches is written twice (WAL, then checkpoint), so a commit of new
+// readings touches as few as it can: the part (parts are clustered by batch, no index), one row per
+// device of `device_sequences`. Batch totals are written when it closes; the id high-water mark in
+// `meta` only when batches are deleted.
 
 #include <cstdint>
 #include <deque>
@@ -102,12 +107,17 @@ private:
         std::string bytes;
         std::uint64_t readings;
         std::map<std::string, std::uint64_t> device_sequences;
+        std::int64_t part_id;
     };
 
     void open_database();
     void exec(const char* sql);
     sqlite3_stmt* prepare(const char* sql);
+    void upgrade_layout();
     void apply(const Op& op);
+    void close_in_db(std::uint64_t sequence);
+    void save_device_sequences();
+    void save_last_sequence();
     void drop_batch(std::uint64_t sequence);
 
     std::string path_;
@@ -115,6 +125,7 @@ private:
     sqlite3* db_ = nullptr;
     std::map<std::string, sqlite3_stmt*> statements_;
     std::uint64_t last_sequence_ = 0;
+    std::uint64_t next_part_ = 0;  // index of the open batch's next part
     std::deque<Op> queue_;
     std::vector<std::uint64_t> removals_;
     std::string last_error_;

@@ -33,7 +33,7 @@ fi
 
 # --- build (Release) ------------------------------------------------------------------------------
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOOPGATE_BENCH=ON -DLOOPGATE_TESTS=OFF >/dev/null
-cmake --build "$BUILD" -j2 --target loopgate loopgate_decode_bench | tail -1
+cmake --build "$BUILD" -j2 --target loopgate loopgate_decode_bench lgbench_slow_fsync | tail -1
 
 WORK=$(mktemp -d /tmp/lgbench.XXXXXX)
 SHM=""
@@ -46,7 +46,7 @@ protoc --python_out="$WORK" -I proto proto/loopgate.proto
 # The gateway runs as a copy named lgbench-gw: a neighbour's `pkill loopgate` (other test runs on a shared
 # machine) must not stop or reload the process being measured.
 cp "$BUILD/loopgate" "$WORK/lgbench-gw"
-export PYTHONPATH="$WORK" LOOPGATE_BIN="$WORK/lgbench-gw"
+export PYTHONPATH="$WORK" LOOPGATE_BIN="$WORK/lgbench-gw" LGBENCH_SLOW_FSYNC_LIB="$PWD/$BUILD/bench/liblgbench_slow_fsync.so"
 PY=/usr/bin/python3  # Debian's python3, where python3-paho-mqtt and python3-protobuf live
 
 # --- machine and conditions -------------------------------------------------------------------

@@ -281,7 +281,7 @@ def store_readings(path):
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         # Each part is itself a serialized Batch (parts concatenate into the published payload).
-        rows = db.execute("SELECT payload FROM parts ORDER BY sequence, id").fetchall()
+        rows = db.execute("SELECT payload FROM parts ORDER BY id").fetchall()
     except sqlite3.OperationalError:
         return []
     finally:

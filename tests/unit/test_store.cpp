@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "gateway/payload.hpp"
@@ -108,7 +109,9 @@ TEST_CASE("an open batch is not published until closed, and a crash closes it on
     auto batches = s.read_after(0, 10);
     REQUIRE(batches.size() == 1);
     CHECK(batches[0].sequence == seq);
+    CHECK(batches[0].readings == 1);
     CHECK(parse(batches[0].payload).readings(0).double_value() == 1.5);
+    CHECK(s.stats().bytes == batches[0].payload.size());
 }
 
 TEST_CASE("reopening keeps unacknowledged batches and device sequences, and never reuses a batch id", "[store]") {
@@ -127,6 +130,92 @@ TEST_CASE("reopening keeps unacknowledged batches and device sequences, and neve
     CHECK(s.stats().depth == 0);
     CHECK(s.next_sequence() == last + 1);
     CHECK(s.device_sequences().at("d") == 4);
+}
+
+TEST_CASE("a batch id is never reused even after the age limit dropped every batch", "[store]") {
+    TempDir dir;
+    std::uint64_t last = 0;
+    {
+        Store s(dir.db(), StoreLimits{1ull << 30, 1000, 64 << 20});
+        add_batch(s, 1, 2, 0);
+        last = add_batch(s, 3, 2, 0);
+        s.enforce_limits(10'000'000'000LL, false);
+        CHECK(s.stats().depth == 0);
+    }
+    Store s(dir.db(), roomy);
+    CHECK(s.next_sequence() == last + 1);
+}
+
+namespace {
+
+void sql(const std::string& path, const char* text) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    char* err = nullptr;
+    int rc = sqlite3_exec(db, text, nullptr, nullptr, &err);
+    INFO((err ? err : ""));
+    sqlite3_free(err);
+    sqlite3_close(db);
+    REQUIRE(rc == SQLITE_OK);
+}
+
+}  // namespace
+
+TEST_CASE("a store of layout 1 is upgraded in place, its batches and sequences kept", "[store]") {
+    TempDir dir;
+    // Layout 1 as the first releases wrote it: batch 7 closed with two parts, batch 8 left open by a
+    // crash with a header and one part; parts of the two batches interleaved in id order.
+    std::string header7 = encode_batch_header("gw", 7, 70), header8 = encode_batch_header("gw", 8, 80);
+    std::vector<Reading> r1{reading("d", 11, 1.0)}, r2{reading("d", 12, 2.0)}, r3{reading("d", 13, 3.0)};
+    std::string p1 = encode_readings(r1), p2 = encode_readings(r2), p3 = encode_readings(r3);
+    auto hex = [](const std::string& bytes) {
+        static const char* digits = "0123456789abcdef";
+        std::string out = "x'";
+        for (unsigned char c : bytes) out += {digits[c >> 4], digits[c & 15]};
+        return out + "'";
+    };
+    std::string script =
+        "PRAGMA journal_mode=WAL;"
+        "CREATE TABLE batches (sequence INTEGER PRIMARY KEY, created_ns INTEGER NOT NULL,"
+        " closed INTEGER NOT NULL DEFAULT 0, readings INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0);"
+        "CREATE TABLE parts (id INTEGER PRIMARY KEY, sequence INTEGER NOT NULL, payload BLOB NOT NULL);"
+        "CREATE INDEX parts_by_batch ON parts(sequence, id);"
+        "CREATE TABLE device_sequences (device TEXT PRIMARY KEY, sequence INTEGER NOT NULL);"
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+        "INSERT INTO batches VALUES (7, 70, 1, 2, 0), (8, 80, 0, 1, 0);"
+        "INSERT INTO parts (id, sequence, payload) VALUES (1, 7, " + hex(header7) + "), (2, 7, " + hex(p1) +
+        "), (3, 8, " + hex(header8) + "), (4, 7, " + hex(p2) + "), (5, 8, " + hex(p3) + ");"
+        "INSERT INTO device_sequences VALUES ('d', 13);"
+        "INSERT INTO meta VALUES ('last_sequence', 8);";
+    sql(dir.db(), script.c_str());
+
+    Store s(dir.db(), roomy);
+    auto batches = s.read_after(0, 10);
+    REQUIRE(batches.size() == 2);
+    CHECK(batches[0].sequence == 7);
+    CHECK(batches[0].readings == 2);
+    v1::Batch b7 = parse(batches[0].payload);
+    CHECK(b7.batch_sequence() == 7);
+    REQUIRE(b7.readings_size() == 2);
+    CHECK(b7.readings(1).double_value() == 2.0);
+    CHECK(batches[1].readings == 1);
+    CHECK(parse(batches[1].payload).readings(0).double_value() == 3.0);
+    CHECK(s.next_sequence() == 9);
+    CHECK(s.device_sequences().at("d") == 13);
+
+    // And it goes on working as a layout 2 store.
+    std::uint64_t next = add_batch(s, 14, 1);
+    s.remove(7);
+    REQUIRE(s.commit());
+    CHECK(s.read_after(0, 10).size() == 2);
+    CHECK(s.read_after(8, 10).front().sequence == next);
+}
+
+TEST_CASE("a store written by a newer loopgate is refused, not rewritten", "[store]") {
+    TempDir dir;
+    sql(dir.db(), "CREATE TABLE batches (sequence INTEGER PRIMARY KEY); PRAGMA user_version = 99;");
+    CHECK_THROWS_WITH(Store(dir.db(), roomy), Catch::Contains("newer loopgate") && Catch::Contains(dir.db()));
+    CHECK(std::filesystem::exists(dir.db()));
 }
 
 TEST_CASE("over the size limit the oldest batches are dropped and counted", "[store]") {
