@@ -60,13 +60,11 @@ void Bridge::submit(std::vector<Reading>& readings) {
         stats_.readings += chunk.size();
         bool full = batcher_.add(chunk.size(), part.size(), now);
         store_.append(open_batch_, part, chunk.size(), high);
-        if (full) close_batch();
+        if (full) seal_batch();  // committed with the rest of this read, below
     }
     readings.clear();
-    if (open_batch_ != 0) {
-        arm_batch_timer();
-        schedule_commit();
-    }
+    if (open_batch_ != 0) arm_batch_timer();
+    schedule_commit();
 }
 
 void Bridge::arm_batch_timer() {
@@ -79,6 +77,13 @@ void Bridge::arm_batch_timer() {
 }
 
 void Bridge::close_batch() {
+    seal_batch();
+    // A closed batch goes out once committed and durable: at once by default, with the next group
+    // commit when store.commit_interval asks for fewer writes (latency: up to max_delay + interval).
+    schedule_commit();
+}
+
+void Bridge::seal_batch() {
     batch_timer_.cancel();
     batch_timer_.expires_at(std::chrono::steady_clock::time_point{});
     if (open_batch_ == 0) return;
@@ -86,7 +91,6 @@ void Bridge::close_batch() {
     open_batch_ = 0;
     batcher_.reset();
     ++stats_.batches_closed;
-    commit_now();
 }
 
 void Bridge::schedule_commit() {
@@ -177,7 +181,9 @@ void Bridge::pump() {
             auto next = store_.read_after(replay_cursor_, 1 + in_flight_.size());
             auto it = std::find_if(next.begin(), next.end(), [&](const StoredBatch& b) { return !in_flight_.count(b.sequence); });
             if (it == next.end() || it->sequence > backlog_end_) {
-                replay_cursor_ = backlog_end_;
+                // Nothing left to replay, unless some of the backlog is not durable yet: then the
+                // store's on_durable pumps again.
+                if (it != next.end() || store_.durable_through() >= backlog_end_) replay_cursor_ = backlog_end_;
                 break;
             }
             if (rate > 0 && replay_tokens_ < std::min<double>(static_cast<double>(it->readings), rate)) {
@@ -208,7 +214,9 @@ void Bridge::on_ack(std::uint64_t sequence, bool delivered) {
         // Deletions wait for the next commit (or at most removal_delay): one per acknowledgement
         // would cost a transaction each.
         store_.remove(sequence);
-        if (!removal_armed_) {
+        if (config_.store.commit_interval_ms > 0) {
+            schedule_commit();
+        } else if (!removal_armed_) {
             removal_armed_ = true;
             removal_timer_.expires_after(removal_delay);
             removal_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -252,6 +260,9 @@ void Bridge::shutdown(std::function<void()> done) {
     limits_timer_.cancel();
     replay_timer_.cancel();
     close_batch();
+    commit_now();
+    store_.sync_now();  // the last batch may go out before the process does
+    pump();
     if (in_flight_.empty() || !uplink_.connected()) {
         done();
         return;

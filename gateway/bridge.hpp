@@ -55,6 +55,7 @@ public:
 
 private:
     void arm_batch_timer();
+    void seal_batch();
     void commit_now();
     void schedule_commit();
     void publish(const StoredBatch& b, bool historical);

@@ -68,6 +68,8 @@ int run_gateway(const Config& config) {
     }
     BatchPublisher& publisher = *publisher_ptr;
     Bridge bridge(io, config, store, uplink, publisher);
+    store.sync_in_background([&io](std::function<void()> f) { boost::asio::post(io, std::move(f)); },
+                             [&bridge] { bridge.pump(); });
 
     std::map<std::string, bool> device_online;
     auto sink = [&bridge, &device_online](std::vector<Reading>& readings) {

@@ -32,6 +32,7 @@ std::string status_json(const GatewayView& v, const char* state) {
            ",\"dropped_batches\":" + std::to_string(s.dropped_batches) +
            ",\"dropped_readings\":" + std::to_string(s.dropped_readings) +
            ",\"commit_failures\":" + std::to_string(s.commit_failures) +
+           ",\"sync_failures\":" + std::to_string(s.sync_failures) +
            ",\"pending_bytes\":" + std::to_string(s.pending_bytes) +
            ",\"bytes_written\":" + std::to_string(written) + ",\"bytes_written_per_reading\":" +
            (b.readings ? std::to_string(static_cast<double>(written) / static_cast<double>(b.readings)) : std::string("null"));
@@ -107,6 +108,8 @@ std::string prometheus_text(const GatewayView& v) {
     line("loopgate_dropped_readings_total", static_cast<double>(s.dropped_readings));
     metric(out, "loopgate_store_commit_failures_total", "counter", "Failed store commits (disk full, I/O errors).");
     line("loopgate_store_commit_failures_total", static_cast<double>(s.commit_failures));
+    metric(out, "loopgate_store_sync_failures_total", "counter", "Failed fdatasync of the store's write-ahead log.");
+    line("loopgate_store_sync_failures_total", static_cast<double>(s.sync_failures));
     metric(out, "loopgate_disk_bytes_written_total", "counter", "Bytes the process wrote to storage.");
     line("loopgate_disk_bytes_written_total", static_cast<double>(process_bytes_written()));
     metric(out, "loopgate_uplink_connected", "gauge", "1 while connected to the broker.");

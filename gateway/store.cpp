@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <cstring>
 #include <filesystem>
 #include <stdexcept>
 
 #include "gateway/log.hpp"
+#include "gateway/wal_syncer.hpp"
 
 namespace loopgate {
 
@@ -80,9 +82,19 @@ sqlite3_int64 last_part(std::uint64_t sequence) { return first_part(sequence) + 
 
 Store::Store(const std::string& path, const StoreLimits& limits) : path_(path), limits_(limits) {
     try {
+        open_or_recover();
+    } catch (...) {
+        close_database();  // no destructor runs for a constructor that throws
+        throw;
+    }
+}
+
+void Store::open_or_recover() {
+    try {
         open_database();
     } catch (const StoreError& e) {
         if (!is_corruption(e.code)) throw std::runtime_error(e.what());
+        close_database();
         // Never delete what may still hold readings: move it aside for a person to look at.
         auto stamp = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())
@@ -99,11 +111,15 @@ Store::Store(const std::string& path, const StoreLimits& limits) : path_(path), 
     }
 }
 
-void Store::open_database() {
+void Store::close_database() {
     for (auto& [sql, s] : statements_) sqlite3_finalize(s);
     statements_.clear();
     if (db_) sqlite3_close_v2(db_);
     db_ = nullptr;
+}
+
+void Store::open_database() {
+    close_database();
     int rc = sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              nullptr);
     if (rc != SQLITE_OK) {
@@ -137,6 +153,7 @@ void Store::open_database() {
         stats_.bytes = static_cast<std::uint64_t>(sqlite3_column_int64(s, 2));
     }
     sqlite3_reset(s);
+    durable_closed_ = last_sequence_;  // every batch on disk is closed by now
 }
 
 void Store::upgrade_layout() {
@@ -176,8 +193,11 @@ void Store::close_in_db(std::uint64_t sequence) {
 
 Store::~Store() {
     if (!commit()) log::error("store: ", last_error_, "; ", queue_.size(), " queued writes are lost");
-    for (auto& [sql, s] : statements_) sqlite3_finalize(s);
-    if (db_) sqlite3_close_v2(db_);
+    if (syncer_) {
+        sync_now();
+        syncer_.reset();
+    }
+    close_database();
 }
 
 void Store::exec(const char* sql) {
@@ -307,29 +327,36 @@ bool Store::commit() {
     // an acknowledged one may be lost to a power cut at the cost of a duplicate (a lost close is
     // redone at start), so those transactions skip the sync; the next synced commit carries them
     // to disk too, since the WAL is written in order.
-    bool must_sync = std::any_of(queue_.begin(), queue_.end(), [](const Op& op) { return op.kind != Op::close; });
+    // (With a background syncer every commit runs that way, and the syncer does the syncing.)
+    bool has_data = std::any_of(queue_.begin(), queue_.end(), [](const Op& op) { return op.kind != Op::close; });
+    bool must_sync = has_data && !syncer_;
     try {
-        if (!must_sync) exec("PRAGMA synchronous=NORMAL");
+        if (!must_sync && !syncer_) exec("PRAGMA synchronous=NORMAL");
         exec("BEGIN IMMEDIATE");
         for (std::uint64_t seq : removals_) drop_batch(seq);
         if (!removals_.empty()) save_last_sequence();
         for (const Op& op : queue_) apply(op);
         save_device_sequences();
         exec("COMMIT");
-        if (!must_sync) exec("PRAGMA synchronous=FULL");
+        if (!must_sync && !syncer_) exec("PRAGMA synchronous=FULL");
     } catch (const std::exception& e) {
         sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        sqlite3_exec(db_, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
+        if (!syncer_) sqlite3_exec(db_, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
         ++stats_.commit_failures;
         last_error_ = e.what();
         return false;
     }
     ++stats_.commits;
+    if (has_data) ++data_commits_;
     // Counters follow the committed state.
     for (const Op& op : queue_) {
         if (op.kind == Op::open) ++stats_.depth;
         if (op.kind != Op::close) stats_.bytes += op.bytes.size();
+        if (op.kind == Op::close) closes_waiting_.emplace_back(op.sequence, data_commits_);
     }
+    if (!syncer_) durable_commits_ = data_commits_;
+    else if (durable_commits_ < data_commits_) syncer_->request(data_commits_);  // also retries a failed one
+    advance_durable();
     queue_.clear();
     stats_.pending_bytes = 0;
     if (!removals_.empty()) {
@@ -345,15 +372,58 @@ bool Store::commit() {
     return true;
 }
 
+void Store::sync_in_background(std::function<void(std::function<void()>)> post, std::function<void()> on_durable) {
+    if (syncer_) return;
+    if (!commit()) throw std::runtime_error("store " + path_ + ": " + last_error_);
+    post_ = std::move(post);
+    on_durable_ = std::move(on_durable);
+    exec("PRAGMA synchronous=NORMAL");
+    syncer_ = std::make_unique<WalSyncer>(path_ + "-wal", [this](std::uint64_t ticket, int error) {
+        post_([this, ticket, error] { synced(ticket, error); });
+    });
+}
+
+void Store::synced(std::uint64_t ticket, int error) {
+    if (error != 0) {
+        ++stats_.sync_failures;
+        log::error("store ", path_, ": cannot make the write-ahead log durable: ", std::strerror(error),
+                   "; batches wait until a later sync succeeds");
+        return;
+    }
+    ++stats_.syncs;
+    durable_commits_ = std::max(durable_commits_, ticket);
+    advance_durable();
+    if (on_durable_) on_durable_();
+}
+
+void Store::sync_now() {
+    if (!syncer_ || durable_commits_ == data_commits_) return;
+    if (int error = syncer_->sync_now(); error != 0) {
+        ++stats_.sync_failures;
+        log::error("store ", path_, ": cannot make the write-ahead log durable: ", std::strerror(error));
+        return;
+    }
+    durable_commits_ = data_commits_;
+    advance_durable();
+}
+
+void Store::advance_durable() {
+    while (!closes_waiting_.empty() && closes_waiting_.front().second <= durable_commits_) {
+        durable_closed_ = closes_waiting_.front().first;
+        closes_waiting_.pop_front();
+    }
+}
+
 std::vector<StoredBatch> Store::read_after(std::uint64_t after, std::size_t limit) {
     std::vector<StoredBatch> out;
     sqlite3_stmt* s = prepare(
-        "SELECT sequence, created_ns, readings FROM batches WHERE sequence > ? AND closed = 1 "
+        "SELECT sequence, created_ns, readings FROM batches WHERE sequence > ? AND sequence <= ? AND closed = 1 "
         "ORDER BY sequence LIMIT ?");
     {
         Reset r{s};
         sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(after));
-        sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(limit + removals_.size()));
+        sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(durable_closed_));
+        sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(limit + removals_.size()));
         int rc = SQLITE_DONE;
         while (out.size() < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
             // Acknowledged but not yet deleted: never hand out again.

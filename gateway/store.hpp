@@ -11,10 +11,12 @@
 // read (or every commit_interval, trading a bounded loss window for fewer writes on SD cards). If a
 // commit fails (disk full, I/O error) the queue is kept, bounded, and retried.
 //
-// SQLite settings: WAL mode with synchronous=FULL, so a commit returns only once the WAL is on disk
-// (a power cut after commit() loses nothing) and each commit is one sequential append; the WAL is
-// checkpointed automatically (every 1000 pages) and on close. Acknowledged batches are deleted in the
-// next commit: losing a delete to a crash costs a duplicate, never a reading.
+// SQLite settings: WAL mode, each commit one sequential append; the WAL is checkpointed
+// automatically (every 1000 pages) and on close. On its own the store commits with synchronous=FULL
+// (commit() returns once the WAL is on disk); the gateway has it sync in the background instead
+// (sync_in_background: commits return at once, read_after() hands out only durable batches).
+// Acknowledged batches are deleted in the next commit: losing a delete to a crash costs a
+// duplicate, never a reading.
 //
 // Wear: every page a commit touches is written twice (WAL, then checkpoint), so a commit of new
 // readings touches as few as it can: the part (parts are clustered by batch, no index), one row per
@@ -23,7 +25,9 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +36,8 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 namespace loopgate {
+
+class WalSyncer;
 
 struct StoredBatch {
     std::uint64_t sequence = 0;
@@ -53,6 +59,8 @@ struct StoreStats {
     std::uint64_t dropped_readings = 0;  // ...and the readings in them, plus any lost from the memory queue
     std::uint64_t commit_failures = 0;
     std::uint64_t commits = 0;
+    std::uint64_t syncs = 0;             // background syncs of the WAL (sync_in_background)
+    std::uint64_t sync_failures = 0;
     std::uint64_t pending_bytes = 0;     // waiting in memory for a successful commit
     std::string recovered_from;          // where a corrupt store was moved aside at open, if it was
 };
@@ -81,14 +89,22 @@ public:
     void remove(std::uint64_t sequence);
 
     // Writes everything queued in one transaction. Returns false (and keeps the queue) on failure;
-    // the error is in last_error().
+    // the error is in last_error(). Durable when it returns, unless syncing in the background.
     bool commit();
+    // From here on a commit returns once written, and a thread of its own makes the WAL durable
+    // (gateway/wal_syncer.hpp); batches are handed out by read_after() only once durable. `post`
+    // runs a function on the owner's event loop; `on_durable` runs there when more became durable.
+    void sync_in_background(std::function<void(std::function<void()>)> post, std::function<void()> on_durable);
+    // Makes everything committed durable now, on the calling thread (shutdown).
+    void sync_now();
     bool has_uncommitted() const { return !queue_.empty() || !removals_.empty(); }
     const std::string& last_error() const { return last_error_; }
 
-    // Closed batches, oldest first, sequence > after.
+    // Closed and durable batches, oldest first, sequence > after.
     std::vector<StoredBatch> read_after(std::uint64_t after, std::size_t limit);
     std::uint64_t last_sequence() const { return last_sequence_; }
+    // The newest batch read_after() may hand out: closed, and its readings durable.
+    std::uint64_t durable_through() const { return durable_closed_; }
     std::map<std::string, std::uint64_t> device_sequences();
     std::optional<std::int64_t> oldest_created_ns();
 
@@ -110,7 +126,9 @@ private:
         std::int64_t part_id;
     };
 
+    void open_or_recover();
     void open_database();
+    void close_database();
     void exec(const char* sql);
     sqlite3_stmt* prepare(const char* sql);
     void upgrade_layout();
@@ -118,6 +136,8 @@ private:
     void close_in_db(std::uint64_t sequence);
     void save_device_sequences();
     void save_last_sequence();
+    void synced(std::uint64_t ticket, int error);
+    void advance_durable();
     void drop_batch(std::uint64_t sequence);
 
     std::string path_;
@@ -130,6 +150,15 @@ private:
     std::vector<std::uint64_t> removals_;
     std::string last_error_;
     StoreStats stats_;
+    // Durability bookkeeping: commits that wrote readings are numbered; a closed batch may be
+    // handed out once the commits holding its readings are durable.
+    std::uint64_t data_commits_ = 0;
+    std::uint64_t durable_commits_ = 0;
+    std::deque<std::pair<std::uint64_t, std::uint64_t>> closes_waiting_;  // (batch, data commits it needs)
+    std::uint64_t durable_closed_ = 0;  // newest batch that may be handed out
+    std::function<void(std::function<void()>)> post_;
+    std::function<void()> on_durable_;
+    std::unique_ptr<WalSyncer> syncer_;  // last: joined before the rest goes
 };
 
 }  // namespace loopgate

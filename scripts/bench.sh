@@ -85,6 +85,9 @@ if want throughput; then
     for _ in $(seq "$REPEAT"); do run throughput --readings "$READINGS" --commit-interval "$ci" --timeout 120; done
     run throughput --readings "$READINGS" --commit-interval "$ci" --socat --timeout 120  # as the integration tests feed
   done
+  echo "== the same on a slower disk: every fsync/fdatasync of the gateway made 5 ms and 20 ms longer"
+  echo "   (bench/slow_fsync.cpp preloaded; an SD card's range; the figures no longer depend on this disk's mood)"
+  for us in 5000 20000; do run throughput --readings "$READINGS" --commit-interval 0 --fsync-delay-us "$us" --timeout 120; done
   if [ -d /dev/shm ]; then
     echo "== diagnostic: the same with the store on tmpfs (/dev/shm: fsync is free), i.e. the CPU ceiling"
     SHM=$(mktemp -d /dev/shm/lgbench.XXXXXX)
@@ -96,6 +99,8 @@ fi
 if want latency; then
   echo "== latency: last byte written -> reading held by the subscriber, 1000 readings/s for ${LAT_SECONDS}s"
   for ci in 0 1s; do run latency --rate 1000 --seconds "$LAT_SECONDS" --commit-interval "$ci"; done
+  echo "== the same, default settings, every fsync 5 ms longer (bench/slow_fsync.cpp)"
+  run latency --rate 1000 --seconds "$LAT_SECONDS" --commit-interval 0 --fsync-delay-us 5000
 fi
 
 if want backlog; then

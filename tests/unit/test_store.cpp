@@ -3,8 +3,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -216,6 +220,68 @@ TEST_CASE("a store written by a newer loopgate is refused, not rewritten", "[sto
     sql(dir.db(), "CREATE TABLE batches (sequence INTEGER PRIMARY KEY); PRAGMA user_version = 99;");
     CHECK_THROWS_WITH(Store(dir.db(), roomy), Catch::Contains("newer loopgate") && Catch::Contains(dir.db()));
     CHECK(std::filesystem::exists(dir.db()));
+}
+
+namespace {
+
+// Stands in for the event loop the syncer posts its completions to.
+struct PostedQueue {
+    std::mutex m;
+    std::condition_variable cv;
+    std::vector<std::function<void()>> work;
+    void post(std::function<void()> f) {
+        std::lock_guard<std::mutex> lock(m);
+        work.push_back(std::move(f));
+        cv.notify_all();
+    }
+    // Runs what has been posted, waiting (bounded) for at least one item.
+    bool run_posted() {
+        std::vector<std::function<void()>> now;
+        {
+            std::unique_lock<std::mutex> lock(m);
+            if (!cv.wait_for(lock, std::chrono::seconds(10), [&] { return !work.empty(); })) return false;
+            now.swap(work);
+        }
+        for (auto& f : now) f();
+        return true;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("syncing in the background, a batch is handed out only once its readings are durable", "[store]") {
+    TempDir dir;
+    PostedQueue loop;  // outlives the store, whose syncer may still post while it closes
+    Store s(dir.db(), roomy);
+    int durable_calls = 0;
+    s.sync_in_background([&](std::function<void()> f) { loop.post(std::move(f)); }, [&] { ++durable_calls; });
+    std::uint64_t seq = add_batch(s, 1, 3);
+    CHECK(s.read_after(0, 10).empty());  // committed, but the sync has not reported back
+    REQUIRE(loop.run_posted());
+    auto batches = s.read_after(0, 10);
+    REQUIRE(batches.size() == 1);
+    CHECK(batches[0].sequence == seq);
+    CHECK(durable_calls == 1);
+    CHECK(s.stats().syncs == 1);
+    CHECK(s.stats().sync_failures == 0);
+
+    add_batch(s, 4, 1);
+    s.sync_now();  // shutdown does not wait for the thread
+    CHECK(s.read_after(seq, 10).size() == 1);
+}
+
+TEST_CASE("syncing in the background, what was committed survives a reopen", "[store]") {
+    TempDir dir;
+    {
+        PostedQueue loop;
+        Store s(dir.db(), roomy);
+        s.sync_in_background([&](std::function<void()> f) { loop.post(std::move(f)); }, [] {});
+        add_batch(s, 1, 2);
+        add_batch(s, 3, 2);
+    }  // closed before any sync reported back
+    Store s(dir.db(), roomy);
+    CHECK(s.read_after(0, 10).size() == 2);
+    CHECK(s.device_sequences().at("d") == 4);
 }
 
 TEST_CASE("over the size limit the oldest batches are dropped and counted", "[store]") {

@@ -1,0 +1,77 @@
+#include "gateway/wal_syncer.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+namespace loopgate {
+
+WalSyncer::WalSyncer(std::string wal_path, std::function<void(std::uint64_t, int)> done)
+    : wal_path_(std::move(wal_path)),
+      directory_(std::filesystem::path(wal_path_).parent_path().string()),
+      done_(std::move(done)),
+      thread_([this] { run(); }) {
+    if (directory_.empty()) directory_ = ".";
+}
+
+WalSyncer::~WalSyncer() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void WalSyncer::request(std::uint64_t ticket) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (ticket <= requested_) return;
+        requested_ = ticket;
+    }
+    wake_.notify_one();
+}
+
+int WalSyncer::sync_now() { return sync_file(); }
+
+void WalSyncer::run() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (true) {
+        wake_.wait(lock, [&] { return stopping_ || requested_ > synced_; });
+        if (requested_ == synced_) return;  // stopping, and nothing left to sync
+        std::uint64_t ticket = requested_;
+        lock.unlock();
+        int error = sync_file();
+        done_(ticket, error);
+        lock.lock();
+        synced_ = ticket;
+    }
+}
+
+int WalSyncer::sync_file() {
+    std::lock_guard<std::mutex> lock(file_mutex_);
+    // SQLite removes the WAL only when the last connection closes, and the store keeps one open; a
+    // file that has gone anyway (nlink 0) is reopened, as is one that did not exist yet.
+    struct stat st {};
+    if (fd_ >= 0 && (::fstat(fd_, &st) != 0 || st.st_nlink == 0)) {
+        ::close(fd_);
+        fd_ = -1;
+    }
+    if (fd_ < 0) {
+        fd_ = ::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd_ < 0) return errno == ENOENT ? 0 : errno;  // no WAL: nothing was written yet
+        // A new WAL's directory entry must be durable too (SQLite's own FULL mode syncs it).
+        int dir = ::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir >= 0) {
+            ::fsync(dir);
+            ::close(dir);
+        }
+    }
+    return ::fdatasync(fd_) == 0 ? 0 : errno;
+}
+
+}  // namespace loopgate
