@@ -61,7 +61,7 @@ echo "disk:    /tmp on $disk_src ($disk_dev, rotational=$rota$( [ -e /sys/block/
 echo "tools:   $(mosquitto -h 2>/dev/null | head -1 | sed 's/ is an MQTT.*//'), $(valgrind --version), $(gcc --version | head -1)"
 echo "build:   Release (-O3 -DNDEBUG), $BUILD, commit $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet 2>/dev/null || echo ' + working tree changes')"
 echo "config:  one line-driver port per pty (keyvalue, 2 fields: 'T=21.25 N=<n>'), batch max_readings 1000, max_delay 100ms,"
-echo "         max_inflight 16, store WAL synchronous=FULL on /tmp, QoS 1, mosquitto on 127.0.0.1 (persistence off)"
+echo "         max_inflight 16, store WAL on /tmp synced by its own thread, QoS 1, mosquitto on 127.0.0.1 (persistence off)"
 echo "load:    $(uptime | sed 's/.*load average/load average/')"
 
 run() {  # scenario args... ; prints the scenario's result lines indented
@@ -70,7 +70,7 @@ run() {  # scenario args... ; prints the scenario's result lines indented
 }
 
 if want fsync; then
-  echo "== disk: append 4 KiB + fdatasync on /tmp (the floor under every synchronous=FULL commit)"
+  echo "== disk: append 4 KiB + fdatasync on /tmp (what each background sync of the store costs at least)"
   "$PY" bench/fsync_probe.py /tmp 300 | sed 's/^/   /'
 fi
 
