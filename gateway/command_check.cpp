@@ -85,6 +85,13 @@ void ReplayGuard::remember(const std::string& id, std::int64_t expires_ns) {
     if (ids_.emplace(id, expires_ns).second) by_expiry_.emplace(expires_ns, id);
 }
 
+std::string dcmd_refusal(const CommandsConfig& config) {
+    if (!config.enabled) return "commands are disabled (commands.enabled: false)";
+    if (config.require_signature)
+        return "commands.require_signature is set, and a Sparkplug DCMD carries no operator signature";
+    return "";
+}
+
 std::string RateLimiter::admit(const std::string& device, std::int64_t now_ns) {
     auto [it, fresh] = buckets_.try_emplace(device, Bucket{burst_, now_ns});
     Bucket& b = it->second;

@@ -65,6 +65,12 @@ private:
     std::multimap<std::int64_t, std::string> by_expiry_;
 };
 
+// Whether Sparkplug DCMD writes may reach drivers at all: only with commands.enabled, and never
+// under commands.require_signature (a Sparkplug payload has no place for an operator signature).
+// Returns the refusal, or "" when DCMD writes are allowed (still rate-limited per device, and the
+// driver still refuses points that are not writable or values out of range).
+std::string dcmd_refusal(const CommandsConfig& config);
+
 // A token bucket per device: `rate` commands per second, bursts of max(1, rate).
 class RateLimiter {
 public:

@@ -34,7 +34,8 @@ SparkplugPublisher::SparkplugPublisher(boost::asio::io_context& io, Uplink& upli
       uplink_(uplink),
       config_(config),
       bdseq_file_(config.store.path + ".sparkplug-bdseq"),
-      node_(config.uplink.sparkplug.group_id, config.uplink.sparkplug.edge_node_id, load_bdseq(bdseq_file_)) {
+      node_(config.uplink.sparkplug.group_id, config.uplink.sparkplug.edge_node_id, load_bdseq(bdseq_file_)),
+      dcmd_rate_(config.commands.rate_per_second) {
     const SparkplugConfig& spb = config.uplink.sparkplug;
     uplink_.before_connect([this] {
         sparkplug::Message will = node_.begin_session(now_ms());
@@ -136,9 +137,13 @@ void SparkplugPublisher::handle_command(const std::string& topic, const std::str
             send_births("rebirth requested");
         }
     }
+    std::string policy = dcmd_refusal(config_.commands);
     for (const auto& [metric, value] : cmd->writes) {
-        WriteResult r = writer_ ? writer_(cmd->device, metric, value)
-                                : WriteResult{false, "writes are not routed to any port"};
+        // The same gate and per-device rate as <prefix>/<gw>/cmd, then the driver's own checks.
+        std::string refused = policy.empty() ? dcmd_rate_.admit(cmd->device, wall_now_ns()) : policy;
+        WriteResult r = !refused.empty() ? WriteResult{false, refused}
+                        : writer_        ? writer_(cmd->device, metric, value)
+                                         : WriteResult{false, "writes are not routed to any port"};
         if (r.accepted) log::info("sparkplug: DCMD ", cmd->device, "/", metric, " accepted");
         else log::warning("sparkplug: DCMD ", cmd->device, "/", metric, " refused: ", r.error);
     }

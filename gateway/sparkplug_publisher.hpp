@@ -22,6 +22,7 @@
 
 #include "drivers/driver.hpp"
 #include "gateway/publisher.hpp"
+#include "gateway/command_check.hpp"
 #include "gateway/sparkplug_node.hpp"
 
 namespace loopgate {
@@ -63,6 +64,7 @@ private:
     bool host_online_ = false;
     bool connected_ = false;
     Writer writer_;
+    RateLimiter dcmd_rate_;
     std::function<void()> on_resume_;
 };
 

@@ -123,6 +123,15 @@ TEST_CASE("rate limit: a token bucket per device", "[commands]") {
     CHECK(slow.admit("m", now + 2 * s).empty());
 }
 
+TEST_CASE("Sparkplug DCMD writes pass the same gate as native commands", "[commands][sparkplug]") {
+    CommandsConfig c;
+    CHECK_THAT(dcmd_refusal(c), Catch::Contains("commands.enabled: false"));  // off unless enabled
+    c.enabled = true;
+    CHECK(dcmd_refusal(c).empty());
+    c.require_signature = true;  // a DCMD has nowhere to carry the signature: never accepted then
+    CHECK_THAT(dcmd_refusal(c), Catch::Contains("require_signature") && Catch::Contains("no operator signature"));
+}
+
 TEST_CASE("rate syntax in the config", "[commands][config]") {
     auto rate = [](const std::string& text) {
         return parse_rate(ConfigNode::load_string("r: \"" + text + "\"\n", "t.yaml")["r"]);
