@@ -56,9 +56,10 @@ CREATE TABLE IF NOT EXISTS device_sequences (device TEXT PRIMARY KEY, sequence I
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 )";
 
-// Layout 1 (the first releases) kept parts under an autoincrement id with a (sequence, id) index
-// and kept batch totals current per part. Its open batches are closed with those totals, then its
-// parts are renumbered into layout 2, all in one transaction.
+// Layout 1 (the first store format) kept parts under an autoincrement id with a (sequence, id)
+// index and kept batch totals current per part. Its open batches are closed with those totals, then
+// its parts are renumbered into layout 2, all in one transaction.
+static_assert(part_bits == 20, "upgrade_from_layout_1 shifts sequences by part_bits");
 const char* const upgrade_from_layout_1 = R"(
 UPDATE batches SET closed = 1 WHERE closed = 0;
 CREATE TABLE parts_2 (id INTEGER PRIMARY KEY, readings INTEGER NOT NULL, payload BLOB NOT NULL);

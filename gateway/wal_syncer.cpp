@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 
@@ -30,8 +31,9 @@ WalSyncer::~WalSyncer() {
 void WalSyncer::request(std::uint64_t ticket) {
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (ticket <= requested_) return;
-        requested_ = ticket;
+        if (ticket <= synced_) return;
+        requested_ = std::max(requested_, ticket);
+        if (attempted_ >= ticket) attempted_ = synced_;  // that attempt failed: try again
     }
     wake_.notify_one();
 }
@@ -41,14 +43,17 @@ int WalSyncer::sync_now() { return sync_file(); }
 void WalSyncer::run() {
     std::unique_lock<std::mutex> lock(mutex_);
     while (true) {
-        wake_.wait(lock, [&] { return stopping_ || requested_ > synced_; });
-        if (requested_ == synced_) return;  // stopping, and nothing left to sync
+        wake_.wait(lock, [&] { return stopping_ || requested_ > attempted_; });
+        if (requested_ <= attempted_) return;  // stopping, and nothing left to sync
         std::uint64_t ticket = requested_;
+        attempted_ = ticket;
         lock.unlock();
         int error = sync_file();
+        lock.lock();
+        if (error == 0) synced_ = std::max(synced_, ticket);
+        lock.unlock();
         done_(ticket, error);
         lock.lock();
-        synced_ = ticket;
     }
 }
 

@@ -19,7 +19,8 @@ namespace loopgate {
 class WalSyncer {
 public:
     // `done(ticket, error)` runs on the syncer's thread after every write made before request(ticket)
-    // is on disk (error 0) or the sync failed (an errno). Tickets must increase.
+    // is on disk (error 0) or the sync failed (an errno). Requesting a ticket again after its sync
+    // failed tries again.
     WalSyncer(std::string wal_path, std::function<void(std::uint64_t ticket, int error)> done);
     ~WalSyncer();  // finishes the requested syncs, then joins
     WalSyncer(const WalSyncer&) = delete;
@@ -39,7 +40,8 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_;
     std::uint64_t requested_ = 0;
-    std::uint64_t synced_ = 0;
+    std::uint64_t attempted_ = 0;
+    std::uint64_t synced_ = 0;  // the last ticket whose sync succeeded
     bool stopping_ = false;
     std::mutex file_mutex_;
     int fd_ = -1;
