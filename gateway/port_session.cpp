@@ -73,9 +73,10 @@ void PortSession::schedule_reopen() {
 }
 
 void PortSession::read() {
-    // A tty hands out at most its line discipline's 4 KiB per read. When a read comes back that
-    // full, bytes are arriving faster than they are handled: take everything already waiting, so
-    // that one commit to the store covers the burst instead of one commit per 4 KiB.
+    // A tty hands out at most its line discipline's 4 KiB per read. A read that brings a kilobyte
+    // or more means bytes arrive faster than they are handled (a record, an NMEA sentence or a
+    // Modbus frame is far smaller): take everything already waiting, so that one commit to the
+    // store covers the burst instead of one commit per 4 KiB.
     line_.port().async_read_some(
         boost::asio::buffer(read_buffer_.get(), tty_read_bytes),
         [this, gen = generation_](const boost::system::error_code& ec, std::size_t n) {
