@@ -4,6 +4,7 @@ loopgate binary, and a subscriber that decodes payloads with Google's protobuf r
 Every wait is bounded; every process started here is killed when the test ends, pass or fail."""
 
 import atexit
+import json
 import os
 import pwd
 import shutil
@@ -292,6 +293,48 @@ def store_readings(path):
         b.ParseFromString(payload)
         out.extend(b.readings)
     return out
+
+
+def keygen(directory, name):
+    """A fresh Ed25519 key pair from `loopgate keygen`: returns the prefix of NAME.key and NAME.pub."""
+    prefix = os.path.join(directory, name)
+    out = subprocess.run([LOOPGATE, "keygen", "--out", prefix], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0, out.stderr
+    return prefix
+
+
+def modbus_slave(directory, port_path, registers, baud=19200):
+    """A Modbus RTU slave the project did not write (pymodbus, tests/integration/modbus_slave.py)
+    on `port_path`, serving `registers` (dicts of unit, table, address, type, [order,] value); its
+    output goes to slave.log in `directory`."""
+    table = os.path.join(directory, "table.json")
+    with open(table, "w") as f:
+        json.dump(registers, f)
+    return spawn(["/usr/bin/python3", os.path.join(os.path.dirname(os.path.abspath(__file__)), "modbus_slave.py"),
+                  port_path, table, "--baud", str(baud)],
+                 stdout=open(os.path.join(directory, "slave.log"), "wb"), stderr=subprocess.STDOUT)
+
+
+def writable_meter(directory, pty):
+    """A meter for the command tests: a pymodbus slave (unit 1) on `pty`'s sensor end with a writable
+    float32 `setpoint` (holding 200, 10.0, allowed 0..100) and a read-only int16 `voltage` (holding
+    210, 230). Returns the `ports:` entry for the gateway's side, polled every 200 ms."""
+    modbus_slave(directory, pty.sensor_end,
+                 [{"unit": 1, "table": "holding", "address": 200, "type": "float32", "value": 10.0},
+                  {"unit": 1, "table": "holding", "address": 210, "type": "int16", "value": 230}])
+    return f"""  - name: bus
+    path: {pty.gateway_end}
+    baud: 19200
+    driver: modbus-rtu
+    settings: {{response_timeout: 300ms, turnaround_delay: 50ms, retries: 1}}
+    devices:
+      - name: meter
+        unit: 1
+        poll_interval: 200ms
+        points:
+          - {{name: setpoint, table: holding, address: 200, type: float32, writable: true, min: 0, max: 100}}
+          - {{name: voltage, table: holding, address: 210, type: int16}}
+"""
 
 
 def write_config(directory, broker_port, ports_yaml):

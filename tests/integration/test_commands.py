@@ -8,9 +8,7 @@ a non-writable point, an out-of-range value, an expired command, a replayed id, 
 rate limit, an unsigned command and a tampered signature are refused and answered."""
 
 import hashlib
-import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -19,8 +17,6 @@ import paho.mqtt.client as mqtt
 
 import harness
 import loopgate_pb2
-
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def have_modules():
@@ -79,16 +75,10 @@ def main():
     d = harness.workdir("commands")
     broker = harness.Mosquitto(harness.free_port(), d).start()
     pty = harness.PtyPair(d, "bus")
-    with open(os.path.join(d, "table.json"), "w") as f:
-        json.dump([{"unit": 1, "table": "holding", "address": 200, "type": "float32", "value": 10.0},
-                   {"unit": 1, "table": "holding", "address": 210, "type": "int16", "value": 230}], f)
-    harness.spawn(["/usr/bin/python3", os.path.join(HERE, "modbus_slave.py"), pty.sensor_end,
-                   os.path.join(d, "table.json"), "--baud", "19200"],
-                  stdout=open(os.path.join(d, "slave.log"), "wb"), stderr=subprocess.STDOUT)
+    meter_port = harness.writable_meter(d, pty)
 
-    subprocess.run([harness.LOOPGATE, "keygen", "--out", os.path.join(d, "operator")], check=True,
-                   stdout=subprocess.DEVNULL)
-    with open(os.path.join(d, "operator.key"), "rb") as f:
+    operator = harness.keygen(d, "operator")
+    with open(f"{operator}.key", "rb") as f:
         op_key = serialization.load_pem_private_key(f.read(), password=None)
     raw_pub = op_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     key_id = hashlib.sha256(raw_pub).digest()[:8].hex()
@@ -108,21 +98,9 @@ commands:
   rate_limit: 3/s
   max_lifetime: 30s
   require_signature: true
-  operator_keys: [{d}/operator.pub]
+  operator_keys: [{operator}.pub]
 ports:
-  - name: bus
-    path: {pty.gateway_end}
-    baud: 19200
-    driver: modbus-rtu
-    settings: {{response_timeout: 300ms, turnaround_delay: 50ms, retries: 1}}
-    devices:
-      - name: meter
-        unit: 1
-        poll_interval: 200ms
-        points:
-          - {{name: setpoint, table: holding, address: 200, type: float32, writable: true, min: 0, max: 100}}
-          - {{name: voltage, table: holding, address: 210, type: int16}}
-""")
+{meter_port}""")
     sub = harness.Subscriber(broker.port)
     gw = harness.Gateway(config, d).start()
     try:

@@ -1,8 +1,6 @@
 """The real gateway polls a pymodbus RTU slave (two unit ids) through a socat pty and publishes the
 decoded points; a unit that never answers is reported offline, an illegal address as bad quality."""
 
-import json
-import os
 import subprocess
 
 import harness as h
@@ -12,16 +10,12 @@ broker = h.Mosquitto(h.free_port(), d).start()
 sub = h.Subscriber(broker.port)
 line = h.PtyPair(d, "bus")
 line.close_sensor_side()
-table = os.path.join(d, "table.json")
-with open(table, "w") as f:
-    json.dump([
-        {"unit": 1, "table": "input", "address": 0, "type": "float32", "order": "ABCD", "value": 230.5},
-        {"unit": 1, "table": "input", "address": 2, "type": "float32", "order": "CDAB", "value": -12.25},
-        {"unit": 2, "table": "holding", "address": 10, "type": "int16", "order": "ABCD", "value": -42},
-        {"unit": 2, "table": "holding", "address": 11, "type": "uint32", "order": "DCBA", "value": 4000000000},
-    ], f)
-slave = h.spawn(["/usr/bin/python3", os.path.join(os.path.dirname(__file__), "modbus_slave.py"),
-                 line.sensor_end, table, "--baud", "19200"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+slave = h.modbus_slave(d, line.sensor_end, [
+    {"unit": 1, "table": "input", "address": 0, "type": "float32", "order": "ABCD", "value": 230.5},
+    {"unit": 1, "table": "input", "address": 2, "type": "float32", "order": "CDAB", "value": -12.25},
+    {"unit": 2, "table": "holding", "address": 10, "type": "int16", "order": "ABCD", "value": -42},
+    {"unit": 2, "table": "holding", "address": 11, "type": "uint32", "order": "DCBA", "value": 4000000000},
+])
 cfg = h.write_config(d, broker.port, f"""  - name: bus
     path: {line.gateway_end}
     baud: 19200

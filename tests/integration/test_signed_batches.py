@@ -18,15 +18,8 @@ import loopgate_pb2
 d = h.workdir("signed")
 
 
-def keygen(name):
-    out = subprocess.run([h.LOOPGATE, "keygen", "--out", os.path.join(d, name)], capture_output=True, text=True,
-                         timeout=10)
-    assert out.returncode == 0, out.stderr
-    return os.path.join(d, name)
-
-
-gw_key = keygen("gateway")
-other_key = keygen("other")
+gw_key = h.keygen(d, "gateway")
+other_key = h.keygen(d, "other")
 
 broker = h.Mosquitto(h.free_port(), d).start()
 payloads = []

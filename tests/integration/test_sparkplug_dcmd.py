@@ -6,9 +6,7 @@ burst over the per-device rate limit are refused (and logged); nothing reaches t
 Payloads are built and read with protobuf's Python runtime over Eclipse Tahu's schema
 (proto/sparkplug_b.proto); test_sparkplug.py checks the gateway's encoding with Tahu's own library."""
 
-import json
 import os
-import subprocess
 import threading
 import time
 
@@ -17,18 +15,13 @@ import paho.mqtt.client as mqtt
 import harness as h
 import sparkplug_b_pb2 as spb
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 GROUP = "plant"
 FLOAT, DOUBLE = 9, 10  # Sparkplug B datatypes
 
 d = h.workdir("dcmd")
 broker = h.Mosquitto(h.free_port(), d).start()
 bus = h.PtyPair(d, "bus")
-with open(os.path.join(d, "table.json"), "w") as f:
-    json.dump([{"unit": 1, "table": "holding", "address": 200, "type": "float32", "value": 10.0},
-               {"unit": 1, "table": "holding", "address": 210, "type": "int16", "value": 230}], f)
-h.spawn(["/usr/bin/python3", os.path.join(HERE, "modbus_slave.py"), bus.sensor_end, os.path.join(d, "table.json"),
-         "--baud", "19200"], stdout=open(os.path.join(d, "slave.log"), "wb"), stderr=subprocess.STDOUT)
+meter_port = h.writable_meter(d, bus)
 cfg = os.path.join(d, "loopgate.yaml")
 with open(cfg, "w") as f:
     f.write(f"""
@@ -41,19 +34,7 @@ uplink:
 store: {{path: {d}/store.db}}
 commands: {{enabled: true, rate_limit: 2/s}}
 ports:
-  - name: bus
-    path: {bus.gateway_end}
-    baud: 19200
-    driver: modbus-rtu
-    settings: {{response_timeout: 300ms, turnaround_delay: 50ms, retries: 1}}
-    devices:
-      - name: meter
-        unit: 1
-        poll_interval: 200ms
-        points:
-          - {{name: setpoint, table: holding, address: 200, type: float32, writable: true, min: 0, max: 100}}
-          - {{name: voltage, table: holding, address: 210, type: int16}}
-""")
+{meter_port}""")
 
 # The host application: learns the device's aliases from DBIRTH, reads values from DDATA.
 aliases, values = {}, {}
