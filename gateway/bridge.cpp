@@ -259,7 +259,7 @@ void Bridge::check_limits() {
 void Bridge::shutdown(std::function<void()> done) {
     limits_timer_.cancel();
     replay_timer_.cancel();
-    close_batch();
+    seal_batch();
     commit_now();
     store_.sync_now();  // the last batch may go out before the process does
     pump();

@@ -330,19 +330,19 @@ bool Store::commit() {
     // to disk too, since the WAL is written in order.
     // (With a background syncer every commit runs that way, and the syncer does the syncing.)
     bool has_data = std::any_of(queue_.begin(), queue_.end(), [](const Op& op) { return op.kind != Op::close; });
-    bool must_sync = has_data && !syncer_;
+    bool skip_sync = !has_data && !syncer_;
     try {
-        if (!must_sync && !syncer_) exec("PRAGMA synchronous=NORMAL");
+        if (skip_sync) exec("PRAGMA synchronous=NORMAL");
         exec("BEGIN IMMEDIATE");
         for (std::uint64_t seq : removals_) drop_batch(seq);
         if (!removals_.empty()) save_last_sequence();
         for (const Op& op : queue_) apply(op);
         save_device_sequences();
         exec("COMMIT");
-        if (!must_sync && !syncer_) exec("PRAGMA synchronous=FULL");
+        if (skip_sync) exec("PRAGMA synchronous=FULL");
     } catch (const std::exception& e) {
         sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        if (!syncer_) sqlite3_exec(db_, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
+        if (skip_sync) sqlite3_exec(db_, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
         ++stats_.commit_failures;
         last_error_ = e.what();
         return false;
@@ -384,13 +384,14 @@ void Store::sync_in_background(std::function<void(std::function<void()>)> post, 
     });
 }
 
+void Store::sync_failed(int error) {
+    ++stats_.sync_failures;
+    log::error("store ", path_, ": cannot make the write-ahead log durable: ", std::strerror(error),
+               "; batches wait until a later sync succeeds");
+}
+
 void Store::synced(std::uint64_t ticket, int error) {
-    if (error != 0) {
-        ++stats_.sync_failures;
-        log::error("store ", path_, ": cannot make the write-ahead log durable: ", std::strerror(error),
-                   "; batches wait until a later sync succeeds");
-        return;
-    }
+    if (error != 0) return sync_failed(error);
     ++stats_.syncs;
     durable_commits_ = std::max(durable_commits_, ticket);
     advance_durable();
@@ -399,11 +400,7 @@ void Store::synced(std::uint64_t ticket, int error) {
 
 void Store::sync_now() {
     if (!syncer_ || durable_commits_ == data_commits_) return;
-    if (int error = syncer_->sync_now(); error != 0) {
-        ++stats_.sync_failures;
-        log::error("store ", path_, ": cannot make the write-ahead log durable: ", std::strerror(error));
-        return;
-    }
+    if (int error = syncer_->sync_now(); error != 0) return sync_failed(error);
     durable_commits_ = data_commits_;
     advance_durable();
 }

@@ -137,6 +137,7 @@ private:
     void save_device_sequences();
     void save_last_sequence();
     void synced(std::uint64_t ticket, int error);
+    void sync_failed(int error);
     void advance_durable();
     void drop_batch(std::uint64_t sequence);
 
