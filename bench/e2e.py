@@ -321,6 +321,12 @@ def emit(**kv):
         print(f"{k} {v}", flush=True)
 
 
+def disk_figures(written, readings, payload_bytes):
+    """What the gateway wrote to disk, in total, per reading and per byte of payload published."""
+    return dict(disk_write_bytes=written, disk_bytes_per_reading=f"{written / max(1, readings):.1f}",
+                disk_bytes_per_payload_byte=f"{written / max(1, payload_bytes):.2f}")
+
+
 def run_throughput(args, d):
     readings = args.readings
     nlines = readings // 2
@@ -352,8 +358,7 @@ def run_throughput(args, d):
          broker_cpu_pct=f"{100 * (bcpu1 - bcpu0) / secs:.0f}",
          bench_process_cpu_pct=f"{100 * (scpu1 - scpu0) / secs:.0f}",
          payload_bytes=sub.payload_bytes, payload_bytes_per_reading=f"{sub.payload_bytes / max(1, sub.readings):.1f}",
-         disk_write_bytes=wb1 - wb0, disk_bytes_per_reading=f"{(wb1 - wb0) / max(1, sub.readings):.1f}",
-         disk_bytes_per_payload_byte=f"{(wb1 - wb0) / max(1, sub.payload_bytes):.2f}",
+         **disk_figures(wb1 - wb0, sub.readings, sub.payload_bytes),
          load_before=f"'{load0}'", load_after=f"'{loadavg()}'")
     sub.close()
     gw.stop()
@@ -391,9 +396,7 @@ def run_latency(args, d):
     emit(complete=ok, records=n, readings=readings, achieved_readings_per_s=f"{readings / elapsed:.0f}",
          latency_ms_p50=f"{pick(0.50):.2f}", latency_ms_p99=f"{pick(0.99):.2f}", latency_ms_max=f"{lat[-1]:.2f}",
          latency_ms_min=f"{lat[0]:.2f}", gateway_cpu_pct=f"{100 * (cpu1 - cpu0) / elapsed:.1f}",
-         payload_bytes=sub.payload_bytes, disk_write_bytes=wb1 - wb0,
-         disk_bytes_per_reading=f"{(wb1 - wb0) / max(1, readings):.1f}",
-         disk_bytes_per_payload_byte=f"{(wb1 - wb0) / max(1, sub.payload_bytes):.2f}",
+         payload_bytes=sub.payload_bytes, **disk_figures(wb1 - wb0, readings, sub.payload_bytes),
          load_before=f"'{load0}'", load_after=f"'{loadavg()}'")
     sub.close()
     gw.stop()
