@@ -65,13 +65,20 @@ struct StoreStats {
     std::string recovered_from;          // where a corrupt store was moved aside at open, if it was
 };
 
+// How the store reaches the disk. Production uses the defaults; the crash-consistency tests put a
+// SQLite VFS that forgets unsynced writes, and a WAL sync that goes through it, in their place.
+struct StoreOptions {
+    std::string vfs;                                      // SQLite VFS name; empty: SQLite's default
+    std::function<int(const std::string& path)> sync_wal; // empty: fdatasync (gateway/wal_syncer.hpp)
+};
+
 class Store {
 public:
     // Opens (creating when needed) the store at `path`. A file that is not a healthy SQLite database
     // is moved aside to <path>.corrupt-<time> (never deleted) and a fresh store is created; the
     // event is in stats().recovered_from. Throws std::runtime_error naming the path when even a fresh
     // store cannot be opened.
-    Store(const std::string& path, const StoreLimits& limits);
+    Store(const std::string& path, const StoreLimits& limits, StoreOptions options = {});
     ~Store();
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
@@ -143,6 +150,7 @@ private:
 
     std::string path_;
     StoreLimits limits_;
+    StoreOptions options_;
     sqlite3* db_ = nullptr;
     std::map<std::string, sqlite3_stmt*> statements_;
     std::uint64_t last_sequence_ = 0;

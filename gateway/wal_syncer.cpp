@@ -10,10 +10,11 @@
 
 namespace loopgate {
 
-WalSyncer::WalSyncer(std::string wal_path, std::function<void(std::uint64_t, int)> done)
+WalSyncer::WalSyncer(std::string wal_path, std::function<void(std::uint64_t, int)> done, SyncFunction sync)
     : wal_path_(std::move(wal_path)),
       directory_(std::filesystem::path(wal_path_).parent_path().string()),
       done_(std::move(done)),
+      sync_(std::move(sync)),
       thread_([this] { run(); }) {
     if (directory_.empty()) directory_ = ".";
 }
@@ -59,6 +60,7 @@ void WalSyncer::run() {
 
 int WalSyncer::sync_file() {
     std::lock_guard<std::mutex> lock(file_mutex_);
+    if (sync_) return sync_(wal_path_);
     // SQLite removes the WAL only when the last connection closes, and the store keeps one open; a
     // file that has gone anyway (nlink 0) is reopened, as is one that did not exist yet.
     struct stat st {};

@@ -18,10 +18,15 @@ namespace loopgate {
 
 class WalSyncer {
 public:
+    // Makes the file at the path durable; returns 0 or an errno. Tests put a crash-simulating or
+    // failing one in place of fdatasync.
+    using SyncFunction = std::function<int(const std::string& path)>;
+
     // `done(ticket, error)` runs on the syncer's thread after every write made before request(ticket)
     // is on disk (error 0) or the sync failed (an errno). Requesting a ticket again after its sync
-    // failed tries again.
-    WalSyncer(std::string wal_path, std::function<void(std::uint64_t ticket, int error)> done);
+    // failed tries again. Without `sync`, the WAL is fdatasync()ed (and its directory fsync()ed once).
+    WalSyncer(std::string wal_path, std::function<void(std::uint64_t ticket, int error)> done,
+              SyncFunction sync = nullptr);
     ~WalSyncer();  // finishes the requested syncs, then joins
     WalSyncer(const WalSyncer&) = delete;
     WalSyncer& operator=(const WalSyncer&) = delete;
@@ -37,6 +42,7 @@ private:
     std::string wal_path_;
     std::string directory_;
     std::function<void(std::uint64_t, int)> done_;
+    SyncFunction sync_;
     std::mutex mutex_;
     std::condition_variable wake_;
     std::uint64_t requested_ = 0;
