@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <boost/asio/post.hpp>
+
 #include "gateway/log.hpp"
 #include "gateway/payload.hpp"
 
@@ -12,6 +14,7 @@ constexpr auto commit_retry_interval = std::chrono::seconds(1);
 constexpr auto limits_interval = std::chrono::seconds(1);
 constexpr auto shutdown_ack_wait = std::chrono::seconds(2);
 constexpr auto removal_delay = std::chrono::milliseconds(200);
+constexpr std::size_t commit_chunks_per_turn = 4;
 }  // namespace
 
 Bridge::Bridge(boost::asio::io_context& io, const Config& config, Store& store, Uplink& uplink,
@@ -28,7 +31,9 @@ Bridge::Bridge(boost::asio::io_context& io, const Config& config, Store& store, 
       limits_timer_(io),
       removal_timer_(io),
       shutdown_timer_(io),
-      device_sequences_(store.device_sequences()) {
+      device_sequences_(store.device_sequences()),
+      stored_before_start_(store.last_sequence()) {
+    store_.protect_in_flight([this](std::uint64_t sequence) { return in_flight_.count(sequence) > 0; });
     check_limits();
 }
 
@@ -108,14 +113,20 @@ void Bridge::schedule_commit() {
 }
 
 void Bridge::commit_now() {
-    if (store_.commit()) {
+    if (store_.commit(commit_chunks_per_turn)) {
+        pump();
+        if (store_.has_uncommitted()) {
+            // A backlog held in memory (after a full disk): the rest after the uplink had its turn.
+            boost::asio::post(commit_timer_.get_executor(), [this] { commit_now(); });
+            return;
+        }
         if (logged_commit_failure_) log::info("store: writable again; the readings held in memory are committed");
         logged_commit_failure_ = false;
-        pump();
         return;
     }
     if (!logged_commit_failure_) log::error(store_.last_error(), "; holding readings in memory and retrying");
     logged_commit_failure_ = true;
+    pump();  // what the chunks written before the failure hold may go out meanwhile
     if (commit_armed_) return;
     commit_armed_ = true;
     commit_timer_.expires_after(commit_retry_interval);
@@ -126,8 +137,12 @@ void Bridge::commit_now() {
 }
 
 void Bridge::on_uplink_up() {
-    // Everything closed or open until now is backlog; what closes from here on is live.
+    // Everything closed or open until now is backlog; what closes from here on is live. Except on
+    // the first connection, made at the first attempt: there was no outage, and what was read while
+    // connecting is live; only what a previous run left is historical.
     backlog_end_ = open_batch_ != 0 ? open_batch_ - 1 : store_.last_sequence();
+    if (!ever_connected_ && uplink_.connect_failures() == 0) backlog_end_ = std::min(backlog_end_, stored_before_start_);
+    ever_connected_ = true;
     live_cursor_ = backlog_end_;
     replay_cursor_ = 0;
     replay_tokens_ = 0;

@@ -83,6 +83,8 @@ private:
     std::map<std::string, std::uint64_t> device_sequences_;
     std::uint64_t open_batch_ = 0;    // 0: none open
     std::uint64_t backlog_end_ = 0;   // batches up to here were stored before the uplink came up
+    std::uint64_t stored_before_start_ = 0;  // the last batch a previous run left in the store
+    bool ever_connected_ = false;
     std::uint64_t live_cursor_ = 0;   // highest live batch handed to the uplink
     std::uint64_t replay_cursor_ = 0; // highest backlog batch handed to the uplink
     std::set<std::uint64_t> in_flight_;

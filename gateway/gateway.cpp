@@ -54,7 +54,8 @@ void arm_watchdog(boost::asio::steady_timer& timer, std::chrono::microseconds in
 
 int run_gateway(const Config& config) {
     boost::asio::io_context io;
-    Store store(config.store.path, StoreLimits{config.store.max_bytes, config.store.max_age_ms, 64u << 20});
+    Store store(config.store.path, StoreLimits{config.store.max_bytes, config.store.max_age_ms, 64u << 20,
+                                               config.store.when_full == "drop_oldest"});
     Uplink uplink(io, config);
     // uplink.format: the publisher outlives the bridge (README "Sparkplug B").
     std::unique_ptr<BatchPublisher> publisher_ptr;

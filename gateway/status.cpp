@@ -28,12 +28,15 @@ std::string status_json(const GatewayView& v, const char* state) {
     out += ",\"batches_published\":" + std::to_string(b.batches_published);
     out += ",\"batches_replayed\":" + std::to_string(b.batches_replayed);
     out += ",\"store\":{\"depth\":" + std::to_string(s.depth) + ",\"bytes\":" + std::to_string(s.bytes) +
+           ",\"used_bytes\":" + std::to_string(s.used_bytes) + ",\"file_bytes\":" + std::to_string(s.file_bytes) +
            ",\"oldest_age_s\":" + (oldest ? std::to_string((now - *oldest) / 1'000'000'000) : std::string("null")) +
            ",\"dropped_batches\":" + std::to_string(s.dropped_batches) +
            ",\"dropped_readings\":" + std::to_string(s.dropped_readings) +
            ",\"commit_failures\":" + std::to_string(s.commit_failures) +
            ",\"sync_failures\":" + std::to_string(s.sync_failures) +
            ",\"pending_bytes\":" + std::to_string(s.pending_bytes) +
+           ",\"damaged_parts\":" + std::to_string(s.damaged_parts) + ",\"recoveries\":" + std::to_string(s.recoveries) +
+           ",\"id_mark_failures\":" + std::to_string(s.id_mark_failures) +
            ",\"bytes_written\":" + std::to_string(written) + ",\"bytes_written_per_reading\":" +
            (b.readings ? std::to_string(static_cast<double>(written) / static_cast<double>(b.readings)) : std::string("null"));
     if (!s.recovered_from.empty()) out += ",\"recovered_from\":\"" + json_escape(s.recovered_from) + "\"";
@@ -106,6 +109,14 @@ std::string prometheus_text(const GatewayView& v) {
     line("loopgate_store_oldest_age_seconds", oldest ? static_cast<double>(wall_now_ns() - *oldest) / 1e9 : 0.0);
     metric(out, "loopgate_dropped_readings_total", "counter", "Readings dropped by store limits or a full memory queue.");
     line("loopgate_dropped_readings_total", static_cast<double>(s.dropped_readings));
+    metric(out, "loopgate_store_file_bytes", "gauge", "The store's database and write-ahead log on disk.");
+    line("loopgate_store_file_bytes", static_cast<double>(s.file_bytes));
+    metric(out, "loopgate_store_used_bytes", "gauge", "Database pages in use, what store.max_bytes limits.");
+    line("loopgate_store_used_bytes", static_cast<double>(s.used_bytes));
+    metric(out, "loopgate_store_damaged_parts_total", "counter", "Stored parts that failed their checksum; never published.");
+    line("loopgate_store_damaged_parts_total", static_cast<double>(s.damaged_parts));
+    metric(out, "loopgate_store_recoveries_total", "counter", "Damaged stores or logs moved or copied aside at start.");
+    line("loopgate_store_recoveries_total", static_cast<double>(s.recoveries));
     metric(out, "loopgate_store_commit_failures_total", "counter", "Failed store commits (disk full, I/O errors).");
     line("loopgate_store_commit_failures_total", static_cast<double>(s.commit_failures));
     metric(out, "loopgate_store_sync_failures_total", "counter", "Failed fdatasync of the store's write-ahead log.");

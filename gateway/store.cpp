@@ -1,6 +1,10 @@
 #include "gateway/store.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <chrono>
@@ -9,7 +13,13 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include <fstream>
+#include <iterator>
+
+#include "gateway/crc32c.hpp"
+#include "gateway/id_marks.hpp"
 #include "gateway/log.hpp"
+#include "gateway/wal_check.hpp"
 #include "gateway/wal_syncer.hpp"
 
 namespace loopgate {
@@ -30,16 +40,24 @@ struct Reset {
     }
 };
 
+// At open, any of these means the file is not a store SQLite can read: a damaged header reads as
+// "unsupported file format" (SQLITE_ERROR), not only as SQLITE_CORRUPT or SQLITE_NOTADB. Errors that
+// say the disk or the permissions are at fault (CANTOPEN, IOERR, PERM, FULL...) are not corruption:
+// the files must stay where they are.
 bool is_corruption(int code) {
     int primary = code & 0xff;
-    return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
+    return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB || primary == SQLITE_FORMAT || primary == SQLITE_ERROR;
 }
 
-// Layout 2. A part's id is its batch's sequence shifted left by part_bits, plus its index within
+constexpr int aside_copies_kept = 3;
+constexpr std::size_t commit_ops_max = 4096;
+
+// Layout 3 (layout 2 plus a CRC-32C of each part's payload, NULL for parts written by layout 2).
+// A part's id is its batch's sequence shifted left by part_bits, plus its index within
 // the batch: a batch's parts sit together in the table's own b-tree, so neither writing nor reading
 // them needs a second index, and a commit of one part writes one table page (plus overflow).
 // A batch's readings and bytes are summed from its parts when it closes, not updated per part.
-constexpr int layout_version = 2;
+constexpr int layout_version = 3;
 constexpr int part_bits = 20;  // more parts than a batch can have: each holds a reading, batches <= 100,000
 const char* const schema = R"(
 CREATE TABLE IF NOT EXISTS batches (
@@ -51,7 +69,8 @@ CREATE TABLE IF NOT EXISTS batches (
 CREATE TABLE IF NOT EXISTS parts (
   id       INTEGER PRIMARY KEY,
   readings INTEGER NOT NULL,
-  payload  BLOB NOT NULL);
+  payload  BLOB NOT NULL,
+  crc      INTEGER);
 CREATE TABLE IF NOT EXISTS device_sequences (device TEXT PRIMARY KEY, sequence INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 )";
@@ -92,27 +111,91 @@ Store::Store(const std::string& path, const StoreLimits& limits, StoreOptions op
 }
 
 void Store::open_or_recover() {
+    marks_ = std::make_unique<IdMarks>(path_ + ".ids");
+    bool recovered = false;
+    // SQLite replays a write-ahead log up to its first bad frame and drops the rest without a word:
+    // look before it does.
+    std::error_code ec;
+    if (std::filesystem::file_size(path_ + "-wal", ec) > 0 && !ec) {
+        std::ifstream in(path_ + "-wal", std::ios::binary);
+        std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        WalInspection wal = inspect_wal(bytes);
+        if (wal.damaged) {
+            move_aside("its write-ahead log is damaged: " + wal.reason, true);
+            recovered = true;
+        }
+    }
     try {
         open_database();
     } catch (const StoreError& e) {
         if (!is_corruption(e.code)) throw std::runtime_error(e.what());
         close_database();
-        // Never delete what may still hold readings: move it aside for a person to look at.
-        auto stamp = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
-        std::string aside = path_ + ".corrupt-" + std::to_string(stamp);
-        for (const char* suffix : {"", "-wal", "-shm"}) {
-            std::error_code ec;
-            if (std::filesystem::exists(path_ + suffix, ec)) std::filesystem::rename(path_ + suffix, aside + suffix, ec);
-        }
-        log::error("store ", path_, " is unreadable (", e.what(), "); moved it aside to ", aside,
-                   " and started a fresh store");
-        stats_.recovered_from = aside;
+        move_aside(e.what(), false);
+        recovered = true;
         open_database();
+    }
+    adopt_id_marks(recovered);
+}
+
+void Store::move_aside(const std::string& why, bool keep_using) {
+    // Never delete what may still hold readings: a person may want to look at it. A store SQLite
+    // can still read is copied, and used on; one it cannot is moved.
+    auto stamp = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+    std::string aside = path_ + ".corrupt-" + std::to_string(stamp);
+    for (int n = 2; std::filesystem::exists(aside); ++n) aside = path_ + ".corrupt-" + std::to_string(stamp) + "-" + std::to_string(n);
+    std::string failed;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+        std::error_code ec;
+        if (!std::filesystem::exists(path_ + suffix, ec)) continue;
+        if (keep_using) std::filesystem::copy_file(path_ + suffix, aside + suffix, ec);
+        else std::filesystem::rename(path_ + suffix, aside + suffix, ec);
+        if (ec) failed += std::string(failed.empty() ? "" : ", ") + (path_ + suffix) + ": " + ec.message();
+    }
+    ++stats_.recoveries;
+    stats_.recovered_from = aside;
+    log::error("store ", path_, " is damaged (", why, "); ", keep_using ? "copied" : "moved", " it aside to ", aside,
+               failed.empty() ? "" : " (could not: " + failed + ")",
+               keep_using ? " and kept what is still readable" : " and started a fresh store",
+               "; ids continue above the last marks");
+    // Keep the newest copies only: a box that loses power often must not fill its disk with them.
+    std::vector<std::filesystem::path> copies;
+    auto dir = std::filesystem::path(path_).parent_path();
+    std::string prefix = std::filesystem::path(path_).filename().string() + ".corrupt-";
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir.empty() ? "." : dir, ec)) {
+        std::string name = entry.path().filename().string();
+        if (name.rfind(prefix, 0) == 0 && name.find("-wal") == std::string::npos && name.find("-shm") == std::string::npos)
+            copies.push_back(entry.path());
+    }
+    std::sort(copies.begin(), copies.end(), [](const auto& a, const auto& b) {
+        std::error_code e1, e2;
+        return std::filesystem::last_write_time(a, e1) > std::filesystem::last_write_time(b, e2);
+    });
+    for (std::size_t i = aside_copies_kept; i < copies.size(); ++i) {
+        if (copies[i].string() == aside) continue;
+        for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(copies[i].string() + suffix, ec);
     }
 }
 
+void Store::adopt_id_marks(bool recovered) {
+    // A healthy store knows its ids. After a recovery, or when the store is more than a block
+    // behind the marks (a power cut took unsynced commits, or an old copy was put back), ids
+    // continue above the marks: some of the ids in between may have reached the broker.
+    constexpr std::uint64_t batch_block = 1024, device_block = 65536;  // IdMarks' defaults
+    bool behind = recovered || last_sequence_ + batch_block < marks_->batch();
+    if (behind && marks_->batch() > last_sequence_) {
+        log::warning("store ", path_, ": batch ids continue from ", marks_->batch() + 1, " (the store's last was ",
+                     last_sequence_, ")");
+        last_sequence_ = marks_->batch();
+        durable_closed_ = last_sequence_;
+    }
+    auto stored = device_sequences();
+    for (const auto& [device, mark] : marks_->devices()) {
+        std::uint64_t have = stored.count(device) ? stored[device] : 0;
+        if ((recovered || have + device_block < mark) && mark > have) device_floor_[device] = mark;
+    }
+}
 void Store::close_database() {
     for (auto& [sql, s] : statements_) sqlite3_finalize(s);
     statements_.clear();
@@ -134,6 +217,13 @@ void Store::open_database() {
     sqlite3_busy_timeout(db_, 5000);
     exec("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=FULL");
+    // Debian builds SQLite with SECURE_DELETE: every page a delete frees is overwritten with zeros,
+    // written once to the log and once more to the database. Acknowledged readings are no secret
+    // worth twice the wear, and a drop of old batches would be as large as the batches themselves.
+    exec("PRAGMA secure_delete=OFF");
+    // A bounded log: checkpointed once it holds wal_limit() and cut back to that size after.
+    exec(("PRAGMA wal_autocheckpoint=" + std::to_string(std::max<std::uint64_t>(16, wal_limit() / 4096))).c_str());
+    exec(("PRAGMA journal_size_limit=" + std::to_string(wal_limit())).c_str());
     upgrade_layout();
     // A quick structural check catches files that are damaged beyond the header.
     // The statement is reset at once: a statement left mid-row holds a read snapshot, and a
@@ -162,7 +252,37 @@ void Store::open_database() {
         stats_.bytes = static_cast<std::uint64_t>(sqlite3_column_int64(s, 2));
     }
     sqlite3_reset(s);
-    durable_closed_ = last_sequence_;  // every batch on disk is closed by now
+    // Every batch on disk is closed by now; but after a kill -9 the log may hold commits that only
+    // the page cache has (never synced): make them durable before any of them is handed out, or a
+    // power cut could take a published batch and give its id to another.
+    if (int error = sync_wal(); error == 0) {
+        durable_closed_ = last_sequence_;
+    } else {
+        log::error("store ", path_, ": cannot make the write-ahead log durable: ", std::strerror(error),
+                   "; batches wait until a later sync succeeds");
+        ++stats_.sync_failures;
+        durable_closed_ = 0;
+        data_commits_ = 1;  // the first commit's sync covers what is on disk now
+        closes_waiting_.emplace_back(last_sequence_, 1);
+    }
+    refresh_sizes();
+}
+
+int Store::sync_wal() {
+    if (options_.sync_wal) return options_.sync_wal(path_ + "-wal");
+    int fd = ::open((path_ + "-wal").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT ? 0 : errno;
+    int error = ::fdatasync(fd) == 0 ? 0 : errno;
+    ::close(fd);
+    if (error == 0) {
+        std::string directory = std::filesystem::path(path_).parent_path().string();
+        int dir = ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir >= 0) {
+            ::fsync(dir);
+            ::close(dir);
+        }
+    }
+    return error;
 }
 
 void Store::upgrade_layout() {
@@ -175,11 +295,13 @@ void Store::upgrade_layout() {
                              "; this one knows up to " + std::to_string(layout_version) + ")",
                          SQLITE_CANTOPEN);
     sqlite3_stmt* t = prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'parts'");
-    bool layout_1 = sqlite3_step(t) == SQLITE_ROW && sqlite3_column_int(t, 0) > 0;
+    bool has_parts = sqlite3_step(t) == SQLITE_ROW && sqlite3_column_int(t, 0) > 0;
     sqlite3_reset(t);
+    bool layout_1 = has_parts && version < 2;
     exec("BEGIN IMMEDIATE");
     try {
         if (layout_1) exec(upgrade_from_layout_1);
+        if (has_parts) exec("ALTER TABLE parts ADD COLUMN crc INTEGER");  // layout 2 -> 3
         exec(schema);
         exec(("PRAGMA user_version = " + std::to_string(layout_version)).c_str());
         exec("COMMIT");
@@ -187,7 +309,7 @@ void Store::upgrade_layout() {
         sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
         throw;
     }
-    if (layout_1) log::info("store ", path_, ": upgraded from layout 1 to layout ", layout_version);
+    if (has_parts) log::info("store ", path_, ": upgraded from layout ", layout_1 ? 1 : version, " to layout ", layout_version);
 }
 
 void Store::close_in_db(std::uint64_t sequence) {
@@ -201,7 +323,7 @@ void Store::close_in_db(std::uint64_t sequence) {
 }
 
 Store::~Store() {
-    if (!commit()) log::error("store: ", last_error_, "; ", queue_.size(), " queued writes are lost");
+    if (!commit()) count_lost_queue();
     if (syncer_) {
         sync_now();
         syncer_.reset();
@@ -237,6 +359,9 @@ void Store::open_batch(std::uint64_t sequence, std::int64_t created_ns, const st
     if (sequence != last_sequence_ + 1) throw std::logic_error("store: batches must open in sequence");
     last_sequence_ = sequence;
     next_part_ = 1;
+    // The marks must be ahead of an id before it can reach the broker; written once per block.
+    if (!marks_->cover_batch(sequence)) id_marks_failed();
+    else if (marks_->failures() > 0) logged_marks_failure_ = false;
     queue_.push_back(Op{Op::open, sequence, created_ns, header, 0, {}, first_part(sequence)});
     stats_.pending_bytes += header.size();
 }
@@ -244,6 +369,7 @@ void Store::open_batch(std::uint64_t sequence, std::int64_t created_ns, const st
 void Store::append(std::uint64_t sequence, const std::string& part, std::uint64_t readings,
                    const std::map<std::string, std::uint64_t>& device_sequences) {
     if (sequence != last_sequence_ || next_part_ >= (1u << part_bits)) throw std::logic_error("store: part outside the open batch");
+    if (!marks_->cover(0, device_sequences)) id_marks_failed();
     queue_.push_back(Op{Op::part, sequence, 0, part, readings, device_sequences, first_part(sequence) + static_cast<sqlite3_int64>(next_part_++)});
     stats_.pending_bytes += part.size();
     // While the disk refuses writes, memory is the only buffer left: bound it, oldest parts first.
@@ -275,11 +401,12 @@ void Store::apply(const Op& op) {
             [[fallthrough]];  // the header is the batch's first part
         }
         case Op::part: {
-            sqlite3_stmt* s = prepare("INSERT INTO parts (id, readings, payload) VALUES (?, ?, ?)");
+            sqlite3_stmt* s = prepare("INSERT INTO parts (id, readings, payload, crc) VALUES (?, ?, ?, ?)");
             Reset r{s};
             sqlite3_bind_int64(s, 1, op.part_id);
             sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(op.readings));
             sqlite3_bind_blob(s, 3, op.bytes.data(), static_cast<int>(op.bytes.size()), SQLITE_STATIC);
+            sqlite3_bind_int64(s, 4, crc32c(op.bytes));
             step(s);
             break;
         }
@@ -289,11 +416,11 @@ void Store::apply(const Op& op) {
     }
 }
 
-void Store::save_device_sequences() {
+void Store::save_device_sequences(std::size_t ops) {
     // One upsert per device per commit, however many parts the commit holds.
     std::map<std::string, std::uint64_t> high;
-    for (const Op& op : queue_)
-        for (const auto& [device, seq] : op.device_sequences) high[device] = std::max(high[device], seq);
+    for (auto op = queue_.begin(); op != queue_.begin() + static_cast<std::ptrdiff_t>(ops); ++op)
+        for (const auto& [device, seq] : op->device_sequences) high[device] = std::max(high[device], seq);
     for (const auto& [device, seq] : high) {
         sqlite3_stmt* d = prepare(
             "INSERT INTO device_sequences (device, sequence) VALUES (?, ?) "
@@ -329,23 +456,50 @@ void Store::drop_batch(std::uint64_t sequence) {
     if (sqlite3_step(b) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), sqlite3_errcode(db_));
 }
 
-bool Store::commit() {
-    if (queue_.empty() && removals_.empty()) return true;
+bool Store::commit(std::size_t max_chunks) {
+    // In chunks of at most commit_chunk() bytes: after a full disk, memory may hold more than the
+    // disk has room for in one transaction, and each chunk that fits is progress kept.
+    for (std::size_t chunks = 0; (!queue_.empty() || !removals_.empty()) && chunks < max_chunks; ++chunks) {
+        std::size_t ops = 0, bytes = 0;
+        while (ops < queue_.size() && ops < commit_ops_max && (ops == 0 || bytes + queue_[ops].bytes.size() <= commit_chunk()))
+            bytes += queue_[ops++].bytes.size();
+        // Never grow past max_bytes, even when memory holds more than that after a full disk.
+        if (bytes > 0 && over_limit()) {
+            if (limits_.drop_oldest) enforce_limits(0, true);
+            if (over_limit()) {
+                last_error_ = "store " + path_ + ": full (store.max_bytes " + std::to_string(limits_.max_bytes) + " bytes)";
+                if (removals_.empty()) return false;
+                ops = 0;  // deletions still go through: they make the room
+            }
+        }
+        if (!commit_chunk(ops)) return false;
+        refresh_used();
+        if (ops == 0 && !queue_.empty()) return false;
+    }
+    return true;
+}
+
+bool Store::commit_chunk(std::size_t ops) {
     if (!db_) return false;
+    struct {
+        std::deque<Op>::const_iterator b, e;
+        auto begin() const { return b; }
+        auto end() const { return e; }
+    } chunk{queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(ops)};
     // Only new readings need to reach the disk before commit() returns. Closing a batch or deleting
     // an acknowledged one may be lost to a power cut at the cost of a duplicate (a lost close is
     // redone at start), so those transactions skip the sync; the next synced commit carries them
     // to disk too, since the WAL is written in order.
     // (With a background syncer every commit runs that way, and the syncer does the syncing.)
-    bool has_data = std::any_of(queue_.begin(), queue_.end(), [](const Op& op) { return op.kind != Op::close; });
+    bool has_data = std::any_of(chunk.begin(), chunk.end(), [](const Op& op) { return op.kind != Op::close; });
     bool skip_sync = !has_data && !syncer_;
     try {
         if (skip_sync) exec("PRAGMA synchronous=NORMAL");
         exec("BEGIN IMMEDIATE");
         for (std::uint64_t seq : removals_) drop_batch(seq);
         if (!removals_.empty()) save_last_sequence();
-        for (const Op& op : queue_) apply(op);
-        save_device_sequences();
+        for (const Op& op : chunk) apply(op);
+        save_device_sequences(ops);
         exec("COMMIT");
         if (skip_sync) exec("PRAGMA synchronous=FULL");
     } catch (const std::exception& e) {
@@ -358,16 +512,17 @@ bool Store::commit() {
     ++stats_.commits;
     if (has_data) ++data_commits_;
     // Counters follow the committed state.
-    for (const Op& op : queue_) {
+    for (const Op& op : chunk) {
         if (op.kind == Op::open) ++stats_.depth;
         if (op.kind != Op::close) stats_.bytes += op.bytes.size();
         if (op.kind == Op::close) closes_waiting_.emplace_back(op.sequence, data_commits_);
+        stats_.pending_bytes -= std::min<std::uint64_t>(stats_.pending_bytes, op.bytes.size());
     }
     if (!syncer_) durable_commits_ = data_commits_;
     else if (durable_commits_ < data_commits_) syncer_->request(data_commits_);  // also retries a failed one
     advance_durable();
-    queue_.clear();
-    stats_.pending_bytes = 0;
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(ops));
+    if (queue_.empty()) stats_.pending_bytes = 0;
     if (!removals_.empty()) {
         // Recount: removals may include batches the limits dropped already.
         sqlite3_stmt* s = prepare("SELECT count(*), coalesce(sum(bytes),0) FROM batches");
@@ -379,6 +534,17 @@ bool Store::commit() {
         removals_.clear();
     }
     return true;
+}
+
+void Store::count_lost_queue() {
+    // Readings that never reached the disk are dropped: counted and said, never silently.
+    std::uint64_t readings = 0;
+    for (const Op& op : queue_) readings += op.readings;
+    stats_.dropped_readings += readings;
+    log::error("store: ", last_error_, "; ", readings, " readings held in memory could not be stored and are lost (",
+               stats_.dropped_readings, " readings dropped in all)");
+    queue_.clear();
+    stats_.pending_bytes = 0;
 }
 
 void Store::sync_in_background(std::function<void(std::function<void()>)> post, std::function<void()> on_durable) {
@@ -444,26 +610,56 @@ std::vector<StoredBatch> Store::read_after(std::uint64_t after, std::size_t limi
         if (out.size() < limit && rc != SQLITE_DONE)
             throw std::runtime_error("store " + path_ + ": cannot read: " + sqlite3_errmsg(db_));
     }
-    sqlite3_stmt* p = prepare("SELECT payload FROM parts WHERE id BETWEEN ? AND ? ORDER BY id");
+    sqlite3_stmt* p = prepare("SELECT id, payload, crc, readings FROM parts WHERE id BETWEEN ? AND ? ORDER BY id");
+    std::vector<StoredBatch> good;
     for (StoredBatch& b : out) {
         Reset r{p};
         sqlite3_bind_int64(p, 1, first_part(b.sequence));
         sqlite3_bind_int64(p, 2, last_part(b.sequence));
+        bool header_damaged = false;
+        std::uint64_t damaged = 0, lost = 0;
         while (sqlite3_step(p) == SQLITE_ROW) {
-            auto* data = static_cast<const char*>(sqlite3_column_blob(p, 0));
-            b.payload.append(data ? data : "", static_cast<std::size_t>(sqlite3_column_bytes(p, 0)));
+            auto* data = static_cast<const char*>(sqlite3_column_blob(p, 1));
+            std::string_view bytes(data ? data : "", static_cast<std::size_t>(sqlite3_column_bytes(p, 1)));
+            // A part the disk changed would make the whole batch unparsable at the consumer: leave
+            // it out, and count its readings as dropped.
+            if (sqlite3_column_type(p, 2) != SQLITE_NULL &&
+                static_cast<std::uint32_t>(sqlite3_column_int64(p, 2)) != crc32c(bytes)) {
+                ++damaged;
+                lost += static_cast<std::uint64_t>(sqlite3_column_int64(p, 3));
+                if (sqlite3_column_int64(p, 0) == first_part(b.sequence)) header_damaged = true;
+                continue;
+            }
+            b.payload.append(bytes);
         }
+        if (damaged == 0) {
+            good.push_back(std::move(b));
+            continue;
+        }
+        stats_.damaged_parts += damaged;
+        if (header_damaged) {
+            // Without its header the batch has no id: drop it whole.
+            lost = b.readings;
+            removals_.push_back(b.sequence);
+        } else {
+            b.readings -= std::min(b.readings, lost);
+            good.push_back(std::move(b));
+        }
+        stats_.dropped_readings += lost;
+        log::error("store ", path_, ": batch ", b.sequence, " has ", damaged, " damaged part(s) on disk (checksum mismatch); ",
+                   header_damaged ? "dropped the batch, " : "published the rest, ", lost, " readings lost");
     }
-    return out;
+    return good;
 }
 
 std::map<std::string, std::uint64_t> Store::device_sequences() {
-    std::map<std::string, std::uint64_t> out;
+    std::map<std::string, std::uint64_t> out = device_floor_;
     sqlite3_stmt* s = prepare("SELECT device, sequence FROM device_sequences");
     Reset r{s};
-    while (sqlite3_step(s) == SQLITE_ROW)
-        out[reinterpret_cast<const char*>(sqlite3_column_text(s, 0))] =
-            static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        auto& seq = out[reinterpret_cast<const char*>(sqlite3_column_text(s, 0))];
+        seq = std::max(seq, static_cast<std::uint64_t>(sqlite3_column_int64(s, 1)));
+    }
     return out;
 }
 
@@ -474,38 +670,100 @@ std::optional<std::int64_t> Store::oldest_created_ns() {
     return std::nullopt;
 }
 
-bool Store::over_limit() const { return stats_.bytes > limits_.max_bytes; }
+bool Store::over_limit() const { return stats_.used_bytes > limits_.max_bytes; }
+
+std::uint64_t Store::wal_limit() const { return std::min<std::uint64_t>(4u << 20, limits_.max_bytes / 4); }
+
+std::uint64_t Store::commit_chunk() const { return std::max<std::uint64_t>(4096, std::min<std::uint64_t>(1u << 20, limits_.max_bytes / 8)); }
+
+void Store::refresh_used() {
+    auto pragma = [&](const char* sql) -> std::uint64_t {
+        sqlite3_stmt* s = prepare(sql);
+        Reset r{s};
+        return sqlite3_step(s) == SQLITE_ROW ? static_cast<std::uint64_t>(sqlite3_column_int64(s, 0)) : 0;
+    };
+    std::uint64_t pages = pragma("PRAGMA page_count"), free_pages = pragma("PRAGMA freelist_count");
+    stats_.used_bytes = (pages - std::min(pages, free_pages)) * pragma("PRAGMA page_size");
+}
+
+void Store::id_marks_failed() {
+    ++stats_.id_mark_failures;
+    if (!logged_marks_failure_) log::error(marks_->last_error(), "; tried again with the next ids");
+    logged_marks_failure_ = true;
+}
+
+void Store::refresh_sizes() {
+    // max_bytes limits the pages in use, whatever they hold (payload, row and b-tree overhead): the
+    // database file grows only when no free page is left, so its size stays near that; the WAL is
+    // bounded on its own (wal_limit()).
+    refresh_used();
+    std::error_code ec;
+    auto wal = std::filesystem::file_size(path_ + "-wal", ec);
+    if (!ec && wal > wal_limit() + commit_chunk()) {
+        // Transactions that a full disk cut short leave their frames behind, and SQLite trims the log
+        // only when it next starts it over: cut it back now.
+        sqlite3_exec(db_, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
+        wal = std::filesystem::file_size(path_ + "-wal", ec);
+    }
+    auto db = std::filesystem::file_size(path_, ec);
+    stats_.file_bytes = (ec ? 0 : db) + wal;
+}
 
 void Store::enforce_limits(std::int64_t now_ns, bool drop_for_size) {
     if (!db_) return;
     std::int64_t cutoff = limits_.max_age_ms > 0 ? now_ns - limits_.max_age_ms * 1'000'000 : INT64_MIN;
     bool dropped = false;
+    refresh_sizes();
+    // One transaction for all the drops (each pays a WAL frame per page touched); rolled back whole
+    // if the disk refuses it.
+    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return;
+    std::uint64_t dropped_batches = 0, dropped_readings = 0;
+    StoreStats before = stats_;
+    std::uint64_t after = 0;
     while (true) {
-        sqlite3_stmt* s = prepare("SELECT sequence, created_ns, readings, bytes FROM batches WHERE closed = 1 ORDER BY sequence LIMIT 1");
+        sqlite3_stmt* s = prepare(
+            "SELECT sequence, created_ns, readings, bytes FROM batches WHERE closed = 1 AND sequence > ? ORDER BY sequence LIMIT 1");
         std::uint64_t seq = 0, readings = 0, bytes = 0;
         std::int64_t created = 0;
         {
             Reset r{s};
+            sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(after));
             if (sqlite3_step(s) != SQLITE_ROW) break;
             seq = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
             created = sqlite3_column_int64(s, 1);
             readings = static_cast<std::uint64_t>(sqlite3_column_int64(s, 2));
             bytes = static_cast<std::uint64_t>(sqlite3_column_int64(s, 3));
         }
-        if (!((drop_for_size && stats_.bytes > limits_.max_bytes) || created < cutoff)) break;
+        if (!((drop_for_size && stats_.used_bytes > limits_.max_bytes) || created < cutoff)) break;
+        after = seq;
+        // A batch on its way to the broker, or acknowledged already, is not dropped: it is (about to
+        // be) delivered, and counting it as dropped would be a lie.
+        if ((in_flight_ && in_flight_(seq)) || std::find(removals_.begin(), removals_.end(), seq) != removals_.end()) continue;
         try {
             if (!dropped) save_last_sequence();  // the dropped batch may be the newest
             drop_batch(seq);
         } catch (const std::exception& e) {
             last_error_ = e.what();
-            break;
+            sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+            stats_ = before;
+            return;
         }
         dropped = true;
-        ++stats_.dropped_batches;
-        stats_.dropped_readings += readings;
+        ++dropped_batches;
+        dropped_readings += readings;
         stats_.bytes -= std::min(stats_.bytes, bytes);
         stats_.depth -= std::min<std::uint64_t>(stats_.depth, 1);
+        refresh_used();
     }
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+        last_error_ = std::string("store ") + path_ + ": " + sqlite3_errmsg(db_);
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        stats_ = before;
+        return;
+    }
+    stats_.dropped_batches += dropped_batches;
+    stats_.dropped_readings += dropped_readings;
+    if (dropped) refresh_sizes();
     if (dropped) log::warning("store: limit reached; dropped oldest unsent batches (", stats_.dropped_batches,
                               " batches, ", stats_.dropped_readings, " readings so far)");
 }

@@ -274,6 +274,7 @@ void Uplink::handle_message(const std::string& topic, const std::string& payload
 
 void Uplink::handle_connect_failed(const std::string& why) {
     connecting_ = false;
+    ++connect_failures_;
     if (!logged_failure_) {
         logged_failure_ = true;
         const TlsConfig& tls = config_.uplink.tls;

@@ -38,6 +38,7 @@ public:
     bool connected() const { return connected_; }
     std::int64_t connected_since_ns() const { return connected_since_ns_; }
     std::uint64_t reconnects() const { return reconnects_; }
+    std::uint64_t connect_failures() const { return connect_failures_; }
 
     // QoS 1 publish; on_done runs on the executor once the broker acknowledged it (true) or the
     // attempt failed for good (false; the caller publishes it again later).
@@ -91,6 +92,7 @@ private:
     bool logged_failure_ = false;
     std::int64_t connected_since_ns_ = 0;
     std::uint64_t reconnects_ = 0;
+    std::uint64_t connect_failures_ = 0;
     std::uint64_t next_publish_id_ = 1;
     std::map<std::uint64_t, AckHandler> outstanding_;
 

@@ -10,10 +10,12 @@
 #include <functional>
 #include <mutex>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "gateway/payload.hpp"
 #include "gateway/store.hpp"
+#include "gateway/wal_check.hpp"
 
 using namespace loopgate;
 
@@ -284,27 +286,88 @@ TEST_CASE("syncing in the background, what was committed survives a reopen", "[s
     CHECK(s.device_sequences().at("d") == 4);
 }
 
-TEST_CASE("over the size limit the oldest batches are dropped and counted", "[store]") {
-    TempDir dir;
-    Store s(dir.db(), StoreLimits{2000, 0, 64 << 20});
-    for (int i = 0; i < 30; ++i) add_batch(s, i * 5, 5, i);
-    s.enforce_limits(0, true);
-    CHECK(s.stats().bytes <= 2000);
-    CHECK(s.stats().dropped_batches > 0);
-    CHECK(s.stats().dropped_readings == 5 * s.stats().dropped_batches);
-    CHECK(s.read_after(0, 1).front().created_ns == static_cast<std::int64_t>(s.stats().dropped_batches));
+namespace {
+
+constexpr std::uint64_t one_mib = 1u << 20;
+
+// Stores one closed batch of one reading whose value is `kib` KiB of text.
+std::uint64_t add_big_batch(Store& s, std::int64_t created, int kib = 64) {
+    std::uint64_t seq = s.next_sequence();
+    s.open_batch(seq, created, encode_batch_header("gw", seq, created));
+    Reading r = reading("d", seq, 0);
+    r.value = std::string(static_cast<std::size_t>(kib) * 1024, 'x');
+    std::vector<Reading> one{r};
+    s.append(seq, encode_readings(one), 1, {{"d", seq}});
+    s.close_batch(seq);
+    REQUIRE(s.commit());
+    return seq;
 }
 
-TEST_CASE("stop_reading keeps batches over the size limit; max_age drops old ones regardless", "[store]") {
+std::uint64_t files_on_disk(const std::string& db) {
+    std::uint64_t total = 0;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+        std::error_code ec;
+        auto n = std::filesystem::file_size(db + suffix, ec);
+        if (!ec) total += n;
+    }
+    return total;
+}
+
+}  // namespace
+
+TEST_CASE("over the size limit the oldest batches are dropped and counted, and the files stay within the limit plus the stated margin", "[store]") {
     TempDir dir;
-    Store s(dir.db(), StoreLimits{2000, 1000, 64 << 20});
-    for (int i = 0; i < 30; ++i) add_batch(s, i * 5, 5, i * 1'000'000'000LL);
+    Store s(dir.db(), StoreLimits{one_mib, 0, 64 << 20});
+    std::uint64_t most = 0;
+    for (int i = 0; i < 60; ++i) {  // 60 x 64 KiB: nearly four times the limit
+        add_big_batch(s, i);
+        s.enforce_limits(0, true);
+        most = std::max(most, files_on_disk(dir.db()));
+    }
+    CHECK(s.stats().used_bytes <= one_mib);
+    CHECK(s.stats().dropped_batches >= 40);
+    CHECK(s.stats().dropped_readings == s.stats().dropped_batches);
+    CHECK(s.read_after(0, 1).front().created_ns == static_cast<std::int64_t>(s.stats().dropped_batches));
+    CHECK(most <= one_mib + s.wal_limit() + s.commit_chunk() + 64 * 1024);
+}
+
+TEST_CASE("stop_reading keeps batches over the size limit and takes no new readings; max_age drops old ones regardless", "[store]") {
+    TempDir dir;
+    Store s(dir.db(), StoreLimits{one_mib, 1000, 64 << 20, false});
+    int stored = 0;
+    while (!s.over_limit()) add_big_batch(s, (stored++) * 1'000'000'000LL);
+    REQUIRE(stored > 10);
+    // Full: a new batch stays in memory, nothing is dropped.
+    std::uint64_t seq = s.next_sequence();
+    s.open_batch(seq, 99'000'000'000LL, encode_batch_header("gw", seq, 1));
+    std::vector<Reading> one{reading("d", 1000, 1)};
+    s.append(seq, encode_readings(one), 1, {{"d", 1000}});
+    CHECK_FALSE(s.commit());
+    CHECK_THAT(s.last_error(), Catch::Contains("full"));
     s.enforce_limits(0, false);
     CHECK(s.stats().dropped_batches == 0);
-    CHECK(s.over_limit());
-    s.enforce_limits(20'500'000'000LL, false);  // now = 20.5 s: batches older than 1 s go
-    CHECK(s.stats().dropped_batches == 20);
-    CHECK(s.read_after(0, 1).front().created_ns == 20'000'000'000LL);
+    // At now = (stored - 4.5) s, the batches made before (stored - 5.5) s are over 1 s old and go.
+    s.enforce_limits((stored - 5) * 1'000'000'000LL + 500'000'000LL, false);
+    CHECK(s.stats().dropped_batches == static_cast<std::uint64_t>(stored - 5));
+    CHECK(s.read_after(0, 1).front().created_ns == (stored - 5) * 1'000'000'000LL);
+    CHECK_FALSE(s.over_limit());
+    CHECK(s.commit());
+}
+
+TEST_CASE("in steady state the write-ahead log is checkpointed and stays within its limit", "[store]") {
+    TempDir dir;
+    Store s(dir.db(), roomy);
+    std::uint64_t largest = 0;
+    // Every commit appends at least a page: 3,000 commits write about 12 MB of log.
+    for (int i = 0; i < 1500; ++i) {
+        std::uint64_t seq = add_batch(s, i, 1);
+        s.remove(seq);
+        REQUIRE(s.commit());
+        std::error_code ec;
+        largest = std::max<std::uint64_t>(largest, std::filesystem::file_size(dir.db() + "-wal", ec));
+    }
+    CHECK(largest <= s.wal_limit() + s.commit_chunk());
+    CHECK(std::filesystem::file_size(dir.db()) < 256 * 1024);
 }
 
 TEST_CASE("a corrupt store is moved aside, never deleted, and a fresh one opened", "[store]") {
@@ -315,11 +378,162 @@ TEST_CASE("a corrupt store is moved aside, never deleted, and a fresh one opened
     }
     Store s(dir.db(), roomy);
     CHECK_FALSE(s.stats().recovered_from.empty());
+    CHECK(s.stats().recoveries == 1);
     CHECK(std::filesystem::file_size(s.stats().recovered_from) == 8192);
     add_batch(s, 1, 1);
     CHECK(s.read_after(0, 10).size() == 1);
 }
 
+namespace {
+
+void patch(const std::string& file, std::size_t offset, const std::string& bytes) {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    REQUIRE(f);
+    f.seekp(static_cast<std::streamoff>(offset));
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// A store of `batches` closed batches of 3 readings each (device d, sequences 1..3*batches).
+void fill(const std::string& db, int batches) {
+    Store s(db, roomy);
+    for (int i = 0; i < batches; ++i) add_batch(s, 1 + 3 * i, 3);
+}
+
+}  // namespace
+
+TEST_CASE("after any recovery, batch ids and device sequences continue above every id handed out before", "[store]") {
+    // The store is damaged three ways: garbage, a header SQLite reads as "unsupported file format",
+    // and a header that is not SQLite's at all. Each time it is moved aside, and ids go on upward.
+    for (auto damage : {std::make_pair(std::size_t{0}, std::string(4096, '\x5a')),
+                        std::make_pair(std::size_t{18}, std::string("\x07\x07")),
+                        std::make_pair(std::size_t{0}, std::string("Not SQLite at all"))}) {
+        TempDir dir;
+        fill(dir.db(), 5);  // batches 1-5, device d up to 15
+        patch(dir.db(), damage.first, damage.second);
+        Store s(dir.db(), roomy);
+        INFO("damage at " << damage.first);
+        CHECK_FALSE(s.stats().recovered_from.empty());
+        CHECK(std::filesystem::exists(s.stats().recovered_from));
+        CHECK(s.next_sequence() > 5);
+        CHECK(s.device_sequences()["d"] > 15);
+        std::uint64_t next = add_batch(s, 100, 1);
+        CHECK(next > 5);
+    }
+}
+
+TEST_CASE("a payload the disk damaged is never published: the part is left out and counted", "[store]") {
+    TempDir dir;
+    {
+        Store s(dir.db(), roomy);
+        std::uint64_t seq = s.next_sequence();
+        s.open_batch(seq, 1, encode_batch_header("gw", seq, 1));
+        std::vector<Reading> good{reading("d", 1, 1.0)};
+        Reading marked = reading("d", 2, 0);
+        marked.value = std::string("PAYLOAD-MARKER-0123456789");
+        std::vector<Reading> bad{marked};
+        s.append(seq, encode_readings(good), 1, {{"d", 1}});
+        s.append(seq, encode_readings(bad), 1, {{"d", 2}});
+        s.close_batch(seq);
+        REQUIRE(s.commit());
+    }  // closing checkpoints the log into the database file
+    std::ifstream in(dir.db(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto at = bytes.find("PAYLOAD-MARKER");
+    REQUIRE(at != std::string::npos);
+    patch(dir.db(), at + 3, "\xff");  // a flipped byte SQLite's quick_check cannot see
+
+    Store s(dir.db(), roomy);
+    CHECK(s.stats().recovered_from.empty());
+    auto out = s.read_after(0, 10);
+    REQUIRE(out.size() == 1);
+    v1::Batch b = parse(out[0].payload);
+    REQUIRE(b.readings_size() == 1);
+    CHECK(b.readings(0).double_value() == 1.0);
+    CHECK(out[0].readings == 1);
+    CHECK(s.stats().damaged_parts == 1);
+    CHECK(s.stats().dropped_readings == 1);
+}
+
 TEST_CASE("a store path that cannot be opened is a clear error", "[store]") {
     CHECK_THROWS_WITH(Store("/nonexistent/dir/store.db", roomy), Catch::Contains("/nonexistent/dir/store.db"));
+}
+
+namespace {
+
+// Writes `batches` batches of 3 readings in a child process that then dies without closing the
+// store, as kill -9 would: the write-ahead log is left behind, not checkpointed.
+void fill_and_die(const std::string& db, int batches) {
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        auto* s = new Store(db, roomy);
+        for (int i = 0; i < batches; ++i) {
+            std::uint64_t seq = s->next_sequence();
+            s->open_batch(seq, 1, encode_batch_header("gw", seq, 1));
+            std::vector<Reading> r{reading("d", static_cast<std::uint64_t>(3 * i + 1), i)};
+            s->append(seq, encode_readings(r), 3, {{"d", static_cast<std::uint64_t>(3 * i + 3)}});
+            s->close_batch(seq);
+            if (!s->commit()) ::_exit(1);
+        }
+        ::_exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+}
+
+std::vector<std::uint8_t> read_bytes(const std::string& file) {
+    std::ifstream in(file, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+TEST_CASE("a write-ahead log torn at its end is normal: nothing is moved aside", "[store][wal]") {
+    TempDir dir;
+    fill_and_die(dir.db(), 20);
+    auto wal = read_bytes(dir.db() + "-wal");
+    REQUIRE(wal.size() > 32 + 3 * 4120);
+    CHECK_FALSE(inspect_wal(wal).damaged);
+    CHECK(inspect_wal(wal).replayed == inspect_wal(wal).frames);
+    std::filesystem::resize_file(dir.db() + "-wal", wal.size() - 1000);  // the last frame half written
+    auto torn = inspect_wal(read_bytes(dir.db() + "-wal"));
+    CHECK_FALSE(torn.damaged);
+    Store s(dir.db(), roomy);
+    CHECK(s.stats().recovered_from.empty());
+    CHECK(s.read_after(0, 100).size() >= 19);
+    CHECK(s.next_sequence() == 20);  // the torn last transaction is gone, and was never handed out
+}
+
+TEST_CASE("a write-ahead log damaged in the middle is copied aside with the database, logged and counted; ids go on upward", "[store][wal]") {
+    TempDir dir;
+    fill_and_die(dir.db(), 20);
+    auto wal = read_bytes(dir.db() + "-wal");
+    std::size_t frame = 24 + 4096;
+    REQUIRE(wal.size() >= 32 + 8 * frame);
+    patch(dir.db() + "-wal", 32 + 3 * frame + 24 + 200, "\x01\x02\x03");  // inside the 4th frame's page
+    auto damaged_wal = read_bytes(dir.db() + "-wal");
+    WalInspection seen = inspect_wal(damaged_wal);
+    CHECK(seen.damaged);
+    CHECK(seen.lost_commits > 0);
+    CHECK(seen.replayed < seen.frames);
+
+    Store s(dir.db(), roomy);
+    REQUIRE_FALSE(s.stats().recovered_from.empty());
+    CHECK(s.stats().recoveries == 1);
+    CHECK(read_bytes(s.stats().recovered_from + "-wal") == damaged_wal);  // kept for a person to salvage
+    CHECK(std::filesystem::exists(s.stats().recovered_from));
+    CHECK(s.next_sequence() > 20);
+    CHECK(s.device_sequences()["d"] > 60);
+}
+
+TEST_CASE("a write-ahead log whose header is damaged is copied aside too", "[store][wal]") {
+    TempDir dir;
+    fill_and_die(dir.db(), 5);
+    patch(dir.db() + "-wal", 16, "\xde\xad");  // a salt: the header checksum fails
+    CHECK(inspect_wal(read_bytes(dir.db() + "-wal")).damaged);
+    Store s(dir.db(), roomy);
+    CHECK_FALSE(s.stats().recovered_from.empty());
+    CHECK(s.next_sequence() > 5);
 }

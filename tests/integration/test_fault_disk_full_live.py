@@ -1,0 +1,113 @@
+"""The disk fills up under a running gateway with the broker up, for long enough that memory holds
+more readings than the disk has room for in one go. Once space returns, delivery resumes within
+seconds; readings that could not be stored are counted as dropped, never lost silently; the store's
+files never pass store.max_bytes plus the stated margin; and readings still held in memory at
+SIGTERM are counted and said. Needs root to mount a small tmpfs; skipped (exit 77) otherwise."""
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import harness as h
+
+d = h.workdir("diskfull-live")
+disk = os.path.join(d, "disk")
+os.makedirs(disk)
+if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3M", "tmpfs", disk], capture_output=True).returncode != 0:
+    print("skipped: mounting a tmpfs needs root")
+    sys.exit(77)
+h.atexit.register(subprocess.run, ["umount", "-l", disk])
+
+MIB = 1 << 20
+port = h.free_port()
+broker = h.Mosquitto(port, d).start()
+sub = h.Subscriber(port)
+line = h.PtyPair(d, "dfl")
+metrics_port = h.free_port()
+cfg = h.line_config(d, port, line.gateway_end, max_delay="50ms", metrics=f"127.0.0.1:{metrics_port}")
+with open(cfg) as f:
+    text = f.read().replace(f"path: {d}/store.db", f"path: {disk}/store.db\n  max_bytes: 1MiB")
+with open(cfg, "w") as f:
+    f.write(text)
+gw = h.Gateway(cfg, d).start()
+
+def metrics():
+    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+    return {k: float(v) for k, v in (l.rsplit(" ", 1) for l in text.splitlines() if l and not l.startswith("#"))}
+
+largest = [0, {}]
+def store_files():
+    sizes = {}
+    for name in os.listdir(disk):
+        if name.startswith("store.db") and ".corrupt-" not in name:
+            try:
+                sizes[name] = os.path.getsize(os.path.join(disk, name))
+            except OSError:
+                pass
+    if sum(sizes.values()) > largest[0]:
+        largest[:] = [sum(sizes.values()), sizes]
+    return largest[0]
+
+def fill_disk():
+    fd = os.open(os.path.join(disk, "filler"), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    os.close(fd)
+
+fed = 0
+def feed(n):
+    global fed
+    for _ in range(n):
+        fed += 1
+        line.write(f"T=9.5 N={fed} pad=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n")
+
+feed(200)
+sub.wait_for(lambda s: len(h.Delivery(s.batches).records) >= 200, 20, "the first lines")
+fill_disk()
+# Far more than the 3 MiB disk can take in one transaction: ~60,000 readings held in memory.
+for _ in range(60):
+    feed(1000)
+    store_files()
+h.wait_until(lambda: "holding readings in memory" in gw.log_text(), 30, "the gateway to report the full disk")
+time.sleep(2)  # let it fail for a while
+assert gw.proc.poll() is None, "a full disk must not stop the gateway"
+
+os.unlink(os.path.join(disk, "filler"))
+freed = time.monotonic()
+h.wait_until(lambda: "writable again" in gw.log_text(), 20, "commits to succeed once space returns")
+resumed = time.monotonic() - freed
+# Every reading is numbered per device when accepted (two per line: T and N): each number must
+# arrive at the subscriber or be counted as dropped.
+def sequences():
+    return {r.sequence for b in list(sub.batches) for r in b.readings if r.device == "ws1"}
+def accounted():
+    store_files()
+    seqs = sequences()
+    return seqs and max(seqs) >= 2 * fed and len(seqs) + int(metrics()["loopgate_dropped_readings_total"]) >= max(seqs)
+h.wait_until(accounted, 90, "every reading to be delivered or counted as dropped")
+seqs = sequences()
+dropped = int(metrics()["loopgate_dropped_readings_total"])
+assert len(seqs) + dropped == max(seqs), f"{max(seqs)} readings accepted, {len(seqs)} delivered, {dropped} dropped"
+delivered = h.Delivery(sub.batches)
+assert not delivered.order_violations
+limit = 1 * MIB + MIB // 4 + MIB // 8 + 256 * 1024
+assert largest[0] <= limit, f"store files reached {largest[0]} bytes, over max_bytes plus margin ({limit}): {largest[1]}"
+
+# Full again, and stopped while readings wait in memory: they are counted and said.
+fill_disk()
+for _ in range(20):
+    feed(1000)
+h.wait_until(lambda: gw.log_text().count("holding readings in memory") >= 2, 30, "the second full disk")
+assert gw.stop() == 0
+log = gw.log_text()
+assert "could not be stored and are lost" in log, log[-2000:]
+print(f"ok: {fed} lines across a full disk with the broker up: {len(seqs)} readings delivered, {dropped} dropped "
+      f"and counted; resumed {resumed:.1f}s after space returned; files at most {largest[0]} bytes")
+sub.close()
+line.close()
+broker.stop()
