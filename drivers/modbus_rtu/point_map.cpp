@@ -313,6 +313,8 @@ Decoded decode_registers(const Point& p, std::span<const std::uint16_t> w) {
     if (integral && !p.scaled()) return {Value{as_int}, Quality::good, {}};
     if (integral) as_double = static_cast<double>(as_int);
     double v = as_double * p.scale + p.offset;
+    // The reading guard every driver passes would flag it too; deciding here already keeps a
+    // non-finite value out of the driver's last good value and its report-on-change comparisons.
     if (!std::isfinite(v)) return {Value{v}, Quality::bad, "not a finite number"};
     return {Value{v}, Quality::good, {}};
 }
