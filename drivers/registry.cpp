@@ -5,6 +5,7 @@
 #include "drivers/line/line_driver.hpp"
 #include "drivers/modbus_rtu/modbus_driver.hpp"
 #include "drivers/nmea0183/nmea_driver.hpp"
+#include "drivers/reading_guard.hpp"
 
 namespace loopgate {
 
@@ -36,7 +37,8 @@ std::unique_ptr<Driver> make_driver(const ConfigNode& name_node, const DriverSpe
         for (const auto& n : driver_names()) known += (known.empty() ? "" : ", ") + n;
         name_node.fail("unknown driver '" + name + "'; known drivers: " + known);
     }
-    return it->second(spec);
+    // Whatever a device sends, what leaves a driver is fit to publish: see reading_guard.hpp.
+    return guard_driver(it->second(spec));
 }
 
 }  // namespace loopgate

@@ -2,7 +2,10 @@
 
 #include <charconv>
 #include <cmath>
+#include <set>
 #include <stdexcept>
+
+#include <re2/re2.h>
 
 namespace loopgate::line {
 
@@ -95,51 +98,90 @@ void emit(const FieldSpec& f, std::optional<std::string_view> raw, ParseOutcome&
 
 }  // namespace
 
-NamedRegex compile_named_regex(const std::string& pattern) {
-    NamedRegex out;
-    std::string plain;
-    std::size_t group = 0;
+namespace re2_detail {
+
+class Compiled {
+public:
+    explicit Compiled(const std::string& pattern, const RE2::Options& options) : re(pattern, options) {}
+    RE2 re;
+};
+
+}  // namespace re2_detail
+
+namespace {
+
+bool word_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// RE2 as packaged in Debian 12 (2022-06-01) knows only the (?P<name>...) spelling of named groups;
+// configs have always written (?<name>...), so that spelling is rewritten, outside escapes and
+// character classes.
+std::string with_python_group_names(const std::string& pattern) {
+    std::string out;
+    std::set<std::string> names;
     bool in_class = false;
     for (std::size_t i = 0; i < pattern.size(); ++i) {
         char c = pattern[i];
         if (c == '\\' && i + 1 < pattern.size()) {
-            plain += c;
-            plain += pattern[++i];
+            out += c;
+            out += pattern[++i];
             continue;
         }
         if (in_class) {
             if (c == ']') in_class = false;
-            plain += c;
+            out += c;
             continue;
         }
         if (c == '[') {
             in_class = true;
-            plain += c;
+            out += c;
+            if (i + 1 < pattern.size() && pattern[i + 1] == '^') out += pattern[++i];
+            if (i + 1 < pattern.size() && pattern[i + 1] == ']') out += pattern[++i];  // a ] first is literal
             continue;
         }
-        if (c == '(') {
-            if (pattern.compare(i, 3, "(?<") == 0 && i + 3 < pattern.size() && pattern[i + 3] != '=' &&
-                pattern[i + 3] != '!') {
-                std::size_t close = pattern.find('>', i + 3);
-                if (close == std::string::npos) throw std::invalid_argument("unterminated group name after '(?<'");
-                std::string name = pattern.substr(i + 3, close - i - 3);
-                if (name.empty()) throw std::invalid_argument("empty group name in '(?<>'");
-                ++group;
-                if (!out.groups.emplace(name, group).second)
-                    throw std::invalid_argument("group name '" + name + "' used twice");
-                plain += '(';
-                i = close;
-                continue;
-            }
-            if (pattern.compare(i, 2, "(?") != 0) ++group;  // (?: (?= (?! do not capture
+        bool angle = pattern.compare(i, 3, "(?<") == 0;
+        bool python = pattern.compare(i, 4, "(?P<") == 0;
+        if (angle || python) {
+            std::size_t start = i + (angle ? 3 : 4);
+            if (angle && start < pattern.size() && (pattern[start] == '=' || pattern[start] == '!'))
+                throw std::invalid_argument("lookbehind '" + pattern.substr(i, 4) + "' is not supported (RE2 syntax)");
+            std::size_t close = pattern.find('>', start);
+            if (close == std::string::npos) throw std::invalid_argument("unterminated group name after '(?<'");
+            std::string name = pattern.substr(start, close - start);
+            if (name.empty()) throw std::invalid_argument("empty group name in '(?<>'");
+            for (char n : name)
+                if (!word_char(n))
+                    throw std::invalid_argument("group name '" + name + "' may hold only letters, digits and '_'");
+            if (!names.insert(name).second) throw std::invalid_argument("group name '" + name + "' used twice");
+            out += "(?P<" + name + ">";
+            i = close;
+            continue;
         }
-        plain += c;
+        out += c;
     }
-    try {
-        out.re = std::regex(plain, std::regex::ECMAScript | std::regex::optimize);
-    } catch (const std::regex_error& e) {
-        throw std::invalid_argument(std::string("invalid regular expression: ") + e.what());
+    return out;
+}
+
+}  // namespace
+
+NamedRegex compile_named_regex(const std::string& pattern) {
+    RE2::Options options;
+    options.set_log_errors(false);
+    // Bytes, as before: a line is whatever the device sent, valid UTF-8 or not, and a pattern written
+    // in UTF-8 still matches the same bytes in the line.
+    options.set_encoding(RE2::Options::EncodingLatin1);
+    auto compiled = std::make_shared<re2_detail::Compiled>(with_python_group_names(pattern), options);
+    const RE2& re = compiled->re;
+    if (!re.ok()) {
+        std::string why = "invalid regular expression: " + re.error();
+        if (re.error_code() == RE2::ErrorBadPerlOp || re.error_code() == RE2::ErrorBadEscape)
+            why += " (RE2 syntax: no lookaround, no backreferences)";
+        throw std::invalid_argument(why);
     }
+    NamedRegex out;
+    for (const auto& [name, index] : re.NamedCapturingGroups()) out.groups.emplace(name, static_cast<std::size_t>(index));
+    out.re = std::move(compiled);
     return out;
 }
 
@@ -147,15 +189,17 @@ ParseOutcome parse_record(const RecordFormat& format, std::string_view line) {
     ParseOutcome outcome;
     switch (format.format) {
         case Format::regex: {
-            std::match_results<std::string_view::const_iterator> m;
-            if (!std::regex_search(line.begin(), line.end(), m, format.regex->re)) return outcome;
+            const RE2& re = format.regex->re->re;
+            std::vector<re2::StringPiece> groups(static_cast<std::size_t>(re.NumberOfCapturingGroups()) + 1);
+            if (!re.Match(re2::StringPiece(line.data(), line.size()), 0, line.size(), RE2::UNANCHORED, groups.data(),
+                          static_cast<int>(groups.size())))
+                return outcome;
             outcome.matched = true;
             for (const auto& f : format.fields) {
                 auto it = format.regex->groups.find(f.source);
                 std::optional<std::string_view> raw;
-                if (it != format.regex->groups.end() && it->second < m.size() && m[it->second].matched)
-                    raw = line.substr(static_cast<std::size_t>(m.position(it->second)),
-                                      static_cast<std::size_t>(m.length(it->second)));
+                if (it != format.regex->groups.end() && it->second < groups.size() && groups[it->second].data())
+                    raw = std::string_view(groups[it->second].data(), groups[it->second].size());
                 emit(f, raw, outcome);
             }
             return outcome;

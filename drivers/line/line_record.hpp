@@ -3,8 +3,8 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,10 +26,18 @@ struct FieldSpec {
     double offset = 0.0;
 };
 
-// std::regex has no named groups; we accept (?<name>...) and map names to group numbers ourselves.
+namespace re2_detail {
+class Compiled;
+}
+
+// A pattern in RE2 syntax (https://github.com/google/re2/wiki/Syntax): matching takes time linear
+// in the line and bounded stack, whatever the pattern and however long the line (a backtracking
+// engine such as std::regex recurses per character and overflows the stack on a long line). Named
+// groups are written (?<name>...) or (?P<name>...). Lookaround and backreferences do not exist in
+// RE2. Patterns match bytes, so `.` takes one byte and invalid UTF-8 in a line still matches.
 struct NamedRegex {
-    std::regex re;
-    std::map<std::string, std::size_t> groups;
+    std::shared_ptr<const re2_detail::Compiled> re;
+    std::map<std::string, std::size_t> groups;  // name -> capture group number
 };
 // Throws std::invalid_argument with a readable message when the pattern is not valid.
 NamedRegex compile_named_regex(const std::string& pattern);

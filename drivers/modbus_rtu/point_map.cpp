@@ -278,8 +278,8 @@ Decoded decode_registers(const Point& p, std::span<const std::uint16_t> w) {
         }
         if (auto nul = s.find('\0'); nul != std::string::npos) s.resize(nul);
         while (!s.empty() && s.back() == ' ') s.pop_back();
-        for (char& c : s)
-            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';  // keep payloads printable
+        // Bytes that are not UTF-8 text (Latin-1, noise) and control characters are made fit for a
+        // protobuf string by the reading guard every driver's output passes (drivers/reading_guard.hpp).
         return {Value{s}, Quality::good, {}};
     }
     std::uint64_t raw = assemble(w, p.order);
@@ -313,6 +313,8 @@ Decoded decode_registers(const Point& p, std::span<const std::uint16_t> w) {
     if (integral && !p.scaled()) return {Value{as_int}, Quality::good, {}};
     if (integral) as_double = static_cast<double>(as_int);
     double v = as_double * p.scale + p.offset;
+    // The reading guard every driver passes would flag it too; deciding here already keeps a
+    // non-finite value out of the driver's last good value and its report-on-change comparisons.
     if (!std::isfinite(v)) return {Value{v}, Quality::bad, "not a finite number"};
     return {Value{v}, Quality::good, {}};
 }

@@ -193,9 +193,77 @@ TEST_CASE("line driver settings are checked with located errors", "[line][config
     }
 }
 
-TEST_CASE("named-group regex compiler numbers groups like ECMAScript", "[line]") {
-    auto re = line::compile_named_regex(R"((x)(?:y)(?<a>z)[(](?<b>w)\((?=q))");
+TEST_CASE("named-group regex compiler numbers groups in order, in either spelling", "[line]") {
+    auto re = line::compile_named_regex(R"((x)(?:y)(?<a>z)[(](?P<b>w)\((?<c>[]<>])[^]<](?<d>q))");
     CHECK(re.groups.at("a") == 2);
     CHECK(re.groups.at("b") == 3);
+    CHECK(re.groups.at("c") == 4);
+    CHECK(re.groups.at("d") == 5);
+    CHECK(re.groups.size() == 4);
     CHECK_THROWS_AS(line::compile_named_regex("(?<a>x)(?<a>y)"), std::invalid_argument);
+    CHECK_THROWS_AS(line::compile_named_regex("(?<a>x)(?P<a>y)"), std::invalid_argument);
+}
+
+TEST_CASE("regex syntax RE2 lacks is a config error that says so, at the regex", "[line][config]") {
+    struct Case {
+        const char* name;
+        const char* regex;
+        const char* expected;
+    };
+    std::vector<Case> cases = {
+        {"lookahead", "(?<a>x)(?=y)", "test.yaml:1:34: settings.regex: invalid regular expression"},
+        {"lookbehind", "(?<=y)(?<a>x)", "lookbehind '(?<=' is not supported (RE2 syntax)"},
+        {"backreference", "(?<a>x)\\1", "no lookaround, no backreferences"},
+        {"group name with a space", "(?<a b>x)", "group name 'a b' may hold only letters, digits and '_'"},
+        {"unbalanced", "(?<a>x", "missing )"},
+    };
+    for (const auto& c : cases) {
+        SECTION(c.name) {
+            std::string yaml = std::string("settings: {format: regex, regex: '") + c.regex +
+                               "', fields: [{field: a}]}\ndevices: [{name: d}]";
+            ConfigNode root = ConfigNode::load_string(yaml, "test.yaml");
+            DriverSpec spec;
+            spec.settings = root["settings"];
+            spec.devices = root["devices"];
+            try {
+                make_line_driver(spec);
+                FAIL("expected a ConfigError");
+            } catch (const ConfigError& e) {
+                CHECK_THAT(e.what(), Catch::Contains(c.expected));
+            }
+        }
+    }
+}
+
+TEST_CASE("a 65,536-character line through a regex decodes without exhausting the stack", "[line]") {
+    // std::regex recursed once per character and overflowed the stack at some 32,000 characters.
+    const char* cfg = R"(
+settings:
+  format: regex
+  max_line: 65536
+  regex: '^(?<text>.*),(?<n>[0-9]+)$'
+  fields:
+    - {field: text, type: string}
+    - {field: n, type: int}
+devices: [{name: d}]
+)";
+    std::string body(65536 - 3, 'x');
+    for (std::size_t i = 0; i < body.size(); i += 7) body[i] = static_cast<char>('a' + i % 26);
+    auto f = feed(cfg, body + ",42\n");
+    REQUIRE(f.readings.size() == 2);
+    CHECK(std::get<std::string>(f.readings[0].value) == body);
+    CHECK(std::get<std::int64_t>(f.readings[1].value) == 42);
+    CHECK(f.driver->counters().at("overlong_lines") == 0);
+
+    const char* whole = R"(
+settings:
+  format: regex
+  max_line: 65536
+  regex: '^(?<t>.*)$'
+  fields: [{field: t, type: string}]
+devices: [{name: d}]
+)";
+    auto g = feed(whole, std::string(65536, '(') + "\n");
+    REQUIRE(g.readings.size() == 1);
+    CHECK(std::get<std::string>(g.readings[0].value).size() == 65536);
 }
