@@ -7,6 +7,7 @@ instead, flags every reading uncertain, and reports the state in its status and 
 
 import json
 import os
+import subprocess
 import sys
 import urllib.request
 
@@ -33,8 +34,10 @@ def main():
         text = f.read().replace("  id: test-gw\n", "  id: test-gw\n  clock_sync: kernel\n")
     with open(cfg, "w") as f:
         f.write(text)
-    # Prepended, so an ASan build's own preload order is kept for the sanitizer runtime.
-    preload = " ".join(p for p in (shim, os.environ.get("LD_PRELOAD", "")) if p)
+    # An ASan build insists on its runtime being the first library loaded: preload it before the shim.
+    ldd = subprocess.run(["ldd", h.LOOPGATE], capture_output=True, text=True, timeout=10).stdout
+    asan = [line.split("=>")[1].split()[0] for line in ldd.splitlines() if "libasan" in line and "=>" in line]
+    preload = " ".join(asan + [shim])
     sub = h.Subscriber(broker.port)
     gw = h.Gateway(cfg, d, env={"LD_PRELOAD": preload}).start()
     try:
