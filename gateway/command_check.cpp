@@ -85,6 +85,18 @@ void ReplayGuard::remember(const std::string& id, std::int64_t expires_ns) {
     if (ids_.emplace(id, expires_ns).second) by_expiry_.emplace(expires_ns, id);
 }
 
+void ReplayGuard::forget(const std::string& id) {
+    auto it = ids_.find(id);
+    if (it == ids_.end()) return;
+    auto [first, last] = by_expiry_.equal_range(it->second);
+    for (auto e = first; e != last; ++e)
+        if (e->second == id) {
+            by_expiry_.erase(e);
+            break;
+        }
+    ids_.erase(it);
+}
+
 std::string dcmd_refusal(const CommandsConfig& config) {
     if (!config.enabled) return "commands are disabled (commands.enabled: false)";
     if (config.require_signature)
@@ -131,13 +143,27 @@ std::string CommandProcessor::check_and_write(const v1::Command& c, std::int64_t
     if (auto e = keys_.check(c, config_.require_signature); !e.empty()) return e;
     if (auto e = check_expiry(c.expires_ns(), now_ns, config_.max_lifetime_ms * 1'000'000); !e.empty()) return e;
     if (auto e = replay_.check(c.id(), now_ns); !e.empty()) return e;
+    if (c.expires_ns() <= replay_fence_ns_)
+        return "the replay window of the previous run was lost; a command expiring before " +
+               std::to_string(replay_fence_ns_) + " ns could be a replay and is refused until then";
     if (!target.has_device || !target.has_device(c.device())) return "no port has a device '" + c.device() + "'";
     if (auto e = rate_.admit(c.device(), now_ns); !e.empty()) return e;
     replay_.remember(c.id(), c.expires_ns());
+    if (save_window_) {
+        if (auto e = save_window_(replay_.ids()); !e.empty()) {
+            replay_.forget(c.id());
+            return "cannot record the command id, so it could be replayed after a restart: " + e;
+        }
+    }
     WriteResult r = target.write ? target.write(c.device(), c.point(), command_value(c))
                                  : WriteResult{false, "no writer"};
     if (!r.accepted) return r.error.empty() ? "refused by the driver" : r.error;
     return {};
+}
+
+void CommandProcessor::restore_replay_window(const ReplayIds& ids, std::int64_t fence_ns) {
+    for (const auto& [id, expires] : ids) replay_.remember(id, expires);
+    replay_fence_ns_ = fence_ns;
 }
 
 v1::CommandResult CommandProcessor::process(std::string_view payload, std::int64_t now_ns, const CommandTarget& target) {

@@ -19,6 +19,7 @@
 
 #include "drivers/driver.hpp"
 #include "gateway/ed25519.hpp"
+#include "gateway/replay_journal.hpp"
 #include "gateway/security_config.hpp"
 #include "loopgate.pb.h"
 
@@ -56,7 +57,9 @@ public:
     explicit ReplayGuard(std::size_t capacity) : capacity_(capacity) {}
     std::string check(const std::string& id, std::int64_t now_ns);
     void remember(const std::string& id, std::int64_t expires_ns);
+    void forget(const std::string& id);
     std::size_t size() const { return ids_.size(); }
+    const std::unordered_map<std::string, std::int64_t>& ids() const { return ids_; }
 
 private:
     void prune(std::int64_t now_ns);
@@ -101,6 +104,16 @@ public:
     // Decodes and checks one payload, hands it to the target when every check passed, and says how it went.
     v1::CommandResult process(std::string_view payload, std::int64_t now_ns, const CommandTarget& target);
 
+    // Persisting the replay window (gateway/replay_journal.hpp). `save` gets the live ids once a new
+    // one is remembered and before the command is carried out; an error from it refuses the command
+    // (it could be replayed after a restart otherwise) and forgets the id, so a retry may pass.
+    using WindowSaver = std::function<std::string(const std::unordered_map<std::string, std::int64_t>&)>;
+    void save_replay_window_with(WindowSaver save) { save_window_ = std::move(save); }
+    // Ids accepted by an earlier run. `fence_ns` > 0 when that run's window was lost: every command
+    // expiring at or before it could have been issued (and accepted) before this start, so it is
+    // refused; commands issued after the start expire later and pass.
+    void restore_replay_window(const ReplayIds& ids, std::int64_t fence_ns);
+
 private:
     std::string check_and_write(const v1::Command& c, std::int64_t now_ns, const CommandTarget& target);
 
@@ -109,6 +122,8 @@ private:
     OperatorKeys keys_;
     ReplayGuard replay_;
     RateLimiter rate_;
+    WindowSaver save_window_;
+    std::int64_t replay_fence_ns_ = 0;
 };
 
 }  // namespace loopgate

@@ -6,8 +6,31 @@
 
 namespace loopgate {
 
+std::string replay_journal_path(const Config& config) { return config.store.path + ".command-ids"; }
+
 CommandHandler::CommandHandler(const Config& config, Uplink& uplink, Router route)
-    : config_(config), uplink_(uplink), route_(std::move(route)), processor_(config.commands, config.gateway_id) {}
+    : config_(config),
+      uplink_(uplink),
+      route_(std::move(route)),
+      processor_(config.commands, config.gateway_id),
+      journal_(replay_journal_path(config)) {
+    if (!config.commands.enabled) return;
+    std::int64_t now = wall_now_ns();
+    ReplayWindow window = journal_.load(now);
+    std::int64_t fence = 0;
+    if (!window.problem.empty()) {
+        fence = now + config.commands.max_lifetime_ms * 1'000'000;
+        log::error("commands: the replay window of the previous run is lost (", window.problem,
+                   "); for commands.max_lifetime (", config.commands.max_lifetime_ms / 1000,
+                   " s) commands that could have been issued before this start are refused; the file is "
+                   "rewritten with the next accepted command");
+    } else if (!window.ids.empty()) {
+        log::info("commands: ", window.ids.size(), " command ids from the previous run are still refused as replays");
+    }
+    processor_.restore_replay_window(window.ids, fence);
+    processor_.save_replay_window_with(
+        [this](const std::unordered_map<std::string, std::int64_t>& ids) { return journal_.save(ids); });
+}
 
 void CommandHandler::handle(const std::string& payload) {
     CommandTarget target;

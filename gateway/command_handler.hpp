@@ -2,12 +2,18 @@
 // The command path's I/O: a Command arriving on <prefix>/<gateway>/cmd is checked by CommandProcessor
 // (gateway/command_check.hpp), handed to the PortSession whose driver owns the device, and answered with
 // a CommandResult on <prefix>/<gateway>/cmd/reply (QoS 1). Runs on the event loop thread.
+//
+// The replay window survives restarts: accepted ids are saved to <store.path>.command-ids before the
+// write reaches the device (gateway/replay_journal.hpp). When that file is damaged or unreadable at
+// start, the handler says so once and fails closed: commands that could have been issued before the
+// start (expiring within max_lifetime of it) are refused.
 
 #include <functional>
 #include <string>
 
 #include "gateway/command_check.hpp"
 #include "gateway/config.hpp"
+#include "gateway/replay_journal.hpp"
 
 namespace loopgate {
 
@@ -26,6 +32,10 @@ private:
     Uplink& uplink_;
     Router route_;
     CommandProcessor processor_;
+    ReplayJournal journal_;
 };
+
+// Where the replay window of this config is kept: next to the store, in the state directory.
+std::string replay_journal_path(const Config& config);
 
 }  // namespace loopgate

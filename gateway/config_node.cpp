@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace loopgate {
@@ -76,14 +77,67 @@ ConfigNode ConfigNode::load_file(const std::string& file) {
     return load_string(text.str(), file);
 }
 
-ConfigNode ConfigNode::load_string(const std::string& text, const std::string& name) {
-    try {
-        YAML::Node root = YAML::Load(text);
-        return ConfigNode(root, name, "", YAML::Mark());
-    } catch (const YAML::Exception& e) {
-        throw ConfigError(name + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-                          ": YAML syntax error: " + e.msg);
+namespace {
+
+std::string mark_text(const std::string& file, const YAML::Mark& m) {
+    if (m.is_null()) return file;
+    return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+}
+
+constexpr std::size_t kMaxConfigNodes = 1'000'000;
+
+// A key as written, for comparing keys of one map: scalars by their text, anything else (a
+// sequence or map used as a key) by its canonical dump.
+std::string key_text(const YAML::Node& key) { return key.IsScalar() ? key.Scalar() : YAML::Dump(key); }
+
+// yaml-cpp keeps every pair of a map but looks keys up first-wins, so `require_signature: false`
+// followed by `require_signature: true` would silently mean false, and a second `ports:` list would
+// be ignored. Every map, at every depth, is checked; the first duplicate found is the error.
+struct Walk {
+    const std::string& file;
+    std::size_t budget;  // nodes left to visit: aliases make a small text a huge tree
+};
+
+void refuse_duplicate_keys(const YAML::Node& node, Walk& walk, const std::string& path, int depth) {
+    const std::string& file = walk.file;
+    if (depth > 200) throw ConfigError(mark_text(file, node.Mark()) + ": " + path + ": nesting deeper than 200 levels");
+    if (walk.budget-- == 0)
+        throw ConfigError(mark_text(file, node.Mark()) + ": " + path + ": more than " +
+                          std::to_string(kMaxConfigNodes) + " nodes once aliases are expanded");
+    if (node.IsMap()) {
+        std::map<std::string, YAML::Mark> seen;
+        for (const auto& kv : node) {
+            std::string key = key_text(kv.first);
+            std::string child = path.empty() ? key : path + "." + key;
+            auto [first, fresh] = seen.emplace(key, kv.first.Mark());
+            if (!fresh)
+                throw ConfigError(mark_text(file, kv.first.Mark()) + ": " + child + ": duplicate key '" + key +
+                                  "' (first at line " + std::to_string(first->second.line + 1) + ")");
+            refuse_duplicate_keys(kv.second, walk, child, depth + 1);
+        }
+    } else if (node.IsSequence()) {
+        std::size_t i = 0;
+        for (const auto& item : node) refuse_duplicate_keys(item, walk, path + "[" + std::to_string(i++) + "]", depth + 1);
     }
+}
+
+}  // namespace
+
+ConfigNode ConfigNode::load_string(const std::string& text, const std::string& name) {
+    std::vector<YAML::Node> documents;
+    try {
+        documents = YAML::LoadAll(text);
+    } catch (const YAML::Exception& e) {
+        throw ConfigError(mark_text(name, e.mark) + ": YAML syntax error: " + e.msg);
+    }
+    // Everything after a second `---` would otherwise be ignored without a word.
+    if (documents.size() > 1)
+        throw ConfigError(mark_text(name, documents[1].Mark()) + ": a second YAML document ('---'); a config file "
+                          "holds exactly one");
+    YAML::Node root = documents.empty() ? YAML::Node() : documents.front();
+    Walk walk{name, kMaxConfigNodes};
+    refuse_duplicate_keys(root, walk, "", 0);
+    return ConfigNode(root, name, "", YAML::Mark());
 }
 
 std::string ConfigNode::location() const {

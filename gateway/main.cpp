@@ -7,6 +7,7 @@
 
 #include "gateway/commands/commands.hpp"
 #include "gateway/config_node.hpp"
+#include "gateway/protobuf_log.hpp"
 
 namespace {
 
@@ -31,6 +32,7 @@ const char* usage =
 
 int main(int argc, char** argv) {
     using namespace loopgate::commands;
+    loopgate::route_protobuf_logs();
     if (argc < 2) {
         std::fputs(usage, stderr);
         return 2;

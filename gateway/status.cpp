@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "gateway/clock_watch.hpp"
 #include "gateway/reading_json.hpp"
 
 namespace loopgate {
@@ -44,6 +45,11 @@ std::string status_json(const GatewayView& v, const char* state) {
     out += ",\"uplink\":{\"connected\":" + std::string(v.uplink.connected() ? "true" : "false") +
            ",\"reconnects\":" + std::to_string(v.uplink.reconnects()) +
            ",\"publish_failures\":" + std::to_string(b.publish_failures) + "}";
+    ClockState clock = clock_state();
+    out += ",\"clock\":{\"source\":\"" + json_escape(clock.source) + "\",\"synchronized\":" +
+           (clock.synchronized ? "true" : "false");
+    if (!clock.problem.empty()) out += ",\"problem\":\"" + json_escape(clock.problem) + "\"";
+    out += "}";
     out += ",\"ports\":{";
     bool first = true;
     for (PortSlot& slot : v.ports) {
@@ -129,6 +135,13 @@ std::string prometheus_text(const GatewayView& v) {
     line("loopgate_uplink_reconnects_total", static_cast<double>(v.uplink.reconnects()));
     metric(out, "loopgate_publish_failures_total", "counter", "Publishes that failed and were sent again.");
     line("loopgate_publish_failures_total", static_cast<double>(b.publish_failures));
+    ClockState clock = clock_state();
+    metric(out, "loopgate_clock_synchronized", "gauge",
+           "1 once the wall clock is known to be synchronized (gateway.clock_sync); readings are flagged before.");
+    line("loopgate_clock_synchronized", clock.synchronized ? 1 : 0);
+    metric(out, "loopgate_clock_source_failed", "gauge",
+           "1 when the configured clock_sync source cannot be consulted (adjtimex denied by the sandbox).");
+    line("loopgate_clock_source_failed", clock.problem.empty() ? 0 : 1);
     metric(out, "loopgate_port_open", "gauge", "1 while the serial port is open.");
     for (PortSlot& slot : v.ports)
         line("loopgate_port_open{port=\"" + label(slot.config->name) + "\"}", slot.session->stats().open ? 1 : 0);

@@ -101,12 +101,22 @@ std::string probe_tls(const TlsProbe& probe) {
     std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
     SSL_set_fd(ssl.get(), fd);
     SSL_set_tlsext_host_name(ssl.get(), probe.host.c_str());
-    if (probe.verify) SSL_set1_host(ssl.get(), probe.host.c_str());
+    if (probe.verify) {
+        // As the uplink checks it (gateway/tls_host_check.hpp): the subject CN never names the host.
+        X509_VERIFY_PARAM* param = SSL_get0_param(ssl.get());
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+        if (X509_VERIFY_PARAM_set1_ip_asc(param, probe.host.c_str()) != 1) SSL_set1_host(ssl.get(), probe.host.c_str());
+    }
     std::string result;
     if (SSL_connect(ssl.get()) != 1) {
         long verify = SSL_get_verify_result(ssl.get());
         std::string err = openssl_error();
-        if (verify != X509_V_OK)
+        if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+            X509* peer = SSL_get0_peer_certificate(ssl.get());
+            bool has_san = peer && X509_get_ext_by_NID(peer, NID_subject_alt_name, -1) >= 0;
+            result = "certificate verify failed: host '" + probe.host + "' is not in the server certificate's "
+                     "subjectAltName" + (has_san ? std::string() : " (it has none; its subject CN is not used)");
+        } else if (verify != X509_V_OK)
             result = "certificate verify failed: " + std::string(X509_verify_cert_error_string(verify));
         else
             result = err.empty() ? "the broker closed the connection during the handshake" : err;

@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 
 #include "gateway/log.hpp"
+#include "gateway/tls_host_check.hpp"
 #include "gateway/tls_probe.hpp"
 
 namespace loopgate {
@@ -162,6 +163,8 @@ Uplink::Uplink(boost::asio::io_context& io, const Config& config)
         options_.set_password(c.password);
     }
     if (u.tls.enabled) {
+        if (std::string problem = san_only_host_check_problem(); !problem.empty())
+            throw std::runtime_error("uplink: TLS: " + problem);
         mqtt::ssl_options ssl;
         if (!u.tls.ca_file.empty()) ssl.set_trust_store(u.tls.ca_file);
         if (!u.tls.cert_file.empty()) ssl.set_key_store(u.tls.cert_file);

@@ -166,9 +166,10 @@ class Gateway:
     """The real loopgate binary, started with NOTIFY_SOCKET so the test can await READY=1 exactly
     as systemd would, instead of sleeping."""
 
-    def __init__(self, config_path, directory):
+    def __init__(self, config_path, directory, env=None):
         self.config_path = config_path
         self.directory = directory
+        self.extra_env = env or {}
         self.proc = None
         self.log_path = os.path.join(directory, "gateway.log")
 
@@ -176,7 +177,7 @@ class Gateway:
         sock_path = os.path.join(self.directory, f"notify-{time.monotonic_ns()}.sock")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(sock_path)
-        env = dict(os.environ, NOTIFY_SOCKET=sock_path)
+        env = dict(os.environ, NOTIFY_SOCKET=sock_path, **self.extra_env)
         self.log = open(self.log_path, "ab")
         self.proc = spawn([LOOPGATE, "run", "--config", self.config_path, "--verbose"], env=env,
                           stdout=self.log, stderr=subprocess.STDOUT)

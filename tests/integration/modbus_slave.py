@@ -84,6 +84,10 @@ def main():
     line = serial.Serial(port, baudrate=baud, bytesize=8, parity="N", stopbits=1, timeout=0.05)
 
     def execute(request):
+        # Writes are logged, so a test can count what reached the device.
+        if request.function_code in (5, 6, 15, 16):
+            print(f"modbus_slave: write fc={request.function_code} unit={request.unit_id} "
+                  f"address={getattr(request, 'address', '?')}", flush=True)
         response = request.execute(context[request.unit_id])
         response.unit_id = request.unit_id
         response.transaction_id = request.transaction_id

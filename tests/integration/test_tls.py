@@ -3,7 +3,8 @@
 certificate (mutual TLS, TLS 1.2+); the test subscriber uses a second, plain listener of the same
 broker. Checks: the gateway connects and readings arrive; a wrong CA, a server certificate for
 another host name, an expired client certificate and a client certificate from another CA are
-refused, each with a log line saying why."""
+refused, and so is a server certificate naming the host only in its subject CN (no subjectAltName),
+each with a log line saying why."""
 
 import os
 import subprocess
@@ -23,8 +24,9 @@ def make_pki(d):
         sh("openssl", "req", "-x509", *ec, "-keyout", f"{ca}.key", "-out", f"{ca}.pem", "-days", "2",
            "-subj", f"/CN={ca}", cwd=d)
 
-    def leaf(name, ca, san=None, days="2"):
-        sh("openssl", "req", "-new", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}", cwd=d)
+    def leaf(name, ca, san=None, days="2", cn=None):
+        sh("openssl", "req", "-new", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj",
+           f"/CN={cn or name}", cwd=d)
         ext = os.path.join(d, f"{name}.ext")
         with open(ext, "w") as f:
             f.write(f"subjectAltName={san}\n" if san else "basicConstraints=CA:FALSE\n")
@@ -33,6 +35,8 @@ def make_pki(d):
 
     leaf("server", "ca", "IP:127.0.0.1,DNS:localhost")
     leaf("server-wrong-name", "ca", "DNS:broker.example.com")
+    # Names the host only in its subject CN, without a subjectAltName: RFC 6125 says not to accept it.
+    leaf("server-cn-only", "ca", cn="localhost")
     leaf("client", "ca")
     leaf("untrusted-client", "other-ca")
     # OpenSSL 3.0's x509 cannot back-date; `openssl ca` takes explicit start and end dates.
@@ -139,7 +143,16 @@ def main():
         expect_refused(d, "wrong-host-name", tls2, pty, "certificate verify failed")
     finally:
         m2.stop()
-    print("tls: mutual TLS works; wrong CA, wrong host name, expired and untrusted client certs refused")
+
+    # The host name only in the subject CN: refused, and the log names the host and the reason.
+    m3, _, tls3 = broker(d, "server-cn-only")
+    try:
+        expect_refused(d, "cn-only", tls3, pty, "host 'localhost' is not in the server certificate's subjectAltName",
+                       host="localhost")
+    finally:
+        m3.stop()
+    print("tls: mutual TLS works; wrong CA, wrong host name, CN-only server cert, expired and untrusted client "
+          "certs refused")
     return 0
 
 

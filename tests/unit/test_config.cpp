@@ -112,3 +112,37 @@ TEST_CASE("integers are decimal or 0x hexadecimal, never octal", "[config]") {
     CHECK(root["b"].as_int(0, 100) == 31);
     CHECK_THROWS_WITH(root["c"].as_int(0, 100), Catch::Contains("n.yaml:3:4: c: expected an integer from 0 to 100, got '12abc'"));
 }
+
+TEST_CASE("a key given twice in one map is refused, at any depth, naming both lines", "[config]") {
+    // yaml-cpp would keep the first silently: the later, stricter setting would be ignored.
+    CHECK(error_of("gateway: {id: gw1}\ncommands:\n  require_signature: false\n  enabled: true\n"
+                   "  require_signature: true\n") ==
+          "gw.yaml:5:3: commands.require_signature: duplicate key 'require_signature' (first at line 3)");
+    // A second ports: list would silently drop its sensors.
+    CHECK_THAT(error_of(valid + "ports:\n  - name: met2\n"),
+               Catch::Contains("gw.yaml:15:1: ports: duplicate key 'ports' (first at line 7)"));
+    // Deep inside a driver's settings, in a list item, in flow style.
+    CHECK_THAT(error_of(replace(valid, "fields: [{field: T}]", "fields: [{field: T, field: U}]")),
+               Catch::Contains("gw.yaml:13:27: ports[0].settings.fields[0].field: duplicate key 'field' (first at line 13)"));
+    // Keys equal as text are the same key, however they are quoted.
+    CHECK_THAT(error_of(replace(valid, "  id: gw1", "  id: gw1\n  \"id\": gw2")),
+               Catch::Contains("gateway.id: duplicate key 'id' (first at line 2)"));
+}
+
+TEST_CASE("a config file holds exactly one YAML document", "[config]") {
+    CHECK_THAT(error_of(valid + "---\ncommands: {enabled: true}\n"),
+               Catch::Contains("gw.yaml:16:1: a second YAML document ('---'); a config file holds exactly one"));
+    CHECK_THAT(error_of("---\n" + valid + "...\n---\n"), Catch::Contains("a second YAML document"));
+    // One document with an explicit start marker is fine.
+    CHECK_NOTHROW(parse_config(ConfigNode::load_string("---\n" + valid, "gw.yaml")));
+}
+
+TEST_CASE("aliases cannot blow a small file up into a huge tree", "[config]") {
+    std::string yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+    for (int i = 1; i <= 9; ++i)
+        yaml += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + std::string("*a") + std::to_string(i - 1) +
+                ", *a" + std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + ", *a" + std::to_string(i - 1) +
+                ", *a" + std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + ", *a" + std::to_string(i - 1) +
+                ", *a" + std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + "]\n";
+    CHECK_THROWS_WITH(ConfigNode::load_string(yaml, "bomb.yaml"), Catch::Contains("nodes once aliases are expanded"));
+}
