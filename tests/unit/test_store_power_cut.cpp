@@ -227,7 +227,7 @@ private:
         std::uint64_t operations = 5 + pick(70);
         bool inside_a_call = chance(0.5);
         if (inside_a_call) {
-            std::uint64_t n = 1 + pick(3 * operations);
+            std::uint64_t n = 1 + pick(operations);
             note("power goes off at I/O call " + std::to_string(n) + " from here, or after the last operation");
             vfs_.cut_at_io_call(n);
         } else {
