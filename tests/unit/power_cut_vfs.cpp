@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <climits>
@@ -16,6 +17,7 @@
 #include <new>
 #include <set>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 namespace loopgate::testing {
@@ -130,17 +132,24 @@ namespace {
 
 using Impl = PowerCutVfs::Impl;
 
-// SQLite allocates vfs.szOsFile bytes per open file: this header, then the "unix" VFS's own file.
-struct File {
-    sqlite3_file base;  // first: SQLite sees a sqlite3_file
+// What the VFS knows about an open file.
+struct FileState {
     Impl* vfs = nullptr;
     std::string path;
     std::shared_ptr<Inode> inode;  // null for a temporary file, which no cut needs
     bool sync_directory_on_first_sync = false;  // as "unix" does for a new journal or WAL
+};
+
+// SQLite allocates vfs.szOsFile bytes per open file: this header (standard layout, so SQLite's
+// sqlite3_file* is a File*), then the "unix" VFS's own file.
+struct File {
+    sqlite3_file base;
+    FileState* state;
 
     static constexpr std::size_t real_offset() { return (sizeof(File) + 15) & ~std::size_t{15}; }
     sqlite3_file* real() { return reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(this) + real_offset()); }
 };
+static_assert(std::is_standard_layout_v<File>);
 
 File* as_file(sqlite3_file* f) { return reinterpret_cast<File*>(f); }
 Impl* as_impl(sqlite3_vfs* v) { return static_cast<Impl*>(v->pAppData); }
@@ -149,7 +158,8 @@ int file_close(sqlite3_file* f) {
     File* file = as_file(f);
     sqlite3_file* real = file->real();
     int rc = real->pMethods ? real->pMethods->xClose(real) : SQLITE_OK;
-    file->~File();
+    delete file->state;
+    file->state = nullptr;
     return rc;
 }
 
@@ -160,38 +170,40 @@ int file_read(sqlite3_file* f, void* buffer, int amount, sqlite3_int64 offset) {
 
 int file_write(sqlite3_file* f, const void* buffer, int amount, sqlite3_int64 offset) {
     File* file = as_file(f);
+    FileState& state = *file->state;
     sqlite3_file* real = file->real();
-    if (!file->inode) return real->pMethods->xWrite(real, buffer, amount, offset);
-    std::lock_guard<std::mutex> lock(file->vfs->mutex);
-    if (!file->vfs->power_on()) return SQLITE_OK;  // nobody can tell any more: it "worked"
+    if (!state.inode) return real->pMethods->xWrite(real, buffer, amount, offset);
+    std::lock_guard<std::mutex> lock(state.vfs->mutex);
+    if (!state.vfs->power_on()) return SQLITE_OK;  // nobody can tell any more: it "worked"
     int rc = real->pMethods->xWrite(real, buffer, amount, offset);
     if (rc == SQLITE_OK)
-        file->inode->unsynced.push_back(
+        state.inode->unsynced.push_back(
             Change{false, offset, std::string(static_cast<const char*>(buffer), static_cast<std::size_t>(amount))});
     return rc;
 }
 
 int file_truncate(sqlite3_file* f, sqlite3_int64 size) {
     File* file = as_file(f);
+    FileState& state = *file->state;
     sqlite3_file* real = file->real();
-    if (!file->inode) return real->pMethods->xTruncate(real, size);
-    std::lock_guard<std::mutex> lock(file->vfs->mutex);
-    if (!file->vfs->power_on()) return SQLITE_OK;
+    if (!state.inode) return real->pMethods->xTruncate(real, size);
+    std::lock_guard<std::mutex> lock(state.vfs->mutex);
+    if (!state.vfs->power_on()) return SQLITE_OK;
     int rc = real->pMethods->xTruncate(real, size);
-    if (rc == SQLITE_OK) file->inode->unsynced.push_back(Change{true, size, {}});
+    if (rc == SQLITE_OK) state.inode->unsynced.push_back(Change{true, size, {}});
     return rc;
 }
 
 int file_sync(sqlite3_file* f, int) {
-    File* file = as_file(f);
-    if (!file->inode) return SQLITE_OK;
-    std::lock_guard<std::mutex> lock(file->vfs->mutex);
+    FileState& state = *as_file(f)->state;
+    if (!state.inode) return SQLITE_OK;
+    std::lock_guard<std::mutex> lock(state.vfs->mutex);
     // Failing, not pretending: a commit must never be told it is durable when it is not.
-    if (!file->vfs->power_on()) return SQLITE_IOERR_FSYNC;
-    Impl::sync_inode(*file->inode);
-    if (file->sync_directory_on_first_sync) {
-        file->vfs->sync_directory(directory_of(file->path));
-        file->sync_directory_on_first_sync = false;
+    if (!state.vfs->power_on()) return SQLITE_IOERR_FSYNC;
+    Impl::sync_inode(*state.inode);
+    if (state.sync_directory_on_first_sync) {
+        state.vfs->sync_directory(directory_of(state.path));
+        state.sync_directory_on_first_sync = false;
     }
     return SQLITE_OK;
 }
@@ -287,39 +299,37 @@ const sqlite3_io_methods file_methods = {
 
 int vfs_open(sqlite3_vfs* v, const char* name, sqlite3_file* f, int flags, int* out_flags) {
     Impl* vfs = as_impl(v);
-    File* file = new (f) File{};
+    File* file = as_file(f);
     file->base.pMethods = nullptr;
-    file->vfs = vfs;
+    auto state = std::make_unique<FileState>();
+    state->vfs = vfs;
     bool existed = false;
     if (name) {
-        file->path = name;
+        state->path = name;
         existed = ::access(name, F_OK) == 0;
     }
     int rc = vfs->real->xOpen(vfs->real, name, file->real(), flags, out_flags);
-    if (rc != SQLITE_OK) {
-        file->~File();
-        f->pMethods = nullptr;
-        return rc;
-    }
+    if (rc != SQLITE_OK) return rc;
     if (name && !(flags & SQLITE_OPEN_DELETEONCLOSE)) {
         std::lock_guard<std::mutex> lock(vfs->mutex);
         if (vfs->cut && !existed) {
-            vfs->created_while_cut.insert(file->path);  // untracked: it goes on restore
+            vfs->created_while_cut.insert(state->path);  // untracked: it goes on restore
         } else {
-            std::shared_ptr<Inode>& inode = vfs->live[file->path];
+            std::shared_ptr<Inode>& inode = vfs->live[state->path];
             if (!existed) {
                 inode = std::make_shared<Inode>();
-                file->sync_directory_on_first_sync =
+                state->sync_directory_on_first_sync =
                     (flags & (SQLITE_OPEN_MAIN_JOURNAL | SQLITE_OPEN_WAL | SQLITE_OPEN_SUPER_JOURNAL)) != 0;
             } else if (!inode) {
                 // There before the model knew it (a fresh start, or the state a restore left):
                 // durable as it is.
-                inode = std::make_shared<Inode>(Inode{read_whole(file->path), {}});
-                vfs->durable[file->path] = inode;
+                inode = std::make_shared<Inode>(Inode{read_whole(state->path), {}});
+                vfs->durable[state->path] = inode;
             }
-            file->inode = inode;
+            state->inode = inode;
         }
     }
+    file->state = state.release();
     f->pMethods = &file_methods;
     return SQLITE_OK;
 }
