@@ -21,11 +21,12 @@ using loopgate::testing::PowerCutVfs;
 
 namespace {
 
+// In memory when the machine has a tmpfs: SQLite's own VFS, used to read the files back, syncs.
 struct TempDir {
     std::filesystem::path path;
     TempDir() {
-        char tmpl[] = "/tmp/loopgate-power-cut-vfs-XXXXXX";
-        path = ::mkdtemp(tmpl);
+        std::string tmpl = (::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp") + std::string("/loopgate-power-cut-vfs-XXXXXX");
+        path = ::mkdtemp(tmpl.data());
     }
     ~TempDir() { std::filesystem::remove_all(path); }
     std::string db() const { return (path / "test.db").string(); }
