@@ -50,13 +50,16 @@ while time.monotonic() - start < SOAK_SECONDS:
         rss_early = rss_kib()
 rss_late = rss_kib()
 readings = len(sub.readings())
+with open(f"/proc/{gw.proc.pid}/io") as f:
+    written = next(int(l.split()[1]) for l in f if l.startswith("write_bytes:"))
 assert gw.stop() == 0
 sim.terminate()
 sim.wait(timeout=10)
 
 rate = readings / (time.monotonic() - start)
 print(f"soak: {SOAK_SECONDS:.0f}s, {readings} readings (~{rate:.0f}/s), WAL at most {wal_max} bytes, "
-      f"database at most {db_max} bytes, RSS {rss_early} KiB -> {rss_late} KiB")
+      f"database at most {db_max} bytes, RSS {rss_early} KiB -> {rss_late} KiB, "
+      f"{written} bytes written to disk ({written / max(readings, 1):.0f} per reading)")
 assert readings >= 50 * SOAK_SECONDS, "the sensor's readings did not arrive at the expected rate"
 assert wal_max <= 4 * MIB + MIB, f"the write-ahead log grew to {wal_max} bytes"
 assert db_max <= 2 * MIB, f"the database grew to {db_max} bytes with nothing backlogged"

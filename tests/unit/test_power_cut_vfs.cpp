@@ -180,8 +180,11 @@ TEST_CASE("power-cut VFS under the store: a batch committed with synchronous=FUL
     }
     vfs.restore_after_power_cut(PowerCutVfs::Loss::all_unsynced, rng);
     {
-        // A WAL sync that never gets through: the batch is committed but never durable.
-        Store s(dir.db(), roomy, StoreOptions{vfs.name(), [](const std::string&) { return EIO; }});
+        // After the store's own sync at open, a WAL sync that never gets through: the batch is
+        // committed but never durable.
+        bool refuse = false;
+        Store s(dir.db(), roomy, StoreOptions{vfs.name(), [&](const std::string& path) { return refuse ? EIO : vfs.sync_file(path); }});
+        refuse = true;
         REQUIRE(s.read_after(0, 10).size() == 1);
         s.sync_in_background([](std::function<void()>) {}, [] {});
         lost = add_batch(s);
