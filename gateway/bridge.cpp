@@ -37,6 +37,10 @@ Bridge::Bridge(boost::asio::io_context& io, const Config& config, Store& store, 
     check_limits();
 }
 
+// The store outlives the bridge (and commits once more when it goes): it must not ask a bridge that
+// is gone what is in flight.
+Bridge::~Bridge() { store_.protect_in_flight(nullptr); }
+
 namespace {
 const char* const unsynced_reason = "clock not synchronized";
 }  // namespace
@@ -60,7 +64,8 @@ void Bridge::submit(std::vector<Reading>& readings) {
         std::span<Reading> chunk = rest.first(std::min(rest.size(), batcher_.room()));
         rest = rest.subspan(chunk.size());
         std::map<std::string, std::uint64_t> high;
-        for (Reading& r : chunk) high[r.device] = r.sequence = ++device_sequences_[r.device];
+        for (Reading& r : chunk)
+            high[r.device] = r.sequence = ++device_sequences_.try_emplace(r.device, store_.unknown_device_floor()).first->second;
         std::string part = encode_readings(chunk);
         stats_.readings += chunk.size();
         bool full = batcher_.add(chunk.size(), part.size(), now);

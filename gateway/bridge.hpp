@@ -39,6 +39,9 @@ struct BridgeStats {
 class Bridge {
 public:
     Bridge(boost::asio::io_context& io, const Config& config, Store& store, Uplink& uplink, BatchPublisher& publisher);
+    ~Bridge();
+    Bridge(const Bridge&) = delete;
+    Bridge& operator=(const Bridge&) = delete;
 
     void submit(std::vector<Reading>& readings);
     void close_batch();

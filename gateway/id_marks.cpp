@@ -1,14 +1,9 @@
 #include "gateway/id_marks.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "gateway/atomic_file.hpp"
 #include "gateway/crc32c.hpp"
 #include "gateway/log.hpp"
 
@@ -27,17 +22,6 @@ std::string render(std::uint64_t batch, const std::map<std::string, std::uint64_
     std::string body = std::string(magic) + "\nbatch " + std::to_string(batch) + "\n";
     for (const auto& [name, seq] : devices) body += "device " + std::to_string(seq) + " " + name + "\n";
     return body + "crc32c " + std::to_string(crc32c(body)) + "\n";
-}
-
-bool write_all(int fd, const std::string& data) {
-    std::size_t done = 0;
-    while (done < data.size()) {
-        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        done += static_cast<std::size_t>(n);
-    }
-    return true;
 }
 
 }  // namespace
@@ -105,28 +89,9 @@ bool IdMarks::cover(std::uint64_t batch, const std::map<std::string, std::uint64
 }
 
 bool IdMarks::save(std::uint64_t batch, const std::map<std::string, std::uint64_t>& devices) {
-    std::string tmp = path_ + ".tmp";
-    std::string text = render(batch, devices);
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    bool ok = fd >= 0 && write_all(fd, text) && ::fsync(fd) == 0;
-    int error = errno;
-    if (fd >= 0) ::close(fd);
-    if (ok && ::rename(tmp.c_str(), path_.c_str()) != 0) {
-        ok = false;
-        error = errno;
-    }
-    if (!ok) {
-        last_error_ = "id marks " + path_ + ": cannot write: " + std::strerror(error);
-        ::unlink(tmp.c_str());
-        return false;
-    }
-    std::string directory = std::filesystem::path(path_).parent_path().string();
-    int dir = ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir >= 0) {
-        ::fsync(dir);
-        ::close(dir);
-    }
-    return true;
+    std::string why = replace_file_atomically(path_, render(batch, devices));
+    if (!why.empty()) last_error_ = "id marks " + path_ + ": " + why;
+    return why.empty();
 }
 
 }  // namespace loopgate

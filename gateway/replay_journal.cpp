@@ -1,5 +1,7 @@
 #include "gateway/replay_journal.hpp"
 
+#include "gateway/atomic_file.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -141,42 +143,8 @@ ReplayWindow ReplayJournal::load(std::int64_t now_ns) const {
 }
 
 std::string ReplayJournal::save(const std::unordered_map<std::string, std::int64_t>& ids) const {
-    std::string text = format_replay_window(ids);
-    std::string tmp = path_ + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return errno_text("cannot create " + tmp);
-    std::size_t done = 0;
-    while (done < text.size()) {
-        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            std::string why = errno_text("cannot write " + tmp);
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            return why;
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0) {
-        std::string why = errno_text("cannot sync " + tmp);
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return why;
-    }
-    ::close(fd);
-    if (::rename(tmp.c_str(), path_.c_str()) != 0) {
-        std::string why = errno_text("cannot rename " + tmp + " to " + path_);
-        ::unlink(tmp.c_str());
-        return why;
-    }
-    // The rename itself must reach the disk before the command is carried out.
-    std::string dir = std::filesystem::path(path_).parent_path().string();
-    int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) return errno_text("cannot open directory " + dir);
-    int rc = ::fsync(dfd);
-    std::string why = rc != 0 ? errno_text("cannot sync directory " + dir) : std::string();
-    ::close(dfd);
-    return why;
+    // The new window must be on disk before the command is carried out.
+    return replace_file_atomically(path_, format_replay_window(ids));
 }
 
 }  // namespace loopgate

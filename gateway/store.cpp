@@ -11,11 +11,13 @@
 #include <climits>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <stdexcept>
 
 #include <fstream>
 #include <iterator>
 
+#include "gateway/atomic_file.hpp"
 #include "gateway/crc32c.hpp"
 #include "gateway/id_marks.hpp"
 #include "gateway/log.hpp"
@@ -49,7 +51,7 @@ bool is_corruption(int code) {
     return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB || primary == SQLITE_FORMAT || primary == SQLITE_ERROR;
 }
 
-constexpr int aside_copies_kept = 3;
+constexpr std::size_t aside_copies_kept = 3;
 constexpr std::size_t commit_ops_max = 4096;
 
 // Layout 3 (layout 2 plus a CRC-32C of each part's payload, NULL for parts written by layout 2).
@@ -138,8 +140,11 @@ void Store::open_or_recover() {
 }
 
 void Store::move_aside(const std::string& why, bool keep_using) {
-    // Never delete what may still hold readings: a person may want to look at it. A store SQLite
-    // can still read is copied, and used on; one it cannot is moved.
+    // Never delete what may still hold readings: a person may want to look at it. A database SQLite
+    // cannot read is moved with its log. A damaged log is copied (with the index beside it) and the
+    // store goes on with what SQLite can read: the database itself is intact, and copying it (up to
+    // max_bytes) after every power cut that tore the log's tail in an unlucky way would cost more
+    // than it could save.
     auto stamp = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
                      .count();
     std::string aside = path_ + ".corrupt-" + std::to_string(stamp);
@@ -147,34 +152,34 @@ void Store::move_aside(const std::string& why, bool keep_using) {
     std::string failed;
     for (const char* suffix : {"", "-wal", "-shm"}) {
         std::error_code ec;
-        if (!std::filesystem::exists(path_ + suffix, ec)) continue;
+        if (!std::filesystem::exists(path_ + suffix, ec) || (keep_using && *suffix == '\0')) continue;
         if (keep_using) std::filesystem::copy_file(path_ + suffix, aside + suffix, ec);
         else std::filesystem::rename(path_ + suffix, aside + suffix, ec);
         if (ec) failed += std::string(failed.empty() ? "" : ", ") + (path_ + suffix) + ": " + ec.message();
     }
     ++stats_.recoveries;
     stats_.recovered_from = aside;
-    log::error("store ", path_, " is damaged (", why, "); ", keep_using ? "copied" : "moved", " it aside to ", aside,
-               failed.empty() ? "" : " (could not: " + failed + ")",
+    log::error("store ", path_, " is damaged (", why, "); ", keep_using ? "copied the log aside to " : "moved it aside to ",
+               aside, keep_using ? "-wal" : "", failed.empty() ? "" : " (could not: " + failed + ")",
                keep_using ? " and kept what is still readable" : " and started a fresh store",
                "; ids continue above the last marks");
-    // Keep the newest copies only: a box that loses power often must not fill its disk with them.
-    std::vector<std::filesystem::path> copies;
+    // Keep the newest sets only (their names hold the time): a box that loses power often must not
+    // fill its disk with them.
+    std::set<std::string, std::greater<>> sets;
     auto dir = std::filesystem::path(path_).parent_path();
     std::string prefix = std::filesystem::path(path_).filename().string() + ".corrupt-";
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(dir.empty() ? "." : dir, ec)) {
         std::string name = entry.path().filename().string();
-        if (name.rfind(prefix, 0) == 0 && name.find("-wal") == std::string::npos && name.find("-shm") == std::string::npos)
-            copies.push_back(entry.path());
+        if (name.rfind(prefix, 0) != 0) continue;
+        for (const char* suffix : {"-wal", "-shm"})
+            if (name.size() > 4 && name.compare(name.size() - 4, 4, suffix) == 0) name.resize(name.size() - 4);
+        sets.insert((entry.path().parent_path() / name).string());
     }
-    std::sort(copies.begin(), copies.end(), [](const auto& a, const auto& b) {
-        std::error_code e1, e2;
-        return std::filesystem::last_write_time(a, e1) > std::filesystem::last_write_time(b, e2);
-    });
-    for (std::size_t i = aside_copies_kept; i < copies.size(); ++i) {
-        if (copies[i].string() == aside) continue;
-        for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(copies[i].string() + suffix, ec);
+    std::size_t kept = 0;
+    for (const std::string& set : sets) {
+        if (set == aside || ++kept <= aside_copies_kept - 1) continue;  // the new one, and the newest others
+        for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(set + suffix, ec);
     }
 }
 
@@ -188,7 +193,18 @@ void Store::adopt_id_marks(bool recovered) {
         log::warning("store ", path_, ": batch ids continue from ", marks_->batch() + 1, " (the store's last was ",
                      last_sequence_, ")");
         last_sequence_ = marks_->batch();
-        durable_closed_ = last_sequence_;
+    }
+    if (recovered && (marks_->damaged() || (marks_->batch() == 0 && marks_->devices().empty()))) {
+        // Nothing says which ids went out before. The clock is the last witness: ids counted from
+        // the time in milliseconds outrun ids counted one per batch or reading (unless a device sent
+        // more than a thousand readings a second for as long as it has been running).
+        auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 std::chrono::system_clock::now().time_since_epoch())
+                                                 .count());
+        log::warning("store ", path_, ": no id marks to continue from; batch ids and device sequences continue from ",
+                     "the clock (", ms, ")");
+        last_sequence_ = std::max(last_sequence_, ms);
+        unknown_device_floor_ = ms;
     }
     auto stored = device_sequences();
     for (const auto& [device, mark] : marks_->devices()) {
@@ -196,6 +212,7 @@ void Store::adopt_id_marks(bool recovered) {
         if ((recovered || have + device_block < mark) && mark > have) device_floor_[device] = mark;
     }
 }
+
 void Store::close_database() {
     for (auto& [sql, s] : statements_) sqlite3_finalize(s);
     statements_.clear();
@@ -274,14 +291,7 @@ int Store::sync_wal() {
     if (fd < 0) return errno == ENOENT ? 0 : errno;
     int error = ::fdatasync(fd) == 0 ? 0 : errno;
     ::close(fd);
-    if (error == 0) {
-        std::string directory = std::filesystem::path(path_).parent_path().string();
-        int dir = ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dir >= 0) {
-            ::fsync(dir);
-            ::close(dir);
-        }
-    }
+    if (error == 0) sync_directory_of(path_);  // the log's name, as SQLite's FULL mode makes durable too
     return error;
 }
 

@@ -128,6 +128,8 @@ public:
     // The newest batch read_after() may hand out: closed, and its readings durable.
     std::uint64_t durable_through() const { return durable_closed_; }
     std::map<std::string, std::uint64_t> device_sequences();
+    // Where a device the store does not know starts counting: 0, unless a recovery found no marks.
+    std::uint64_t unknown_device_floor() const { return unknown_device_floor_; }
     std::optional<std::int64_t> oldest_created_ns();
 
     // Drops the oldest closed batches older than max_age and, when `drop_for_size`, while the store
@@ -185,6 +187,7 @@ private:
     StoreOptions options_;
     std::unique_ptr<IdMarks> marks_;
     std::map<std::string, std::uint64_t> device_floor_;  // from the marks, after a recovery
+    std::uint64_t unknown_device_floor_ = 0;
     sqlite3* db_ = nullptr;
     std::map<std::string, sqlite3_stmt*> statements_;
     std::uint64_t last_sequence_ = 0;

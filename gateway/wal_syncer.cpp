@@ -1,5 +1,7 @@
 #include "gateway/wal_syncer.hpp"
 
+#include "gateway/atomic_file.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,12 +14,9 @@ namespace loopgate {
 
 WalSyncer::WalSyncer(std::string wal_path, std::function<void(std::uint64_t, int)> done, SyncFunction sync)
     : wal_path_(std::move(wal_path)),
-      directory_(std::filesystem::path(wal_path_).parent_path().string()),
       done_(std::move(done)),
       sync_(std::move(sync)),
-      thread_([this] { run(); }) {
-    if (directory_.empty()) directory_ = ".";
-}
+      thread_([this] { run(); }) {}
 
 WalSyncer::~WalSyncer() {
     {
@@ -72,11 +71,7 @@ int WalSyncer::sync_file() {
         fd_ = ::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd_ < 0) return errno == ENOENT ? 0 : errno;  // no WAL: nothing was written yet
         // A new WAL's directory entry must be durable too (SQLite's own FULL mode syncs it).
-        int dir = ::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dir >= 0) {
-            ::fsync(dir);
-            ::close(dir);
-        }
+        sync_directory_of(wal_path_);
     }
     return ::fdatasync(fd_) == 0 ? 0 : errno;
 }

@@ -40,7 +40,6 @@ private:
     int sync_file();
 
     std::string wal_path_;
-    std::string directory_;
     std::function<void(std::uint64_t, int)> done_;
     SyncFunction sync_;
     std::mutex mutex_;

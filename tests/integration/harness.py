@@ -64,6 +64,29 @@ def free_port():
         return s.getsockname()[1]
 
 
+def small_disk(directory, size):
+    """A tmpfs of `size` (e.g. "3M") mounted at directory/disk, unmounted at exit: a disk that fills
+    up. Needs root; the test is skipped (exit 77) without it."""
+    disk = os.path.join(directory, "disk")
+    os.makedirs(disk)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", disk], capture_output=True).returncode != 0:
+        print("skipped: mounting a tmpfs needs root")
+        sys.exit(77)
+    atexit.register(subprocess.run, ["umount", "-l", disk])
+    return disk
+
+
+def fill_disk(disk):
+    """Writes disk/filler until the disk is full; remove the file to give the space back."""
+    fd = os.open(os.path.join(disk, "filler"), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    os.close(fd)
+
+
 def workdir(name):
     d = tempfile.mkdtemp(prefix=f"loopgate-{name}-")
     if not os.environ.get("LOOPGATE_KEEP"):

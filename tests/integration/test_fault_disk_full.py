@@ -3,18 +3,11 @@ holds readings in a bounded memory queue, and once space returns commits them; w
 back every line fed arrives. Needs root to mount a small tmpfs; skipped (exit 77) otherwise."""
 
 import os
-import subprocess
-import sys
 
 import harness as h
 
 d = h.workdir("diskfull")
-disk = os.path.join(d, "disk")
-os.makedirs(disk)
-if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1M", "tmpfs", disk], capture_output=True).returncode != 0:
-    print("skipped: mounting a tmpfs needs root")
-    sys.exit(77)
-h.atexit.register(subprocess.run, ["umount", "-l", disk])
+disk = h.small_disk(d, "1M")
 
 port = h.free_port()
 broker = h.Mosquitto(port, d)
@@ -28,13 +21,7 @@ gw = h.Gateway(cfg, d).start()
 
 # Leave the store almost no room.
 filler = os.path.join(disk, "filler")
-fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-try:
-    while True:
-        os.write(fd, b"\0" * 4096)
-except OSError:
-    pass
-os.close(fd)
+h.fill_disk(disk)
 
 fed = 0
 def feed(n):

@@ -5,20 +5,13 @@ files never pass store.max_bytes plus the stated margin; and readings still held
 SIGTERM are counted and said. Needs root to mount a small tmpfs; skipped (exit 77) otherwise."""
 
 import os
-import subprocess
-import sys
 import time
 import urllib.request
 
 import harness as h
 
 d = h.workdir("diskfull-live")
-disk = os.path.join(d, "disk")
-os.makedirs(disk)
-if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3M", "tmpfs", disk], capture_output=True).returncode != 0:
-    print("skipped: mounting a tmpfs needs root")
-    sys.exit(77)
-h.atexit.register(subprocess.run, ["umount", "-l", disk])
+disk = h.small_disk(d, "3M")
 
 MIB = 1 << 20
 port = h.free_port()
@@ -50,15 +43,6 @@ def store_files():
         largest[:] = [sum(sizes.values()), sizes]
     return largest[0]
 
-def fill_disk():
-    fd = os.open(os.path.join(disk, "filler"), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError:
-        pass
-    os.close(fd)
-
 fed = 0
 def feed(n):
     global fed
@@ -68,7 +52,7 @@ def feed(n):
 
 feed(200)
 sub.wait_for(lambda s: len(h.Delivery(s.batches).records) >= 200, 20, "the first lines")
-fill_disk()
+h.fill_disk(disk)
 # Far more than the 3 MiB disk can take in one transaction: ~60,000 readings held in memory.
 for _ in range(60):
     feed(1000)
@@ -99,7 +83,7 @@ limit = 1 * MIB + MIB // 4 + MIB // 8 + 256 * 1024
 assert largest[0] <= limit, f"store files reached {largest[0]} bytes, over max_bytes plus margin ({limit}): {largest[1]}"
 
 # Full again, and stopped while readings wait in memory: they are counted and said.
-fill_disk()
+h.fill_disk(disk)
 for _ in range(20):
     feed(1000)
 h.wait_until(lambda: gw.log_text().count("holding readings in memory") >= 2, 30, "the second full disk")

@@ -421,6 +421,36 @@ TEST_CASE("after any recovery, batch ids and device sequences continue above eve
     }
 }
 
+TEST_CASE("a store damaged with its id marks gone continues its ids from the clock", "[store]") {
+    TempDir dir;
+    fill(dir.db(), 5);
+    std::filesystem::remove(dir.db() + ".ids");
+    patch(dir.db(), 0, std::string(100, '\x5a'));
+    auto before_ms = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+    Store s(dir.db(), roomy);
+    CHECK_FALSE(s.stats().recovered_from.empty());
+    CHECK(s.next_sequence() > before_ms);
+    CHECK(s.unknown_device_floor() >= before_ms);
+}
+
+TEST_CASE("only the three newest aside copies are kept", "[store]") {
+    TempDir dir;
+    for (int i = 0; i < 5; ++i) {
+        std::ofstream(dir.db() + ".corrupt-100000000" + std::to_string(i), std::ios::binary) << "old";
+        std::ofstream(dir.db() + ".corrupt-100000000" + std::to_string(i) + "-wal", std::ios::binary) << "old";
+    }
+    fill(dir.db(), 2);
+    patch(dir.db(), 0, std::string(100, '\x5a'));
+    Store s(dir.db(), roomy);
+    REQUIRE_FALSE(s.stats().recovered_from.empty());
+    CHECK(std::filesystem::exists(s.stats().recovered_from));
+    CHECK(std::filesystem::exists(dir.db() + ".corrupt-1000000004"));
+    CHECK(std::filesystem::exists(dir.db() + ".corrupt-1000000003"));
+    CHECK_FALSE(std::filesystem::exists(dir.db() + ".corrupt-1000000002"));
+    CHECK_FALSE(std::filesystem::exists(dir.db() + ".corrupt-1000000000-wal"));
+}
+
 TEST_CASE("a payload the disk damaged is never published: the part is left out and counted", "[store]") {
     TempDir dir;
     {
@@ -506,13 +536,14 @@ TEST_CASE("a write-ahead log torn at its end is normal: nothing is moved aside",
     CHECK(s.next_sequence() == 20);  // the torn last transaction is gone, and was never handed out
 }
 
-TEST_CASE("a write-ahead log damaged in the middle is copied aside with the database, logged and counted; ids go on upward", "[store][wal]") {
+TEST_CASE("a write-ahead log damaged in the middle is copied aside, logged and counted; what SQLite can read is kept; ids go on upward", "[store][wal]") {
     TempDir dir;
     fill_and_die(dir.db(), 20);
     auto wal = read_bytes(dir.db() + "-wal");
     std::size_t frame = 24 + 4096;
     REQUIRE(wal.size() >= 32 + 8 * frame);
-    patch(dir.db() + "-wal", 32 + 3 * frame + 24 + 200, "\x01\x02\x03");  // inside the 4th frame's page
+    std::size_t frames = (wal.size() - 32) / frame;
+    patch(dir.db() + "-wal", 32 + (frames * 2 / 3) * frame + 24 + 200, "\x01\x02\x03");  // two thirds in
     auto damaged_wal = read_bytes(dir.db() + "-wal");
     WalInspection seen = inspect_wal(damaged_wal);
     CHECK(seen.damaged);
@@ -523,7 +554,8 @@ TEST_CASE("a write-ahead log damaged in the middle is copied aside with the data
     REQUIRE_FALSE(s.stats().recovered_from.empty());
     CHECK(s.stats().recoveries == 1);
     CHECK(read_bytes(s.stats().recovered_from + "-wal") == damaged_wal);  // kept for a person to salvage
-    CHECK(std::filesystem::exists(s.stats().recovered_from));
+    CHECK_FALSE(std::filesystem::exists(s.stats().recovered_from));        // the database is intact: used on
+    CHECK(s.read_after(0, 100).size() >= 1);                               // the batches before the damage
     CHECK(s.next_sequence() > 20);
     CHECK(s.device_sequences()["d"] > 60);
 }
