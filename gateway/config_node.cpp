@@ -7,6 +7,8 @@
 #include <map>
 #include <sstream>
 
+#include <yaml-cpp/eventhandler.h>
+
 namespace loopgate {
 
 namespace {
@@ -124,17 +126,37 @@ void refuse_duplicate_keys(const YAML::Node& node, Walk& walk, const std::string
 }  // namespace
 
 ConfigNode ConfigNode::load_string(const std::string& text, const std::string& name) {
-    std::vector<YAML::Node> documents;
+    YAML::Node root;
+    YAML::Mark second;
+    bool two_documents = false;
     try {
-        documents = YAML::LoadAll(text);
+        root = YAML::Load(text);
+        // Not YAML::LoadAll: on some malformed input (",b") yaml-cpp 0.7's parser hands out empty
+        // documents forever without consuming anything. Whether a second one starts is all we ask.
+        struct Marks : YAML::EventHandler {
+            YAML::Mark start;
+            void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+            void OnDocumentEnd() override {}
+            void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+            void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+            void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+            void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+            void OnSequenceEnd() override {}
+            void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+            void OnMapEnd() override {}
+        } marks;
+        std::stringstream stream(text);
+        YAML::Parser parser(stream);
+        if (parser.HandleNextDocument(marks) && parser.HandleNextDocument(marks)) {
+            two_documents = true;
+            second = marks.start;
+        }
     } catch (const YAML::Exception& e) {
         throw ConfigError(mark_text(name, e.mark) + ": YAML syntax error: " + e.msg);
     }
     // Everything after a second `---` would otherwise be ignored without a word.
-    if (documents.size() > 1)
-        throw ConfigError(mark_text(name, documents[1].Mark()) + ": a second YAML document ('---'); a config file "
-                          "holds exactly one");
-    YAML::Node root = documents.empty() ? YAML::Node() : documents.front();
+    if (two_documents)
+        throw ConfigError(mark_text(name, second) + ": a second YAML document ('---'); a config file holds exactly one");
     Walk walk{name, kMaxConfigNodes};
     refuse_duplicate_keys(root, walk, "", 0);
     return ConfigNode(root, name, "", YAML::Mark());

@@ -27,7 +27,7 @@ for target in build/fuzz/fuzz/fuzz_*; do
   seeds=fuzz/corpus/${name#fuzz_}
   [ -d "$seeds" ] && cp -r "$seeds"/. "$corpus"/
   echo "-- $name"
-  "$target" -max_total_time="$FUZZ_SECONDS" -max_len=4096 -print_final_stats=1 "$corpus" 2>&1 | \
+  "$target" -max_total_time="$FUZZ_SECONDS" -max_len=4096 -timeout=30 -print_final_stats=1 "$corpus" 2>&1 | \
     grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' || true
   status=${PIPESTATUS[0]}
   rm -rf "$corpus"

@@ -32,7 +32,7 @@ ports:
         "duplicate.yaml": (base, "duplicate.yaml:8:3: commands.require_signature: duplicate key "
                                  "'require_signature' (first at line 7)"),
         "two-docs.yaml": (base.replace("  require_signature: false\n", "") + "---\ncommands: {enabled: false}\n",
-                          "two-docs.yaml:11:1: a second YAML document"),
+                          "two-docs.yaml:10:1: a second YAML document"),
     }
     for name, (text, expected) in cases.items():
         path = os.path.join(d, name)
