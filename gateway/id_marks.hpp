@@ -26,6 +26,8 @@ public:
     std::uint64_t batch() const { return batch_; }
     const std::map<std::string, std::uint64_t>& devices() const { return devices_; }
     bool damaged() const { return damaged_; }
+    std::uint64_t batch_block() const { return batch_block_; }
+    std::uint64_t device_block() const { return device_block_; }
 
     // Makes sure the marks on disk are at least `batch` and each device's sequence, reserving a
     // block ahead when one is passed. Returns false when the file cannot be written (the error is in

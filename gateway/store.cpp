@@ -187,8 +187,7 @@ void Store::adopt_id_marks(bool recovered) {
     // A healthy store knows its ids. After a recovery, or when the store is more than a block
     // behind the marks (a power cut took unsynced commits, or an old copy was put back), ids
     // continue above the marks: some of the ids in between may have reached the broker.
-    constexpr std::uint64_t batch_block = 1024, device_block = 65536;  // IdMarks' defaults
-    bool behind = recovered || last_sequence_ + batch_block < marks_->batch();
+    bool behind = recovered || last_sequence_ + marks_->batch_block() < marks_->batch();
     if (behind && marks_->batch() > last_sequence_) {
         log::warning("store ", path_, ": batch ids continue from ", marks_->batch() + 1, " (the store's last was ",
                      last_sequence_, ")");
@@ -209,11 +208,12 @@ void Store::adopt_id_marks(bool recovered) {
     auto stored = device_sequences();
     for (const auto& [device, mark] : marks_->devices()) {
         std::uint64_t have = stored.count(device) ? stored[device] : 0;
-        if ((recovered || have + device_block < mark) && mark > have) device_floor_[device] = mark;
+        if ((recovered || have + marks_->device_block() < mark) && mark > have) device_floor_[device] = mark;
     }
 }
 
 void Store::close_database() {
+    page_size_ = 0;
     for (auto& [sql, s] : statements_) sqlite3_finalize(s);
     statements_.clear();
     if (db_) sqlite3_close_v2(db_);
@@ -692,8 +692,10 @@ void Store::refresh_used() {
         Reset r{s};
         return sqlite3_step(s) == SQLITE_ROW ? static_cast<std::uint64_t>(sqlite3_column_int64(s, 0)) : 0;
     };
+    // After every commit: two reads of the database header, which is in the page cache.
+    if (page_size_ == 0) page_size_ = pragma("PRAGMA page_size");
     std::uint64_t pages = pragma("PRAGMA page_count"), free_pages = pragma("PRAGMA freelist_count");
-    stats_.used_bytes = (pages - std::min(pages, free_pages)) * pragma("PRAGMA page_size");
+    stats_.used_bytes = (pages - std::min(pages, free_pages)) * page_size_;
 }
 
 void Store::id_marks_failed() {

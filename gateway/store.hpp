@@ -188,6 +188,7 @@ private:
     std::unique_ptr<IdMarks> marks_;
     std::map<std::string, std::uint64_t> device_floor_;  // from the marks, after a recovery
     std::uint64_t unknown_device_floor_ = 0;
+    std::uint64_t page_size_ = 0;  // of the open database; 0 until asked
     sqlite3* db_ = nullptr;
     std::map<std::string, sqlite3_stmt*> statements_;
     std::uint64_t last_sequence_ = 0;

@@ -375,8 +375,9 @@ ports:
 
 
 def line_config(directory, broker_port, pty_path, *, max_delay="100ms", max_readings=500,
-                reconnect_max="1s", extra_ports="", metrics="off"):
+                reconnect_max="1s", extra_ports="", metrics="off", store_dir=None, store_max_bytes=None):
     path = os.path.join(directory, "loopgate.yaml")
+    max_bytes_line = f"\n  max_bytes: {store_max_bytes}" if store_max_bytes else ""
     with open(path, "w") as f:
         f.write(f"""
 gateway:
@@ -390,7 +391,7 @@ uplink:
     max_readings: {max_readings}
     max_delay: {max_delay}
 store:
-  path: {directory}/store.db
+  path: {store_dir or directory}/store.db{max_bytes_line}
 ports:
   - name: met
     path: {pty_path}

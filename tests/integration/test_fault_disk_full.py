@@ -12,11 +12,7 @@ disk = h.small_disk(d, "1M")
 port = h.free_port()
 broker = h.Mosquitto(port, d)
 line = h.PtyPair(d, "met")
-cfg = h.line_config(d, port, line.gateway_end, max_delay="50ms")
-with open(cfg) as f:
-    text = f.read().replace(f"path: {d}/store.db", f"path: {disk}/store.db")
-with open(cfg, "w") as f:
-    f.write(text)
+cfg = h.line_config(d, port, line.gateway_end, max_delay="50ms", store_dir=disk)
 gw = h.Gateway(cfg, d).start()
 
 # Leave the store almost no room.

@@ -19,11 +19,8 @@ broker = h.Mosquitto(port, d).start()
 sub = h.Subscriber(port)
 line = h.PtyPair(d, "dfl")
 metrics_port = h.free_port()
-cfg = h.line_config(d, port, line.gateway_end, max_delay="50ms", metrics=f"127.0.0.1:{metrics_port}")
-with open(cfg) as f:
-    text = f.read().replace(f"path: {d}/store.db", f"path: {disk}/store.db\n  max_bytes: 1MiB")
-with open(cfg, "w") as f:
-    f.write(text)
+cfg = h.line_config(d, port, line.gateway_end, max_delay="50ms", metrics=f"127.0.0.1:{metrics_port}",
+                    store_dir=disk, store_max_bytes="1MiB")
 gw = h.Gateway(cfg, d).start()
 
 def metrics():
