@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "gateway/config_node.hpp"
-#include "gateway/reading.hpp"
+#include "core/config_node.hpp"
+#include "core/reading.hpp"
 
 namespace loopgate {
 

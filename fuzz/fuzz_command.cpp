@@ -1,10 +1,10 @@
-// libFuzzer target: command decoding and every check (gateway/command_check.hpp) over arbitrary
+// libFuzzer target: command decoding and every check (gateway/downlink/command_check.hpp) over arbitrary
 // payloads, with a target that accepts some devices and refuses some points.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
-#include "gateway/command_check.hpp"
+#include "gateway/downlink/command_check.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static loopgate::CommandsConfig config = [] {

@@ -1,4 +1,4 @@
-// libFuzzer target: the config loader (gateway/config_node.hpp, gateway/config.hpp) over arbitrary
+// libFuzzer target: the config loader (core/config_node.hpp, gateway/config.hpp) over arbitrary
 // YAML text: syntax, duplicate keys at any depth, extra documents, aliases, and every section's
 // validation including the drivers' settings. Config updates are to come remotely, so this is a
 // parser of remote input. Only ConfigError may come out; anything else (a crash, another exception)

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "core/topic_name.hpp"
 #include "drivers/registry.hpp"
 
 namespace loopgate {

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "gateway/config_node.hpp"
-#include "gateway/security_config.hpp"
+#include "core/config_node.hpp"
+#include "gateway/security/security_config.hpp"
 
 namespace loopgate {
 
@@ -24,7 +24,7 @@ struct BatchConfig {
     std::int64_t max_delay_ms = 100;
 };
 
-// uplink.sparkplug (used when uplink.format is sparkplug); see gateway/sparkplug_publisher.hpp.
+// uplink.sparkplug (used when uplink.format is sparkplug); see gateway/sparkplug/sparkplug_publisher.hpp.
 struct SparkplugConfig {
     std::string group_id;
     std::string edge_node_id;             // defaults to the gateway id
@@ -92,7 +92,7 @@ struct Config {
     UplinkConfig uplink;
     StoreConfig store;
     std::vector<PortConfig> ports;
-    CommandsConfig commands;            // security: gateway/security_config.hpp
+    CommandsConfig commands;            // security: gateway/security/security_config.hpp
     SigningConfig signing;
 
     std::string data_topic() const { return uplink.topic_prefix + "/" + gateway_id + "/data"; }

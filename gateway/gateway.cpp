@@ -15,17 +15,19 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "core/log.hpp"
 #include "drivers/registry.hpp"
-#include "gateway/bridge.hpp"
-#include "gateway/command_handler.hpp"
-#include "gateway/log.hpp"
-#include "gateway/metrics_server.hpp"
-#include "gateway/port_session.hpp"
-#include "gateway/publisher.hpp"
-#include "gateway/sparkplug_publisher.hpp"
-#include "gateway/status.hpp"
-#include "gateway/store.hpp"
-#include "gateway/uplink.hpp"
+#include "gateway/bridge/bridge.hpp"
+#include "gateway/downlink/command_handler.hpp"
+#include "gateway/downlink/dcmd_handler.hpp"
+#include "gateway/downlink/device_router.hpp"
+#include "gateway/ops/metrics_server.hpp"
+#include "gateway/ops/status.hpp"
+#include "gateway/serial/port_session.hpp"
+#include "gateway/sparkplug/sparkplug_publisher.hpp"
+#include "gateway/store/store.hpp"
+#include "gateway/uplink/batch_publisher.hpp"
+#include "gateway/uplink/uplink.hpp"
 
 namespace loopgate {
 
@@ -148,25 +150,16 @@ int run_gateway(const Config& config) {
                   " removed");
     };
 
-    // --- commands pushed down from the broker (gateway/command_handler.hpp; README "Security") ---
-    CommandHandler commands(config, uplink, [&](const std::string& device) -> PortSession* {
-        for (auto& slot : ports)
-            if (slot.session->driver().has_device(device)) return slot.session.get();
-        return nullptr;
-    });
+    // --- commands pushed down from the broker (gateway/downlink/command_handler.hpp; README "Security") ---
+    DeviceRouter router(ports);
+    CommandHandler commands(config, uplink, router);
     if (config.commands.enabled)
         uplink.subscribe(config.command_topic(), [&](const std::string&, const std::string& p) { commands.handle(p); });
     // --- end commands ---
+    DcmdHandler dcmd(config, router);
     if (sparkplug) {
-        // DCMD writes go to the port whose driver has the device; the driver refuses non-writable points.
-        sparkplug->set_writer([&](const std::string& device, const std::string& point, const Value& value) {
-            for (auto& slot : ports)
-                if (slot.session->driver().has_device(device)) {
-                    WriteResult r;
-                    slot.session->with_driver([&](Driver& d, DriverOutput&) { r = d.write_point(device, point, value); });
-                    return r;
-                }
-            return WriteResult{false, "no port has device '" + device + "'"};
+        sparkplug->on_device_command([&](const std::string& device, const SparkplugPublisher::Writes& writes) {
+            dcmd.handle(device, writes);
         });
         sparkplug->on_resume([&] { bridge.on_uplink_up(); });
     }

@@ -1,5 +1,6 @@
 #include "drivers/line/line_driver.hpp"
 
+#include "core/topic_name.hpp"
 #include "drivers/framing/line_framer.hpp"
 #include "drivers/line/line_record.hpp"
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "gateway/reading.hpp"
+#include "core/reading.hpp"
 
 namespace loopgate::line {
 

@@ -1,5 +1,7 @@
 #include "drivers/modbus_rtu/point_map.hpp"
 
+#include "core/topic_name.hpp"
+
 #include <bit>
 #include <cfloat>
 #include <cmath>

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "core/config_node.hpp"
+#include "core/reading.hpp"
 #include "drivers/modbus_rtu/modbus_pdu.hpp"
-#include "gateway/config_node.hpp"
-#include "gateway/reading.hpp"
 
 namespace loopgate::modbus {
 

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "core/reading.hpp"
 #include "drivers/nmea0183/nmea_gsv.hpp"
 #include "drivers/nmea0183/nmea_sentence.hpp"
-#include "gateway/reading.hpp"
 
 namespace loopgate::nmea {
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/topic_name.hpp"
 #include "drivers/nmea0183/nmea_decimator.hpp"
 #include "drivers/nmea0183/nmea_decode.hpp"
 #include "drivers/nmea0183/nmea_framer.hpp"

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "gateway/reading.hpp"
+#include "core/reading.hpp"
 
 namespace loopgate::nmea {
 

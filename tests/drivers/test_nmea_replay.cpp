@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/topic_name.hpp"
 #include "drivers/nmea0183/nmea_driver.hpp"
 
 using namespace loopgate;

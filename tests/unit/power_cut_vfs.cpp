@@ -459,7 +459,7 @@ int PowerCutVfs::sync_file(const std::string& path) {
     auto it = impl_->live.find(path);
     if (it == impl_->live.end()) return 0;  // as fdatasync of a WAL not created yet: nothing to do
     Impl::sync_inode(*it->second);
-    // The WAL syncer fsyncs the directory when it opens a WAL it has not seen (gateway/wal_syncer.cpp).
+    // The WAL syncer fsyncs the directory when it opens a WAL it has not seen (gateway/store/wal_syncer.cpp).
     std::shared_ptr<Inode>& seen = impl_->directory_synced_by_sync_file[path];
     if (seen != it->second) {
         impl_->sync_directory(directory_of(path));

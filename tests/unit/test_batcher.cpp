@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "gateway/batcher.hpp"
+#include "gateway/bridge/batcher.hpp"
 
 using namespace loopgate;
 using namespace std::chrono_literals;

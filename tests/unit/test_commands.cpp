@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "gateway/batch_signer.hpp"
-#include "gateway/command_check.hpp"
 #include "gateway/config.hpp"
+#include "gateway/downlink/command_check.hpp"
+#include "gateway/security/batch_signer.hpp"
 
 using namespace loopgate;
 

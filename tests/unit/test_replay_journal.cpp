@@ -1,4 +1,4 @@
-// The replay window on disk (gateway/replay_journal.hpp): what one run accepted is refused by the
+// The replay window on disk (gateway/downlink/replay_journal.hpp): what one run accepted is refused by the
 // next, written before the command is carried out, and a damaged file fails closed.
 
 #include <catch2/catch.hpp>
@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "gateway/command_check.hpp"
-#include "gateway/replay_journal.hpp"
+#include "gateway/downlink/command_check.hpp"
+#include "gateway/downlink/replay_journal.hpp"
 
 using namespace loopgate;
 

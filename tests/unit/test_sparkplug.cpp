@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "gateway/config.hpp"
-#include "gateway/sparkplug_node.hpp"
+#include "gateway/sparkplug/sparkplug_node.hpp"
 #include "sparkplug_b.pb.h"
 
 using namespace loopgate;

@@ -13,9 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "gateway/payload.hpp"
-#include "gateway/store.hpp"
-#include "gateway/wal_check.hpp"
+#include "gateway/store/store.hpp"
+#include "gateway/store/wal_check.hpp"
+#include "gateway/uplink/payload.hpp"
 
 using namespace loopgate;
 

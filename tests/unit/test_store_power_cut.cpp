@@ -45,8 +45,8 @@
 #include <string>
 #include <vector>
 
-#include "gateway/payload.hpp"
-#include "gateway/store.hpp"
+#include "gateway/store/store.hpp"
+#include "gateway/uplink/payload.hpp"
 #include "power_cut_vfs.hpp"
 
 using namespace loopgate;

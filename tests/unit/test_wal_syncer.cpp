@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "gateway/wal_syncer.hpp"
+#include "gateway/store/wal_syncer.hpp"
 
 using namespace loopgate;
 

@@ -1,0 +1,80 @@
+#include "core/log.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <chrono>
+#include <cctype>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace loopgate::log {
+
+namespace {
+
+Level min_level = Level::info;
+
+// journald sets JOURNAL_STREAM for services whose stderr it collects.
+bool to_journal() {
+    static const bool journal = std::getenv("JOURNAL_STREAM") != nullptr;
+    return journal;
+}
+
+const char* word(Level level) {
+    switch (level) {
+        case Level::error: return "error";
+        case Level::warning: return "warning";
+        case Level::info: return "info";
+        case Level::debug: return "debug";
+    }
+    return "info";
+}
+
+void emit(Level level, const std::string& message) {
+    if (to_journal()) std::fprintf(stderr, "<%d>%s\n", static_cast<int>(level), message.c_str());
+    else std::fprintf(stderr, "loopgate %s: %s\n", word(level), message.c_str());
+}
+
+// A device that fails every poll, or a disk that stays full, must not flood the journal of a box
+// nobody watches: warnings and errors of the same shape (digits ignored) are let through
+// `burst` times per `window`, then counted, and the count is reported when the window ends.
+struct RateLimit {
+    static constexpr int burst = 5;
+    static constexpr auto window = std::chrono::seconds(60);
+    struct Entry {
+        std::chrono::steady_clock::time_point start;
+        int count = 0;
+    };
+    std::map<std::string, Entry> entries;
+
+    bool allow(Level level, const std::string& message) {
+        if (level == Level::info || level == Level::debug) return true;
+        std::string shape;
+        for (char c : message)
+            if (!std::isdigit(static_cast<unsigned char>(c))) shape += c;
+        auto now = std::chrono::steady_clock::now();
+        if (entries.size() > 256) entries.clear();
+        Entry& e = entries[shape];
+        if (e.count == 0 || now - e.start >= window) {
+            if (e.count > burst)
+                emit(level, "(" + std::to_string(e.count - burst) + " more like the next were suppressed in the last minute)");
+            e.start = now;
+            e.count = 0;
+        }
+        return ++e.count <= burst;
+    }
+};
+
+}  // namespace
+
+void set_min_level(Level level) { min_level = level; }
+
+void write(Level level, const std::string& message) {
+    if (static_cast<int>(level) > static_cast<int>(min_level)) return;
+    static std::mutex mutex;
+    static RateLimit limit;
+    std::lock_guard lock(mutex);
+    if (limit.allow(level, message)) emit(level, message);
+}
+
+}  // namespace loopgate::log

@@ -1,0 +1,14 @@
+#pragma once
+// One reading as one JSON line (decode output) or as a human-readable line (tail output).
+
+#include <string>
+
+#include "core/reading.hpp"
+
+namespace loopgate {
+
+std::string to_json_line(const Reading& r);
+std::string to_human_line(const Reading& r);
+std::string json_escape(const std::string& s);
+
+}  // namespace loopgate

@@ -1,0 +1,301 @@
+#include "gateway/bridge/bridge.hpp"
+
+#include <algorithm>
+
+#include <boost/asio/post.hpp>
+
+#include "core/clock.hpp"
+#include "core/log.hpp"
+#include "gateway/uplink/payload.hpp"
+
+namespace loopgate {
+
+namespace {
+constexpr auto commit_retry_interval = std::chrono::seconds(1);
+constexpr auto limits_interval = std::chrono::seconds(1);
+constexpr auto shutdown_ack_wait = std::chrono::seconds(2);
+constexpr auto removal_delay = std::chrono::milliseconds(200);
+constexpr std::size_t commit_chunks_per_turn = 4;
+}  // namespace
+
+Bridge::Bridge(boost::asio::io_context& io, const Config& config, Store& store, Uplink& uplink,
+               BatchPublisher& publisher)
+    : config_(config),
+      store_(store),
+      uplink_(uplink),
+      publisher_(publisher),
+      batcher_(config.uplink.batch),
+      clock_(config.clock_sync),
+      batch_timer_(io),
+      commit_timer_(io),
+      replay_timer_(io),
+      limits_timer_(io),
+      removal_timer_(io),
+      shutdown_timer_(io),
+      device_sequences_(store.device_sequences()),
+      stored_before_start_(store.last_sequence()) {
+    store_.protect_in_flight([this](std::uint64_t sequence) { return in_flight_.count(sequence) > 0; });
+    check_limits();
+}
+
+// The store outlives the bridge (and commits once more when it goes): it must not ask a bridge that
+// is gone what is in flight.
+Bridge::~Bridge() { store_.protect_in_flight(nullptr); }
+
+namespace {
+const char* const unsynced_reason = "clock not synchronized";
+}  // namespace
+
+void Bridge::submit(std::vector<Reading>& readings) {
+    auto now = std::chrono::steady_clock::now();
+    if (!clock_.synchronized()) {
+        for (Reading& r : readings) {
+            if (r.quality != Quality::good) continue;
+            r.quality = Quality::uncertain;
+            r.quality_reason = unsynced_reason;
+        }
+    }
+    std::span<Reading> rest(readings);
+    while (!rest.empty()) {
+        if (open_batch_ == 0) {
+            open_batch_ = store_.next_sequence();
+            std::int64_t created = wall_now_ns();
+            store_.open_batch(open_batch_, created, encode_batch_header(config_.gateway_id, open_batch_, created));
+        }
+        std::span<Reading> chunk = rest.first(std::min(rest.size(), batcher_.room()));
+        rest = rest.subspan(chunk.size());
+        std::map<std::string, std::uint64_t> high;
+        for (Reading& r : chunk)
+            high[r.device] = r.sequence = ++device_sequences_.try_emplace(r.device, store_.unknown_device_floor()).first->second;
+        std::string part = encode_readings(chunk);
+        stats_.readings += chunk.size();
+        bool full = batcher_.add(chunk.size(), part.size(), now);
+        store_.append(open_batch_, part, chunk.size(), high);
+        if (full) seal_batch();  // committed with the rest of this read, below
+    }
+    readings.clear();
+    if (open_batch_ != 0) arm_batch_timer();
+    schedule_commit();
+}
+
+void Bridge::arm_batch_timer() {
+    auto deadline = batcher_.deadline();
+    if (!deadline || batch_timer_.expiry() == *deadline) return;
+    batch_timer_.expires_at(*deadline);
+    batch_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) close_batch();
+    });
+}
+
+void Bridge::close_batch() {
+    seal_batch();
+    // A closed batch goes out once committed and durable: at once by default, with the next group
+    // commit when store.commit_interval asks for fewer writes (latency: up to max_delay + interval).
+    schedule_commit();
+}
+
+void Bridge::seal_batch() {
+    batch_timer_.cancel();
+    batch_timer_.expires_at(std::chrono::steady_clock::time_point{});
+    if (open_batch_ == 0) return;
+    store_.close_batch(open_batch_);
+    open_batch_ = 0;
+    batcher_.reset();
+    ++stats_.batches_closed;
+}
+
+void Bridge::schedule_commit() {
+    if (config_.store.commit_interval_ms == 0) {
+        commit_now();
+        return;
+    }
+    if (commit_armed_) return;
+    commit_armed_ = true;
+    commit_timer_.expires_after(std::chrono::milliseconds(config_.store.commit_interval_ms));
+    commit_timer_.async_wait([this](const boost::system::error_code& ec) {
+        commit_armed_ = false;
+        if (!ec) commit_now();
+    });
+}
+
+void Bridge::commit_now() {
+    if (store_.commit(commit_chunks_per_turn)) {
+        pump();
+        if (store_.has_uncommitted()) {
+            // A backlog held in memory (after a full disk): the rest after the uplink had its turn.
+            boost::asio::post(commit_timer_.get_executor(), [this] { commit_now(); });
+            return;
+        }
+        if (logged_commit_failure_) log::info("store: writable again; the readings held in memory are committed");
+        logged_commit_failure_ = false;
+        return;
+    }
+    if (!logged_commit_failure_) log::error(store_.last_error(), "; holding readings in memory and retrying");
+    logged_commit_failure_ = true;
+    pump();  // what the chunks written before the failure hold may go out meanwhile
+    if (commit_armed_) return;
+    commit_armed_ = true;
+    commit_timer_.expires_after(commit_retry_interval);
+    commit_timer_.async_wait([this](const boost::system::error_code& ec) {
+        commit_armed_ = false;
+        if (!ec) commit_now();
+    });
+}
+
+void Bridge::on_uplink_up() {
+    // Everything closed or open until now is backlog; what closes from here on is live. Except on
+    // the first connection, made at the first attempt: there was no outage, and what was read while
+    // connecting is live; only what a previous run left is historical.
+    backlog_end_ = open_batch_ != 0 ? open_batch_ - 1 : store_.last_sequence();
+    if (!ever_connected_ && uplink_.connect_failures() == 0) backlog_end_ = std::min(backlog_end_, stored_before_start_);
+    ever_connected_ = true;
+    live_cursor_ = backlog_end_;
+    replay_cursor_ = 0;
+    replay_tokens_ = 0;
+    replay_refill_ = std::chrono::steady_clock::now();
+    pump();
+}
+
+void Bridge::publish(const StoredBatch& b, bool historical) {
+    in_flight_.insert(b.sequence);
+    if (historical) ++stats_.batches_replayed;
+    auto done = [this, seq = b.sequence](bool ok) { on_ack(seq, ok); };
+    if (!clock_.became_synchronized() || b.created_ns >= clock_.synced_at_ns()) {
+        publisher_.publish(b, historical, std::move(done));
+        return;
+    }
+    // Stored before the clock was set: move flagged receive times by the step NTP made.
+    v1::Batch batch;
+    StoredBatch fixed = b;
+    if (batch.ParseFromString(b.payload)) {
+        for (auto& r : *batch.mutable_readings()) {
+            if (r.quality_reason() != unsynced_reason) continue;
+            r.set_receive_time_ns(r.receive_time_ns() + clock_.correction_ns());
+            r.set_quality_reason("clock was not synchronized; receive time corrected by the step at synchronization");
+        }
+        fixed.payload = batch.SerializeAsString();
+    }
+    publisher_.publish(fixed, historical, std::move(done));
+}
+
+void Bridge::pump() {
+    if (!uplink_.connected() || !publisher_.ready()) return;
+    auto room = [&] {
+        return config_.uplink.max_inflight - std::min(config_.uplink.max_inflight, in_flight_.size());
+    };
+    try {
+        // Live first: it is at most what the devices produce, so the backlog always gets the rest.
+        if (room() > 0) {
+            for (const StoredBatch& b : store_.read_after(live_cursor_, room() + in_flight_.size())) {
+                if (room() == 0) break;
+                live_cursor_ = b.sequence;
+                if (!in_flight_.count(b.sequence)) publish(b, false);
+            }
+        }
+        while (room() > 0 && replay_cursor_ < backlog_end_) {
+            double rate = config_.store.replay_rate;
+            if (rate > 0) {
+                auto now = std::chrono::steady_clock::now();
+                replay_tokens_ = std::min(rate, replay_tokens_ + rate * std::chrono::duration<double>(now - replay_refill_).count());
+                replay_refill_ = now;
+            }
+            auto next = store_.read_after(replay_cursor_, 1 + in_flight_.size());
+            auto it = std::find_if(next.begin(), next.end(), [&](const StoredBatch& b) { return !in_flight_.count(b.sequence); });
+            if (it == next.end() || it->sequence > backlog_end_) {
+                // Nothing left to replay, unless some of the backlog is not durable yet: then the
+                // store's on_durable pumps again.
+                if (it != next.end() || store_.durable_through() >= backlog_end_) replay_cursor_ = backlog_end_;
+                break;
+            }
+            if (rate > 0 && replay_tokens_ < std::min<double>(static_cast<double>(it->readings), rate)) {
+                if (!replay_armed_) {
+                    replay_armed_ = true;
+                    double wait = (std::min<double>(static_cast<double>(it->readings), rate) - replay_tokens_) / rate;
+                    replay_timer_.expires_after(std::chrono::milliseconds(static_cast<long>(wait * 1000) + 1));
+                    replay_timer_.async_wait([this](const boost::system::error_code& ec) {
+                        replay_armed_ = false;
+                        if (!ec) pump();
+                    });
+                }
+                break;
+            }
+            replay_tokens_ -= static_cast<double>(it->readings);
+            replay_cursor_ = it->sequence;
+            publish(*it, true);
+        }
+    } catch (const std::exception& e) {
+        log::error(e.what());
+    }
+}
+
+void Bridge::on_ack(std::uint64_t sequence, bool delivered) {
+    in_flight_.erase(sequence);
+    if (delivered) {
+        ++stats_.batches_published;
+        // Deletions wait for the next commit (or at most removal_delay): one per acknowledgement
+        // would cost a transaction each.
+        store_.remove(sequence);
+        if (config_.store.commit_interval_ms > 0) {
+            schedule_commit();
+        } else if (!removal_armed_) {
+            removal_armed_ = true;
+            removal_timer_.expires_after(removal_delay);
+            removal_timer_.async_wait([this](const boost::system::error_code& ec) {
+                removal_armed_ = false;
+                if (!ec && store_.has_uncommitted()) commit_now();
+            });
+        }
+    } else {
+        // Publish everything unacknowledged again, oldest first, once the uplink is back.
+        ++stats_.publish_failures;
+        replay_cursor_ = 0;
+        live_cursor_ = backlog_end_;
+    }
+    if (in_flight_.empty() && on_drained_) {
+        auto done = std::move(on_drained_);
+        on_drained_ = nullptr;
+        done();
+        return;
+    }
+    pump();
+}
+
+void Bridge::check_limits() {
+    store_.enforce_limits(wall_now_ns(), config_.store.when_full == "drop_oldest");
+    if (config_.store.when_full == "stop_reading") {
+        bool full = store_.over_limit();
+        if (full != paused_) {
+            paused_ = full;
+            if (full) log::warning("store: full (", store_.stats().bytes, " bytes); stop reading until the backlog drains");
+            else log::info("store: below its limit again; reading resumes");
+            if (on_pause_) on_pause_(full);
+        }
+    }
+    limits_timer_.expires_after(limits_interval);
+    limits_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) check_limits();
+    });
+}
+
+void Bridge::shutdown(std::function<void()> done) {
+    limits_timer_.cancel();
+    replay_timer_.cancel();
+    seal_batch();
+    commit_now();
+    store_.sync_now();  // the last batch may go out before the process does
+    pump();
+    if (in_flight_.empty() || !uplink_.connected()) {
+        done();
+        return;
+    }
+    on_drained_ = done;
+    shutdown_timer_.expires_after(shutdown_ack_wait);
+    shutdown_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || !on_drained_) return;
+        auto finish = std::move(on_drained_);
+        on_drained_ = nullptr;
+        finish();
+    });
+}
+
+}  // namespace loopgate

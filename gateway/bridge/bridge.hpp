@@ -1,0 +1,102 @@
+#pragma once
+// The bridge core: numbers readings per device, commits them to the store as they arrive, closes
+// batches by the batching rule, and publishes closed batches through the uplink.
+//
+// After an outage two streams share the in-flight window: live batches go out as they close, and
+// the backlog (batches stored before the connection came up, flagged historical) drains oldest
+// first, at store.replay_rate if set. Neither starves the other; within each stream a device's
+// readings keep their order, and their per-device sequence numbers give the total order.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "core/reading.hpp"
+#include "gateway/bridge/batcher.hpp"
+#include "gateway/bridge/clock_watch.hpp"
+#include "gateway/config.hpp"
+#include "gateway/store/store.hpp"
+#include "gateway/uplink/batch_publisher.hpp"
+#include "gateway/uplink/uplink.hpp"
+
+namespace loopgate {
+
+struct BridgeStats {
+    std::uint64_t readings = 0;
+    std::uint64_t batches_closed = 0;
+    std::uint64_t batches_published = 0;
+    std::uint64_t batches_replayed = 0;
+    std::uint64_t publish_failures = 0;
+};
+
+class Bridge {
+public:
+    Bridge(boost::asio::io_context& io, const Config& config, Store& store, Uplink& uplink, BatchPublisher& publisher);
+    ~Bridge();
+    Bridge(const Bridge&) = delete;
+    Bridge& operator=(const Bridge&) = delete;
+
+    void submit(std::vector<Reading>& readings);
+    void close_batch();
+    void pump();
+    void on_uplink_up();
+    // Called with true when the store is full under when_full: stop_reading, false when it has room.
+    void on_pause(std::function<void(bool)> f) { on_pause_ = std::move(f); }
+    // Closes the open batch, then waits (bounded) for in-flight batches to be acknowledged.
+    void shutdown(std::function<void()> done);
+
+    const BridgeStats& stats() const { return stats_; }
+    std::size_t in_flight() const { return in_flight_.size(); }
+    std::uint64_t backlog_end() const { return backlog_end_; }
+
+private:
+    void arm_batch_timer();
+    void seal_batch();
+    void commit_now();
+    void schedule_commit();
+    void publish(const StoredBatch& b, bool historical);
+    void on_ack(std::uint64_t sequence, bool delivered);
+    void check_limits();
+
+    const Config& config_;
+    Store& store_;
+    Uplink& uplink_;
+    BatchPublisher& publisher_;
+    Batcher batcher_;
+    ClockWatch clock_;
+    boost::asio::steady_timer batch_timer_;
+    boost::asio::steady_timer commit_timer_;
+    boost::asio::steady_timer replay_timer_;
+    boost::asio::steady_timer limits_timer_;
+    boost::asio::steady_timer removal_timer_;
+    bool removal_armed_ = false;
+    boost::asio::steady_timer shutdown_timer_;
+    bool commit_armed_ = false;
+    bool replay_armed_ = false;
+    bool logged_commit_failure_ = false;
+    bool paused_ = false;
+
+    std::map<std::string, std::uint64_t> device_sequences_;
+    std::uint64_t open_batch_ = 0;    // 0: none open
+    std::uint64_t backlog_end_ = 0;   // batches up to here were stored before the uplink came up
+    std::uint64_t stored_before_start_ = 0;  // the last batch a previous run left in the store
+    bool ever_connected_ = false;
+    std::uint64_t live_cursor_ = 0;   // highest live batch handed to the uplink
+    std::uint64_t replay_cursor_ = 0; // highest backlog batch handed to the uplink
+    std::set<std::uint64_t> in_flight_;
+    double replay_tokens_ = 0;        // readings the replay may still send (token bucket)
+    std::chrono::steady_clock::time_point replay_refill_{};
+
+    std::function<void(bool)> on_pause_;
+    std::function<void()> on_drained_;
+    BridgeStats stats_;
+};
+
+}  // namespace loopgate

@@ -1,0 +1,175 @@
+#include "gateway/serial/port_session.hpp"
+
+#include <thread>
+
+#include <boost/asio/write.hpp>
+
+#include "core/clock.hpp"
+#include "core/log.hpp"
+
+namespace loopgate {
+
+PortSession::PortSession(boost::asio::io_context& io, const PortConfig& config, std::unique_ptr<Driver> driver,
+                         Sink sink)
+    : io_(io),
+      config_(config),
+      driver_(std::move(driver)),
+      sink_(std::move(sink)),
+      line_(io, config),
+      reopen_timer_(io),
+      driver_timer_(io),
+      backoff_(config.reopen_min_ms, config.reopen_max_ms, false),
+      read_buffer_(std::make_unique_for_overwrite<std::uint8_t[]>(read_burst_bytes)) {}
+
+DriverClock PortSession::now() const { return {std::chrono::steady_clock::now(), wall_now_ns()}; }
+
+void PortSession::start() {
+    stopped_ = false;
+    try_open();
+}
+
+void PortSession::stop() {
+    stopped_ = true;
+    reopen_timer_.cancel();
+    driver_timer_.cancel();
+    if (line_.is_open()) {
+        ++generation_;
+        line_.close();
+        driver_->on_close();
+        stats_.open = false;
+    }
+}
+
+void PortSession::try_open() {
+    if (stopped_) return;
+    try {
+        line_.open();
+    } catch (const boost::system::system_error& e) {
+        ++stats_.failures;
+        if (!logged_open_failure_) {
+            log::warning("port ", config_.name, ": ", e.what(), "; retrying with backoff up to ",
+                         config_.reopen_max_ms, " ms");
+            logged_open_failure_ = true;
+        }
+        schedule_reopen();
+        return;
+    }
+    ++stats_.opens;
+    stats_.open = true;
+    logged_open_failure_ = false;
+    backoff_.reset();
+    log::info("port ", config_.name, ": opened ", line_.resolved_path(), " at ", config_.baud, " baud");
+    DriverOutput out;
+    driver_->on_open(now(), out);
+    handle(out);
+    read();
+}
+
+void PortSession::schedule_reopen() {
+    reopen_timer_.expires_after(backoff_.next());
+    reopen_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) try_open();
+    });
+}
+
+void PortSession::read() {
+    // A tty hands out at most its line discipline's 4 KiB per read. A read that brings a kilobyte
+    // or more means bytes arrive faster than they are handled (a record, an NMEA sentence or a
+    // Modbus frame is far smaller): take everything already waiting, so that one commit to the
+    // store covers the burst instead of one commit per 4 KiB.
+    line_.port().async_read_some(
+        boost::asio::buffer(read_buffer_.get(), tty_read_bytes),
+        [this, gen = generation_](const boost::system::error_code& ec, std::size_t n) {
+            if (gen != generation_ || stopped_) return;
+            if (ec) {
+                lost(ec.message());
+                return;
+            }
+            if (n >= burst_threshold_bytes) n += line_.read_ready(read_buffer_.get() + n, read_burst_bytes - n);
+            stats_.bytes_read += n;
+            DriverOutput out;
+            driver_->on_bytes(std::span<const std::uint8_t>(read_buffer_.get(), n), now(), out);
+            handle(out);
+            read();
+        });
+}
+
+void PortSession::lost(const std::string& why) {
+    ++stats_.failures;
+    ++generation_;
+    line_.close();
+    driver_timer_.cancel();
+    write_queue_.clear();
+    writing_ = false;
+    driver_->on_close();
+    stats_.open = false;
+    log::warning("port ", config_.name, ": lost ", config_.path, " (", why, "); reopening");
+    logged_open_failure_ = true;  // the reopen attempts that follow are part of this one event
+    schedule_reopen();
+}
+
+void PortSession::with_driver(const std::function<void(Driver&, DriverOutput&)>& call) {
+    DriverOutput out;
+    call(*driver_, out);
+    handle(out);
+}
+
+void PortSession::handle(DriverOutput& out) {
+    if (!out.readings.empty()) sink_(out.readings);
+    if (!out.to_write.empty() && line_.is_open()) {
+        write_queue_.push_back(std::move(out.to_write));
+        write_next();
+    }
+    if (out.wake_at && line_.is_open()) {
+        driver_timer_.expires_at(*out.wake_at);
+        driver_timer_.async_wait([this, gen = generation_](const boost::system::error_code& ec) {
+            if (ec || gen != generation_ || stopped_) return;
+            DriverOutput next;
+            driver_->on_timer(now(), next);
+            handle(next);
+        });
+    }
+}
+
+void PortSession::write_next() {
+    if (writing_ || write_queue_.empty()) return;
+    if (line_.software_rts()) {
+        // Direction control in software needs the exact end of transmission, so this write is
+        // synchronous: RTS up, send, wait for the UART to drain, RTS down. Frames are short.
+        while (!write_queue_.empty()) {
+            auto frame = std::move(write_queue_.front());
+            write_queue_.pop_front();
+            line_.set_rts(true);
+            if (config_.rs485.delay_before_send_ms > 0)
+                std::this_thread::sleep_for(std::chrono::milliseconds(config_.rs485.delay_before_send_ms));
+            boost::system::error_code ec;
+            boost::asio::write(line_.port(), boost::asio::buffer(frame), ec);
+            line_.drain();
+            if (config_.rs485.delay_after_send_ms > 0)
+                std::this_thread::sleep_for(std::chrono::milliseconds(config_.rs485.delay_after_send_ms));
+            line_.set_rts(false);
+            if (ec) {
+                lost(ec.message());
+                return;
+            }
+            stats_.bytes_written += frame.size();
+        }
+        return;
+    }
+    writing_ = true;
+    auto frame = std::make_shared<std::vector<std::uint8_t>>(std::move(write_queue_.front()));
+    write_queue_.pop_front();
+    boost::asio::async_write(line_.port(), boost::asio::buffer(*frame),
+                             [this, frame, gen = generation_](const boost::system::error_code& ec, std::size_t n) {
+                                 if (gen != generation_) return;
+                                 writing_ = false;
+                                 if (ec) {
+                                     lost(ec.message());
+                                     return;
+                                 }
+                                 stats_.bytes_written += n;
+                                 write_next();
+                             });
+}
+
+}  // namespace loopgate

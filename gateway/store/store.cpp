@@ -1,0 +1,783 @@
+#include "gateway/store/store.hpp"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cstring>
+#include <filesystem>
+#include <set>
+#include <stdexcept>
+
+#include <fstream>
+#include <iterator>
+
+#include "core/atomic_file.hpp"
+#include "core/log.hpp"
+#include "gateway/store/crc32c.hpp"
+#include "gateway/store/id_marks.hpp"
+#include "gateway/store/wal_check.hpp"
+#include "gateway/store/wal_syncer.hpp"
+
+namespace loopgate {
+
+namespace {
+
+class StoreError : public std::runtime_error {
+public:
+    StoreError(const std::string& what, int code) : std::runtime_error(what), code(code) {}
+    int code;
+};
+
+struct Reset {
+    sqlite3_stmt* s;
+    ~Reset() {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+    }
+};
+
+// At open, any of these means the file is not a store SQLite can read: a damaged header reads as
+// "unsupported file format" (SQLITE_ERROR), not only as SQLITE_CORRUPT or SQLITE_NOTADB. Errors that
+// say the disk or the permissions are at fault (CANTOPEN, IOERR, PERM, FULL...) are not corruption:
+// the files must stay where they are.
+bool is_corruption(int code) {
+    int primary = code & 0xff;
+    return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB || primary == SQLITE_FORMAT || primary == SQLITE_ERROR;
+}
+
+constexpr std::size_t aside_copies_kept = 3;
+constexpr std::size_t commit_ops_max = 4096;
+
+// Layout 3 (layout 2 plus a CRC-32C of each part's payload, NULL for parts written by layout 2).
+// A part's id is its batch's sequence shifted left by part_bits, plus its index within
+// the batch: a batch's parts sit together in the table's own b-tree, so neither writing nor reading
+// them needs a second index, and a commit of one part writes one table page (plus overflow).
+// A batch's readings and bytes are summed from its parts when it closes, not updated per part.
+constexpr int layout_version = 3;
+constexpr int part_bits = 20;  // more parts than a batch can have: each holds a reading, batches <= 100,000
+const char* const schema = R"(
+CREATE TABLE IF NOT EXISTS batches (
+  sequence   INTEGER PRIMARY KEY,
+  created_ns INTEGER NOT NULL,
+  closed     INTEGER NOT NULL DEFAULT 0,
+  readings   INTEGER NOT NULL DEFAULT 0,
+  bytes      INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS parts (
+  id       INTEGER PRIMARY KEY,
+  readings INTEGER NOT NULL,
+  payload  BLOB NOT NULL,
+  crc      INTEGER);
+CREATE TABLE IF NOT EXISTS device_sequences (device TEXT PRIMARY KEY, sequence INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+)";
+
+// Layout 1 (the first store format) kept parts under an autoincrement id with a (sequence, id)
+// index and kept batch totals current per part. Its open batches are closed with those totals, then
+// its parts are renumbered into layout 2, all in one transaction.
+static_assert(part_bits == 20, "upgrade_from_layout_1 shifts sequences by part_bits");
+const char* const upgrade_from_layout_1 = R"(
+UPDATE batches SET closed = 1 WHERE closed = 0;
+CREATE TABLE parts_2 (id INTEGER PRIMARY KEY, readings INTEGER NOT NULL, payload BLOB NOT NULL);
+INSERT INTO parts_2 (id, readings, payload)
+  SELECT (sequence << 20) + row_number() OVER (PARTITION BY sequence ORDER BY id) - 1, 0, payload FROM parts;
+DROP TABLE parts;
+ALTER TABLE parts_2 RENAME TO parts;
+)";
+
+// Totals of a batch from its parts: for a close, and for batches a crash left open.
+const char* const close_sql =
+    "UPDATE batches SET closed = 1, "
+    "readings = (SELECT coalesce(sum(readings), 0) FROM parts WHERE id BETWEEN ?1 AND ?2), "
+    "bytes = (SELECT coalesce(sum(length(payload)), 0) FROM parts WHERE id BETWEEN ?1 AND ?2) "
+    "WHERE sequence = ?3";
+
+sqlite3_int64 first_part(std::uint64_t sequence) { return static_cast<sqlite3_int64>(sequence << part_bits); }
+sqlite3_int64 last_part(std::uint64_t sequence) { return first_part(sequence) + ((sqlite3_int64{1} << part_bits) - 1); }
+
+}  // namespace
+
+Store::Store(const std::string& path, const StoreLimits& limits, StoreOptions options)
+    : path_(path), limits_(limits), options_(std::move(options)) {
+    try {
+        open_or_recover();
+    } catch (...) {
+        close_database();  // no destructor runs for a constructor that throws
+        throw;
+    }
+}
+
+void Store::open_or_recover() {
+    marks_ = std::make_unique<IdMarks>(path_ + ".ids");
+    bool recovered = false;
+    // SQLite replays a write-ahead log up to its first bad frame and drops the rest without a word:
+    // look before it does.
+    std::error_code ec;
+    if (std::filesystem::file_size(path_ + "-wal", ec) > 0 && !ec) {
+        std::ifstream in(path_ + "-wal", std::ios::binary);
+        std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        WalInspection wal = inspect_wal(bytes);
+        if (wal.damaged) {
+            move_aside("its write-ahead log is damaged: " + wal.reason, true);
+            recovered = true;
+        }
+    }
+    try {
+        open_database();
+    } catch (const StoreError& e) {
+        if (!is_corruption(e.code)) throw std::runtime_error(e.what());
+        close_database();
+        move_aside(e.what(), false);
+        recovered = true;
+        open_database();
+    }
+    adopt_id_marks(recovered);
+}
+
+void Store::move_aside(const std::string& why, bool keep_using) {
+    // Never delete what may still hold readings: a person may want to look at it. A database SQLite
+    // cannot read is moved with its log. A damaged log is copied (with the index beside it) and the
+    // store goes on with what SQLite can read: the database itself is intact, and copying it (up to
+    // max_bytes) after every power cut that tore the log's tail in an unlucky way would cost more
+    // than it could save.
+    auto stamp = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+    std::string aside = path_ + ".corrupt-" + std::to_string(stamp);
+    for (int n = 2; std::filesystem::exists(aside); ++n) aside = path_ + ".corrupt-" + std::to_string(stamp) + "-" + std::to_string(n);
+    std::string failed;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+        std::error_code ec;
+        if (!std::filesystem::exists(path_ + suffix, ec) || (keep_using && *suffix == '\0')) continue;
+        if (keep_using) std::filesystem::copy_file(path_ + suffix, aside + suffix, ec);
+        else std::filesystem::rename(path_ + suffix, aside + suffix, ec);
+        if (ec) failed += std::string(failed.empty() ? "" : ", ") + (path_ + suffix) + ": " + ec.message();
+    }
+    ++stats_.recoveries;
+    stats_.recovered_from = aside;
+    log::error("store ", path_, " is damaged (", why, "); ", keep_using ? "copied the log aside to " : "moved it aside to ",
+               aside, keep_using ? "-wal" : "", failed.empty() ? "" : " (could not: " + failed + ")",
+               keep_using ? " and kept what is still readable" : " and started a fresh store",
+               "; ids continue above the last marks");
+    // Keep the newest sets only (their names hold the time): a box that loses power often must not
+    // fill its disk with them.
+    std::set<std::string, std::greater<>> sets;
+    auto dir = std::filesystem::path(path_).parent_path();
+    std::string prefix = std::filesystem::path(path_).filename().string() + ".corrupt-";
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir.empty() ? "." : dir, ec)) {
+        std::string name = entry.path().filename().string();
+        if (name.rfind(prefix, 0) != 0) continue;
+        for (const char* suffix : {"-wal", "-shm"})
+            if (name.size() > 4 && name.compare(name.size() - 4, 4, suffix) == 0) name.resize(name.size() - 4);
+        sets.insert((entry.path().parent_path() / name).string());
+    }
+    std::size_t kept = 0;
+    for (const std::string& set : sets) {
+        if (set == aside || ++kept <= aside_copies_kept - 1) continue;  // the new one, and the newest others
+        for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(set + suffix, ec);
+    }
+}
+
+void Store::adopt_id_marks(bool recovered) {
+    // A healthy store knows its ids. After a recovery, or when the store is more than a block
+    // behind the marks (a power cut took unsynced commits, or an old copy was put back), ids
+    // continue above the marks: some of the ids in between may have reached the broker.
+    bool behind = recovered || last_sequence_ + marks_->batch_block() < marks_->batch();
+    if (behind && marks_->batch() > last_sequence_) {
+        log::warning("store ", path_, ": batch ids continue from ", marks_->batch() + 1, " (the store's last was ",
+                     last_sequence_, ")");
+        last_sequence_ = marks_->batch();
+    }
+    if (recovered && (marks_->damaged() || (marks_->batch() == 0 && marks_->devices().empty()))) {
+        // Nothing says which ids went out before. The clock is the last witness: ids counted from
+        // the time in milliseconds outrun ids counted one per batch or reading (unless a device sent
+        // more than a thousand readings a second for as long as it has been running).
+        auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 std::chrono::system_clock::now().time_since_epoch())
+                                                 .count());
+        log::warning("store ", path_, ": no id marks to continue from; batch ids and device sequences continue from ",
+                     "the clock (", ms, ")");
+        last_sequence_ = std::max(last_sequence_, ms);
+        unknown_device_floor_ = ms;
+    }
+    auto stored = device_sequences();
+    for (const auto& [device, mark] : marks_->devices()) {
+        std::uint64_t have = stored.count(device) ? stored[device] : 0;
+        if ((recovered || have + marks_->device_block() < mark) && mark > have) device_floor_[device] = mark;
+    }
+}
+
+void Store::close_database() {
+    page_size_ = 0;
+    for (auto& [sql, s] : statements_) sqlite3_finalize(s);
+    statements_.clear();
+    if (db_) sqlite3_close_v2(db_);
+    db_ = nullptr;
+}
+
+void Store::open_database() {
+    close_database();
+    int rc = sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             options_.vfs.empty() ? nullptr : options_.vfs.c_str());
+    if (rc != SQLITE_OK) {
+        std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+        sqlite3_close_v2(db_);
+        db_ = nullptr;
+        throw StoreError("store " + path_ + ": cannot open: " + why, rc);
+    }
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, 5000);
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=FULL");
+    // Debian builds SQLite with SECURE_DELETE: every page a delete frees is overwritten with zeros,
+    // written once to the log and once more to the database. Acknowledged readings are no secret
+    // worth twice the wear, and a drop of old batches would be as large as the batches themselves.
+    exec("PRAGMA secure_delete=OFF");
+    // A bounded log: checkpointed once it holds wal_limit() and cut back to that size after.
+    exec(("PRAGMA wal_autocheckpoint=" + std::to_string(std::max<std::uint64_t>(16, wal_limit() / 4096))).c_str());
+    exec(("PRAGMA journal_size_limit=" + std::to_string(wal_limit())).c_str());
+    upgrade_layout();
+    // A quick structural check catches files that are damaged beyond the header.
+    // The statement is reset at once: a statement left mid-row holds a read snapshot, and a
+    // snapshot held from the start keeps every checkpoint from getting past it (the WAL then grows
+    // without bound).
+    std::string verdict = "no answer";
+    {
+        sqlite3_stmt* check = prepare("PRAGMA quick_check");
+        Reset r{check};
+        if (sqlite3_step(check) == SQLITE_ROW) verdict = reinterpret_cast<const char*>(sqlite3_column_text(check, 0));
+    }
+    if (verdict != "ok") throw StoreError("store " + path_ + ": integrity check failed: " + verdict, SQLITE_CORRUPT);
+    // Batches left open by a crash are complete as far as they got: total them and publish them.
+    std::vector<std::uint64_t> left_open;
+    sqlite3_stmt* o = prepare("SELECT sequence FROM batches WHERE closed = 0");
+    while (sqlite3_step(o) == SQLITE_ROW) left_open.push_back(static_cast<std::uint64_t>(sqlite3_column_int64(o, 0)));
+    sqlite3_reset(o);
+    for (std::uint64_t seq : left_open) close_in_db(seq);
+    sqlite3_stmt* s = prepare(
+        "SELECT max(coalesce((SELECT value FROM meta WHERE key='last_sequence'),0), "
+        "coalesce((SELECT max(sequence) FROM batches),0)), "
+        "(SELECT count(*) FROM batches), (SELECT coalesce(sum(bytes),0) FROM batches)");
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        last_sequence_ = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+        stats_.depth = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
+        stats_.bytes = static_cast<std::uint64_t>(sqlite3_column_int64(s, 2));
+    }
+    sqlite3_reset(s);
+    // Every batch on disk is closed by now; but after a kill -9 the log may hold commits that only
+    // the page cache has (never synced): make them durable before any of them is handed out, or a
+    // power cut could take a published batch and give its id to another.
+    if (int error = sync_wal(); error == 0) {
+        durable_closed_ = last_sequence_;
+    } else {
+        log::error("store ", path_, ": cannot make the write-ahead log durable: ", std::strerror(error),
+                   "; batches wait until a later sync succeeds");
+        ++stats_.sync_failures;
+        durable_closed_ = 0;
+        data_commits_ = 1;  // the first commit's sync covers what is on disk now
+        closes_waiting_.emplace_back(last_sequence_, 1);
+    }
+    refresh_sizes();
+}
+
+int Store::sync_wal() {
+    if (options_.sync_wal) return options_.sync_wal(path_ + "-wal");
+    int fd = ::open((path_ + "-wal").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT ? 0 : errno;
+    int error = ::fdatasync(fd) == 0 ? 0 : errno;
+    ::close(fd);
+    if (error == 0) sync_directory_of(path_);  // the log's name, as SQLite's FULL mode makes durable too
+    return error;
+}
+
+void Store::upgrade_layout() {
+    sqlite3_stmt* v = prepare("PRAGMA user_version");
+    int version = sqlite3_step(v) == SQLITE_ROW ? sqlite3_column_int(v, 0) : 0;
+    sqlite3_reset(v);
+    if (version == layout_version) return;
+    if (version > layout_version)
+        throw StoreError("store " + path_ + ": written by a newer loopgate (layout " + std::to_string(version) +
+                             "; this one knows up to " + std::to_string(layout_version) + ")",
+                         SQLITE_CANTOPEN);
+    sqlite3_stmt* t = prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'parts'");
+    bool has_parts = sqlite3_step(t) == SQLITE_ROW && sqlite3_column_int(t, 0) > 0;
+    sqlite3_reset(t);
+    bool layout_1 = has_parts && version < 2;
+    exec("BEGIN IMMEDIATE");
+    try {
+        if (layout_1) exec(upgrade_from_layout_1);
+        if (has_parts) exec("ALTER TABLE parts ADD COLUMN crc INTEGER");  // layout 2 -> 3
+        exec(schema);
+        exec(("PRAGMA user_version = " + std::to_string(layout_version)).c_str());
+        exec("COMMIT");
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+    if (has_parts) log::info("store ", path_, ": upgraded from layout ", layout_1 ? 1 : version, " to layout ", layout_version);
+}
+
+void Store::close_in_db(std::uint64_t sequence) {
+    sqlite3_stmt* s = prepare(close_sql);
+    Reset r{s};
+    sqlite3_bind_int64(s, 1, first_part(sequence));
+    sqlite3_bind_int64(s, 2, last_part(sequence));
+    sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(sequence));
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), rc);
+}
+
+Store::~Store() {
+    if (!commit()) count_lost_queue();
+    if (syncer_) {
+        sync_now();
+        syncer_.reset();
+    }
+    close_database();
+}
+
+void Store::exec(const char* sql) {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+        std::string why = err ? err : sqlite3_errmsg(db_);
+        sqlite3_free(err);
+        throw StoreError("store " + path_ + ": " + why, rc);
+    }
+}
+
+sqlite3_stmt* Store::prepare(const char* sql) {
+    auto it = statements_.find(sql);
+    if (it != statements_.end()) {
+        sqlite3_reset(it->second);
+        sqlite3_clear_bindings(it->second);
+        return it->second;
+    }
+    sqlite3_stmt* s = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+    if (rc != SQLITE_OK) throw StoreError("store " + path_ + ": " + sqlite3_errmsg(db_), rc);
+    statements_.emplace(sql, s);
+    return s;
+}
+
+void Store::open_batch(std::uint64_t sequence, std::int64_t created_ns, const std::string& header) {
+    if (sequence != last_sequence_ + 1) throw std::logic_error("store: batches must open in sequence");
+    last_sequence_ = sequence;
+    next_part_ = 1;
+    // The marks must be ahead of an id before it can reach the broker; written once per block.
+    if (!marks_->cover_batch(sequence)) id_marks_failed();
+    else if (marks_->failures() > 0) logged_marks_failure_ = false;
+    queue_.push_back(Op{Op::open, sequence, created_ns, header, 0, {}, first_part(sequence)});
+    stats_.pending_bytes += header.size();
+}
+
+void Store::append(std::uint64_t sequence, const std::string& part, std::uint64_t readings,
+                   const std::map<std::string, std::uint64_t>& device_sequences) {
+    if (sequence != last_sequence_ || next_part_ >= (1u << part_bits)) throw std::logic_error("store: part outside the open batch");
+    if (!marks_->cover(0, device_sequences)) id_marks_failed();
+    queue_.push_back(Op{Op::part, sequence, 0, part, readings, device_sequences, first_part(sequence) + static_cast<sqlite3_int64>(next_part_++)});
+    stats_.pending_bytes += part.size();
+    // While the disk refuses writes, memory is the only buffer left: bound it, oldest parts first.
+    while (stats_.pending_bytes > limits_.max_pending_bytes) {
+        auto it = std::find_if(queue_.begin(), queue_.end(), [](const Op& op) { return op.kind == Op::part; });
+        if (it == queue_.end() || std::next(it) == queue_.end()) break;
+        stats_.pending_bytes -= it->bytes.size();
+        stats_.dropped_readings += it->readings;
+        queue_.erase(it);
+    }
+}
+
+void Store::close_batch(std::uint64_t sequence) { queue_.push_back(Op{Op::close, sequence, 0, {}, 0, {}, 0}); }
+
+void Store::remove(std::uint64_t sequence) { removals_.push_back(sequence); }
+
+void Store::apply(const Op& op) {
+    auto step = [&](sqlite3_stmt* s) {
+        int rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), rc);
+    };
+    switch (op.kind) {
+        case Op::open: {
+            sqlite3_stmt* s = prepare("INSERT INTO batches (sequence, created_ns) VALUES (?, ?)");
+            Reset r{s};
+            sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(op.sequence));
+            sqlite3_bind_int64(s, 2, op.created_ns);
+            step(s);
+            [[fallthrough]];  // the header is the batch's first part
+        }
+        case Op::part: {
+            sqlite3_stmt* s = prepare("INSERT INTO parts (id, readings, payload, crc) VALUES (?, ?, ?, ?)");
+            Reset r{s};
+            sqlite3_bind_int64(s, 1, op.part_id);
+            sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(op.readings));
+            sqlite3_bind_blob(s, 3, op.bytes.data(), static_cast<int>(op.bytes.size()), SQLITE_STATIC);
+            sqlite3_bind_int64(s, 4, crc32c(op.bytes));
+            step(s);
+            break;
+        }
+        case Op::close:
+            close_in_db(op.sequence);
+            break;
+    }
+}
+
+void Store::save_device_sequences(std::size_t ops) {
+    // One upsert per device per commit, however many parts the commit holds.
+    std::map<std::string, std::uint64_t> high;
+    for (auto op = queue_.begin(); op != queue_.begin() + static_cast<std::ptrdiff_t>(ops); ++op)
+        for (const auto& [device, seq] : op->device_sequences) high[device] = std::max(high[device], seq);
+    for (const auto& [device, seq] : high) {
+        sqlite3_stmt* d = prepare(
+            "INSERT INTO device_sequences (device, sequence) VALUES (?, ?) "
+            "ON CONFLICT(device) DO UPDATE SET sequence = max(sequence, excluded.sequence)");
+        Reset r{d};
+        sqlite3_bind_text(d, 1, device.data(), static_cast<int>(device.size()), SQLITE_STATIC);
+        sqlite3_bind_int64(d, 2, static_cast<sqlite3_int64>(seq));
+        if (sqlite3_step(d) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), sqlite3_errcode(db_));
+    }
+}
+
+void Store::save_last_sequence() {
+    // Needed only once batches are deleted: until then max(sequence) of `batches` says the same.
+    sqlite3_stmt* m = prepare(
+        "INSERT INTO meta (key, value) VALUES ('last_sequence', ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    Reset r{m};
+    sqlite3_bind_int64(m, 1, static_cast<sqlite3_int64>(last_sequence_));
+    if (sqlite3_step(m) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), sqlite3_errcode(db_));
+}
+
+void Store::drop_batch(std::uint64_t sequence) {
+    sqlite3_stmt* p = prepare("DELETE FROM parts WHERE id BETWEEN ? AND ?");
+    {
+        Reset r{p};
+        sqlite3_bind_int64(p, 1, first_part(sequence));
+        sqlite3_bind_int64(p, 2, last_part(sequence));
+        if (sqlite3_step(p) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), sqlite3_errcode(db_));
+    }
+    sqlite3_stmt* b = prepare("DELETE FROM batches WHERE sequence = ?");
+    Reset r{b};
+    sqlite3_bind_int64(b, 1, static_cast<sqlite3_int64>(sequence));
+    if (sqlite3_step(b) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), sqlite3_errcode(db_));
+}
+
+bool Store::commit(std::size_t max_chunks) {
+    // In chunks of at most commit_chunk() bytes: after a full disk, memory may hold more than the
+    // disk has room for in one transaction, and each chunk that fits is progress kept.
+    for (std::size_t chunks = 0; (!queue_.empty() || !removals_.empty()) && chunks < max_chunks; ++chunks) {
+        std::size_t ops = 0, bytes = 0;
+        while (ops < queue_.size() && ops < commit_ops_max && (ops == 0 || bytes + queue_[ops].bytes.size() <= commit_chunk()))
+            bytes += queue_[ops++].bytes.size();
+        // Never grow past max_bytes, even when memory holds more than that after a full disk.
+        if (bytes > 0 && over_limit()) {
+            if (limits_.drop_oldest) enforce_limits(0, true);
+            if (over_limit()) {
+                last_error_ = "store " + path_ + ": full (store.max_bytes " + std::to_string(limits_.max_bytes) + " bytes)";
+                if (removals_.empty()) return false;
+                ops = 0;  // deletions still go through: they make the room
+            }
+        }
+        if (!commit_chunk(ops)) return false;
+        refresh_used();
+        if (ops == 0 && !queue_.empty()) return false;
+    }
+    return true;
+}
+
+bool Store::commit_chunk(std::size_t ops) {
+    if (!db_) return false;
+    struct {
+        std::deque<Op>::const_iterator b, e;
+        auto begin() const { return b; }
+        auto end() const { return e; }
+    } chunk{queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(ops)};
+    // Only new readings need to reach the disk before commit() returns. Closing a batch or deleting
+    // an acknowledged one may be lost to a power cut at the cost of a duplicate (a lost close is
+    // redone at start), so those transactions skip the sync; the next synced commit carries them
+    // to disk too, since the WAL is written in order.
+    // (With a background syncer every commit runs that way, and the syncer does the syncing.)
+    bool has_data = std::any_of(chunk.begin(), chunk.end(), [](const Op& op) { return op.kind != Op::close; });
+    bool skip_sync = !has_data && !syncer_;
+    try {
+        if (skip_sync) exec("PRAGMA synchronous=NORMAL");
+        exec("BEGIN IMMEDIATE");
+        for (std::uint64_t seq : removals_) drop_batch(seq);
+        if (!removals_.empty()) save_last_sequence();
+        for (const Op& op : chunk) apply(op);
+        save_device_sequences(ops);
+        exec("COMMIT");
+        if (skip_sync) exec("PRAGMA synchronous=FULL");
+    } catch (const std::exception& e) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        if (skip_sync) sqlite3_exec(db_, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
+        ++stats_.commit_failures;
+        last_error_ = e.what();
+        return false;
+    }
+    ++stats_.commits;
+    if (has_data) ++data_commits_;
+    // Counters follow the committed state.
+    for (const Op& op : chunk) {
+        if (op.kind == Op::open) ++stats_.depth;
+        if (op.kind != Op::close) stats_.bytes += op.bytes.size();
+        if (op.kind == Op::close) closes_waiting_.emplace_back(op.sequence, data_commits_);
+        stats_.pending_bytes -= std::min<std::uint64_t>(stats_.pending_bytes, op.bytes.size());
+    }
+    if (!syncer_) durable_commits_ = data_commits_;
+    else if (durable_commits_ < data_commits_) syncer_->request(data_commits_);  // also retries a failed one
+    advance_durable();
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(ops));
+    if (queue_.empty()) stats_.pending_bytes = 0;
+    if (!removals_.empty()) {
+        // Recount: removals may include batches the limits dropped already.
+        sqlite3_stmt* s = prepare("SELECT count(*), coalesce(sum(bytes),0) FROM batches");
+        if (sqlite3_step(s) == SQLITE_ROW) {
+            stats_.depth = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+            stats_.bytes = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
+        }
+        sqlite3_reset(s);
+        removals_.clear();
+    }
+    return true;
+}
+
+void Store::count_lost_queue() {
+    // Readings that never reached the disk are dropped: counted and said, never silently.
+    std::uint64_t readings = 0;
+    for (const Op& op : queue_) readings += op.readings;
+    stats_.dropped_readings += readings;
+    log::error("store: ", last_error_, "; ", readings, " readings held in memory could not be stored and are lost (",
+               stats_.dropped_readings, " readings dropped in all)");
+    queue_.clear();
+    stats_.pending_bytes = 0;
+}
+
+void Store::sync_in_background(std::function<void(std::function<void()>)> post, std::function<void()> on_durable) {
+    if (syncer_) return;
+    if (!commit()) throw std::runtime_error("store " + path_ + ": " + last_error_);
+    post_ = std::move(post);
+    on_durable_ = std::move(on_durable);
+    exec("PRAGMA synchronous=NORMAL");
+    syncer_ = std::make_unique<WalSyncer>(
+        path_ + "-wal", [this](std::uint64_t ticket, int error) { post_([this, ticket, error] { synced(ticket, error); }); },
+        options_.sync_wal);
+}
+
+void Store::sync_failed(int error) {
+    ++stats_.sync_failures;
+    log::error("store ", path_, ": cannot make the write-ahead log durable: ", std::strerror(error),
+               "; batches wait until a later sync succeeds");
+}
+
+void Store::synced(std::uint64_t ticket, int error) {
+    if (error != 0) return sync_failed(error);
+    ++stats_.syncs;
+    durable_commits_ = std::max(durable_commits_, ticket);
+    advance_durable();
+    if (on_durable_) on_durable_();
+}
+
+void Store::sync_now() {
+    if (!syncer_ || durable_commits_ == data_commits_) return;
+    if (int error = syncer_->sync_now(); error != 0) return sync_failed(error);
+    durable_commits_ = data_commits_;
+    advance_durable();
+}
+
+void Store::advance_durable() {
+    while (!closes_waiting_.empty() && closes_waiting_.front().second <= durable_commits_) {
+        durable_closed_ = closes_waiting_.front().first;
+        closes_waiting_.pop_front();
+    }
+}
+
+std::vector<StoredBatch> Store::read_after(std::uint64_t after, std::size_t limit) {
+    std::vector<StoredBatch> out;
+    sqlite3_stmt* s = prepare(
+        "SELECT sequence, created_ns, readings FROM batches WHERE sequence > ? AND sequence <= ? AND closed = 1 "
+        "ORDER BY sequence LIMIT ?");
+    {
+        Reset r{s};
+        sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(after));
+        sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(durable_closed_));
+        sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(limit + removals_.size()));
+        int rc = SQLITE_DONE;
+        while (out.size() < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+            // Acknowledged but not yet deleted: never hand out again.
+            auto seq = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+            if (std::find(removals_.begin(), removals_.end(), seq) != removals_.end()) continue;
+            StoredBatch b;
+            b.sequence = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+            b.created_ns = sqlite3_column_int64(s, 1);
+            b.readings = static_cast<std::uint64_t>(sqlite3_column_int64(s, 2));
+            out.push_back(std::move(b));
+        }
+        if (out.size() < limit && rc != SQLITE_DONE)
+            throw std::runtime_error("store " + path_ + ": cannot read: " + sqlite3_errmsg(db_));
+    }
+    sqlite3_stmt* p = prepare("SELECT id, payload, crc, readings FROM parts WHERE id BETWEEN ? AND ? ORDER BY id");
+    std::vector<StoredBatch> good;
+    for (StoredBatch& b : out) {
+        Reset r{p};
+        sqlite3_bind_int64(p, 1, first_part(b.sequence));
+        sqlite3_bind_int64(p, 2, last_part(b.sequence));
+        bool header_damaged = false;
+        std::uint64_t damaged = 0, lost = 0;
+        while (sqlite3_step(p) == SQLITE_ROW) {
+            auto* data = static_cast<const char*>(sqlite3_column_blob(p, 1));
+            std::string_view bytes(data ? data : "", static_cast<std::size_t>(sqlite3_column_bytes(p, 1)));
+            // A part the disk changed would make the whole batch unparsable at the consumer: leave
+            // it out, and count its readings as dropped.
+            if (sqlite3_column_type(p, 2) != SQLITE_NULL &&
+                static_cast<std::uint32_t>(sqlite3_column_int64(p, 2)) != crc32c(bytes)) {
+                ++damaged;
+                lost += static_cast<std::uint64_t>(sqlite3_column_int64(p, 3));
+                if (sqlite3_column_int64(p, 0) == first_part(b.sequence)) header_damaged = true;
+                continue;
+            }
+            b.payload.append(bytes);
+        }
+        if (damaged == 0) {
+            good.push_back(std::move(b));
+            continue;
+        }
+        stats_.damaged_parts += damaged;
+        if (header_damaged) {
+            // Without its header the batch has no id: drop it whole.
+            lost = b.readings;
+            removals_.push_back(b.sequence);
+        } else {
+            b.readings -= std::min(b.readings, lost);
+            good.push_back(std::move(b));
+        }
+        stats_.dropped_readings += lost;
+        log::error("store ", path_, ": batch ", b.sequence, " has ", damaged, " damaged part(s) on disk (checksum mismatch); ",
+                   header_damaged ? "dropped the batch, " : "published the rest, ", lost, " readings lost");
+    }
+    return good;
+}
+
+std::map<std::string, std::uint64_t> Store::device_sequences() {
+    std::map<std::string, std::uint64_t> out = device_floor_;
+    sqlite3_stmt* s = prepare("SELECT device, sequence FROM device_sequences");
+    Reset r{s};
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        auto& seq = out[reinterpret_cast<const char*>(sqlite3_column_text(s, 0))];
+        seq = std::max(seq, static_cast<std::uint64_t>(sqlite3_column_int64(s, 1)));
+    }
+    return out;
+}
+
+std::optional<std::int64_t> Store::oldest_created_ns() {
+    sqlite3_stmt* s = prepare("SELECT created_ns FROM batches ORDER BY sequence LIMIT 1");
+    Reset r{s};
+    if (sqlite3_step(s) == SQLITE_ROW) return sqlite3_column_int64(s, 0);
+    return std::nullopt;
+}
+
+bool Store::over_limit() const { return stats_.used_bytes > limits_.max_bytes; }
+
+std::uint64_t Store::wal_limit() const { return std::min<std::uint64_t>(4u << 20, limits_.max_bytes / 4); }
+
+std::uint64_t Store::commit_chunk() const { return std::max<std::uint64_t>(4096, std::min<std::uint64_t>(1u << 20, limits_.max_bytes / 8)); }
+
+void Store::refresh_used() {
+    auto pragma = [&](const char* sql) -> std::uint64_t {
+        sqlite3_stmt* s = prepare(sql);
+        Reset r{s};
+        return sqlite3_step(s) == SQLITE_ROW ? static_cast<std::uint64_t>(sqlite3_column_int64(s, 0)) : 0;
+    };
+    // After every commit: two reads of the database header, which is in the page cache.
+    if (page_size_ == 0) page_size_ = pragma("PRAGMA page_size");
+    std::uint64_t pages = pragma("PRAGMA page_count"), free_pages = pragma("PRAGMA freelist_count");
+    stats_.used_bytes = (pages - std::min(pages, free_pages)) * page_size_;
+}
+
+void Store::id_marks_failed() {
+    ++stats_.id_mark_failures;
+    if (!logged_marks_failure_) log::error(marks_->last_error(), "; tried again with the next ids");
+    logged_marks_failure_ = true;
+}
+
+void Store::refresh_sizes() {
+    // max_bytes limits the pages in use, whatever they hold (payload, row and b-tree overhead): the
+    // database file grows only when no free page is left, so its size stays near that; the WAL is
+    // bounded on its own (wal_limit()).
+    refresh_used();
+    std::error_code ec;
+    auto wal = std::filesystem::file_size(path_ + "-wal", ec);
+    if (!ec && wal > wal_limit() + commit_chunk()) {
+        // Transactions that a full disk cut short leave their frames behind, and SQLite trims the log
+        // only when it next starts it over: cut it back now.
+        sqlite3_exec(db_, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
+        wal = std::filesystem::file_size(path_ + "-wal", ec);
+    }
+    auto db = std::filesystem::file_size(path_, ec);
+    stats_.file_bytes = (ec ? 0 : db) + wal;
+}
+
+void Store::enforce_limits(std::int64_t now_ns, bool drop_for_size) {
+    if (!db_) return;
+    std::int64_t cutoff = limits_.max_age_ms > 0 ? now_ns - limits_.max_age_ms * 1'000'000 : INT64_MIN;
+    bool dropped = false;
+    refresh_sizes();
+    // One transaction for all the drops (each pays a WAL frame per page touched); rolled back whole
+    // if the disk refuses it.
+    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return;
+    std::uint64_t dropped_batches = 0, dropped_readings = 0;
+    StoreStats before = stats_;
+    std::uint64_t after = 0;
+    while (true) {
+        sqlite3_stmt* s = prepare(
+            "SELECT sequence, created_ns, readings, bytes FROM batches WHERE closed = 1 AND sequence > ? ORDER BY sequence LIMIT 1");
+        std::uint64_t seq = 0, readings = 0, bytes = 0;
+        std::int64_t created = 0;
+        {
+            Reset r{s};
+            sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(after));
+            if (sqlite3_step(s) != SQLITE_ROW) break;
+            seq = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+            created = sqlite3_column_int64(s, 1);
+            readings = static_cast<std::uint64_t>(sqlite3_column_int64(s, 2));
+            bytes = static_cast<std::uint64_t>(sqlite3_column_int64(s, 3));
+        }
+        if (!((drop_for_size && stats_.used_bytes > limits_.max_bytes) || created < cutoff)) break;
+        after = seq;
+        // A batch on its way to the broker, or acknowledged already, is not dropped: it is (about to
+        // be) delivered, and counting it as dropped would be a lie.
+        if ((in_flight_ && in_flight_(seq)) || std::find(removals_.begin(), removals_.end(), seq) != removals_.end()) continue;
+        try {
+            if (!dropped) save_last_sequence();  // the dropped batch may be the newest
+            drop_batch(seq);
+        } catch (const std::exception& e) {
+            last_error_ = e.what();
+            sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+            stats_ = before;
+            return;
+        }
+        dropped = true;
+        ++dropped_batches;
+        dropped_readings += readings;
+        stats_.bytes -= std::min(stats_.bytes, bytes);
+        stats_.depth -= std::min<std::uint64_t>(stats_.depth, 1);
+        refresh_used();
+    }
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+        last_error_ = std::string("store ") + path_ + ": " + sqlite3_errmsg(db_);
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        stats_ = before;
+        return;
+    }
+    stats_.dropped_batches += dropped_batches;
+    stats_.dropped_readings += dropped_readings;
+    if (dropped) refresh_sizes();
+    if (dropped) log::warning("store: limit reached; dropped oldest unsent batches (", stats_.dropped_batches,
+                              " batches, ", stats_.dropped_readings, " readings so far)");
+}
+
+}  // namespace loopgate

@@ -1,0 +1,212 @@
+#pragma once
+// The durable store-and-forward buffer.
+//
+// Readings are committed as they are read, not when their batch closes: a batch is a row in
+// `batches` plus the parts appended to it, each part a serialized Batch holding some readings.
+// Protobuf merges concatenated messages (repeated fields append), so a batch's payload is simply its
+// parts concatenated in order. A batch is published only once closed; after a crash, batches left
+// open are closed on the next start, so every committed reading goes out.
+//
+// Writes are queued in memory and committed together by commit(): the bridge commits after every
+// read (or every commit_interval, trading a bounded loss window for fewer writes on SD cards). If a
+// commit fails (disk full, I/O error) the queue is kept, bounded, and retried.
+//
+// SQLite settings: WAL mode, each commit one sequential append; the WAL is checkpointed
+// automatically and truncated (at most wal_limit(), see below) and on close. On its own the store commits with synchronous=FULL
+// (commit() returns once the WAL is on disk); the gateway has it sync in the background instead
+// (sync_in_background: commits return at once, read_after() hands out only durable batches).
+// Acknowledged batches are deleted in the next commit: losing a delete to a crash costs a
+// duplicate, never a reading.
+//
+// Wear: every page a commit touches is written twice (WAL, then checkpoint), so a commit of new
+// readings touches as few as it can: the part (parts are clustered by batch, no index), one row per
+// device of `device_sequences`. Batch totals are written when it closes; the id high-water mark in
+// `meta` only when batches are deleted.
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace loopgate {
+
+class WalSyncer;
+class IdMarks;
+
+struct StoredBatch {
+    std::uint64_t sequence = 0;
+    std::int64_t created_ns = 0;
+    std::uint64_t readings = 0;
+    std::string payload;
+};
+
+struct StoreLimits {
+    std::uint64_t max_bytes = 1024ull * 1024 * 1024;
+    std::int64_t max_age_ms = 0;                 // 0: no age limit
+    std::uint64_t max_pending_bytes = 64 << 20;  // uncommitted writes held in memory while the disk fails
+    bool drop_oldest = true;  // over max_bytes, commit() makes room by dropping the oldest unsent batches
+};
+
+struct StoreStats {
+    std::uint64_t depth = 0;             // closed and open batches on disk
+    std::uint64_t bytes = 0;             // payload bytes on disk
+    std::uint64_t used_bytes = 0;        // database pages in use (what max_bytes limits)
+    std::uint64_t file_bytes = 0;        // the database and its write-ahead log as files on disk
+    std::uint64_t dropped_batches = 0;   // removed unsent by the size or age limit
+    std::uint64_t dropped_readings = 0;  // ...and the readings in them, plus any lost from the memory queue
+    std::uint64_t commit_failures = 0;
+    std::uint64_t commits = 0;
+    std::uint64_t syncs = 0;             // background syncs of the WAL (sync_in_background)
+    std::uint64_t sync_failures = 0;
+    std::uint64_t pending_bytes = 0;     // waiting in memory for a successful commit
+    std::uint64_t damaged_parts = 0;     // stored parts whose checksum failed: never published, counted dropped
+    std::uint64_t recoveries = 0;        // damaged stores (or logs) moved or copied aside at open
+    std::uint64_t id_mark_failures = 0;  // failed writes of the id high-water marks (gateway/store/id_marks.hpp)
+    std::string recovered_from;          // where a damaged store was moved (or copied) aside at open, if it was
+};
+
+// How the store reaches the disk. Production uses the defaults; the crash-consistency tests put a
+// SQLite VFS that forgets unsynced writes, and a WAL sync that goes through it, in their place.
+struct StoreOptions {
+    std::string vfs;                                      // SQLite VFS name; empty: SQLite's default
+    std::function<int(const std::string& path)> sync_wal; // empty: fdatasync (gateway/store/wal_syncer.hpp)
+};
+
+class Store {
+public:
+    // Opens (creating when needed) the store at `path`. A database that SQLite cannot read or that
+    // fails its check is moved aside (with its -wal and -shm) to <path>.corrupt-<time> and a fresh
+    // store is created. A write-ahead log damaged in the middle (gateway/store/wal_check.hpp) is copied
+    // aside with the database the same way, and the store keeps what SQLite can still read. Either
+    // way the event is logged, counted and in stats().recovered_from, and ids continue above the
+    // marks kept in <path>.ids (gateway/store/id_marks.hpp). The three newest aside copies are kept.
+    // Throws std::runtime_error naming the path when even a fresh store cannot be opened.
+    Store(const std::string& path, const StoreLimits& limits, StoreOptions options = {});
+    ~Store();
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    // The sequence the next batch must carry: strictly increasing, never reused, even across restarts.
+    std::uint64_t next_sequence() const { return last_sequence_ + 1; }
+    // Starts batch next_sequence(); `header` is its serialized gateway id / sequence / time fields.
+    void open_batch(std::uint64_t sequence, std::int64_t created_ns, const std::string& header);
+    // Adds readings (a serialized Batch with only readings) to the open batch, and the device
+    // sequence high-water marks they reach.
+    void append(std::uint64_t sequence, const std::string& part, std::uint64_t readings,
+                const std::map<std::string, std::uint64_t>& device_sequences);
+    void close_batch(std::uint64_t sequence);
+    // Marks a batch acknowledged; it is deleted by the next commit.
+    void remove(std::uint64_t sequence);
+
+    // Writes everything queued, in transactions of at most commit_chunk(). Returns false on failure
+    // (the error is in last_error()), keeping what is not written yet; over max_bytes it first drops
+    // the oldest unsent batches (limits.drop_oldest) or writes no new readings until there is room.
+    // Durable when it returns, unless syncing in the background.
+    // With `max_chunks`, stops after that many transactions (true, has_uncommitted() still true), so
+    // that the caller's event loop can publish between them while a backlog held in memory is written.
+    bool commit(std::size_t max_chunks = SIZE_MAX);
+    // From here on a commit returns once written, and a thread of its own makes the WAL durable
+    // (gateway/store/wal_syncer.hpp); batches are handed out by read_after() only once durable. `post`
+    // runs a function on the owner's event loop; `on_durable` runs there when more became durable.
+    void sync_in_background(std::function<void(std::function<void()>)> post, std::function<void()> on_durable);
+    // Makes everything committed durable now, on the calling thread (shutdown).
+    void sync_now();
+    bool has_uncommitted() const { return !queue_.empty() || !removals_.empty(); }
+    const std::string& last_error() const { return last_error_; }
+
+    // Closed and durable batches, oldest first, sequence > after.
+    std::vector<StoredBatch> read_after(std::uint64_t after, std::size_t limit);
+    std::uint64_t last_sequence() const { return last_sequence_; }
+    // The newest batch read_after() may hand out: closed, and its readings durable.
+    std::uint64_t durable_through() const { return durable_closed_; }
+    std::map<std::string, std::uint64_t> device_sequences();
+    // Where a device the store does not know starts counting: 0, unless a recovery found no marks.
+    std::uint64_t unknown_device_floor() const { return unknown_device_floor_; }
+    std::optional<std::int64_t> oldest_created_ns();
+
+    // Drops the oldest closed batches older than max_age and, when `drop_for_size`, while the store
+    // is over max_bytes; never one that is in flight (see protect_in_flight) or acknowledged.
+    void enforce_limits(std::int64_t now_ns, bool drop_for_size);
+    bool over_limit() const;
+    // Tells the store which batches the uplink has in flight, so that the limits leave them alone.
+    void protect_in_flight(std::function<bool(std::uint64_t)> in_flight) { in_flight_ = std::move(in_flight); }
+
+    // What the files may hold beyond max_bytes: the write-ahead log is checkpointed and truncated at
+    // wal_limit() (4 MiB, or a quarter of max_bytes if less), and a transaction writes at most
+    // commit_chunk() (1 MiB, or an eighth of max_bytes) of new parts.
+    std::uint64_t wal_limit() const;
+    std::uint64_t commit_chunk() const;
+
+    const StoreStats& stats() const { return stats_; }
+
+private:
+    struct Op {
+        enum Kind { open, part, close } kind;
+        std::uint64_t sequence;
+        std::int64_t created_ns;
+        std::string bytes;
+        std::uint64_t readings;
+        std::map<std::string, std::uint64_t> device_sequences;
+        std::int64_t part_id;
+    };
+
+    void open_or_recover();
+    void move_aside(const std::string& why, bool keep_using);
+    void adopt_id_marks(bool recovered);
+    void open_database();
+    bool commit_chunk(std::size_t ops);
+    void refresh_sizes();
+    void refresh_used();
+    int sync_wal();
+    void id_marks_failed();
+    bool logged_marks_failure_ = false;
+    void count_lost_queue();
+    void close_database();
+    void exec(const char* sql);
+    sqlite3_stmt* prepare(const char* sql);
+    void upgrade_layout();
+    void apply(const Op& op);
+    void close_in_db(std::uint64_t sequence);
+    void save_device_sequences(std::size_t ops);
+    void save_last_sequence();
+    void synced(std::uint64_t ticket, int error);
+    void sync_failed(int error);
+    void advance_durable();
+    void drop_batch(std::uint64_t sequence);
+
+    std::string path_;
+    StoreLimits limits_;
+    StoreOptions options_;
+    std::unique_ptr<IdMarks> marks_;
+    std::map<std::string, std::uint64_t> device_floor_;  // from the marks, after a recovery
+    std::uint64_t unknown_device_floor_ = 0;
+    std::uint64_t page_size_ = 0;  // of the open database; 0 until asked
+    sqlite3* db_ = nullptr;
+    std::map<std::string, sqlite3_stmt*> statements_;
+    std::uint64_t last_sequence_ = 0;
+    std::uint64_t next_part_ = 0;  // index of the open batch's next part
+    std::deque<Op> queue_;
+    std::vector<std::uint64_t> removals_;
+    std::string last_error_;
+    StoreStats stats_;
+    // Durability bookkeeping: commits that wrote readings are numbered; a closed batch may be
+    // handed out once the commits holding its readings are durable.
+    std::uint64_t data_commits_ = 0;
+    std::uint64_t durable_commits_ = 0;
+    std::deque<std::pair<std::uint64_t, std::uint64_t>> closes_waiting_;  // (batch, data commits it needs)
+    std::uint64_t durable_closed_ = 0;  // newest batch that may be handed out
+    std::function<void(std::function<void()>)> post_;
+    std::function<void()> on_durable_;
+    std::function<bool(std::uint64_t)> in_flight_;
+    std::unique_ptr<WalSyncer> syncer_;  // last: joined before the rest goes
+};
+
+}  // namespace loopgate

@@ -1,0 +1,31 @@
+#pragma once
+// Readings to and from the protobuf payload (proto/loopgate.proto).
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/reading.hpp"
+#include "loopgate.pb.h"
+
+namespace loopgate {
+
+void to_proto(const Reading& r, v1::Reading& out);
+Reading from_proto(const v1::Reading& r);
+
+std::string encode_batch(const std::string& gateway_id, std::uint64_t batch_sequence, std::int64_t created_ns,
+                         const std::vector<Reading>& readings);
+// A batch is stored as a header and parts; concatenated they parse as one Batch (protobuf appends
+// repeated fields of concatenated messages).
+std::string encode_batch_header(const std::string& gateway_id, std::uint64_t batch_sequence, std::int64_t created_ns);
+std::string encode_readings(std::span<const Reading> readings);
+
+// A stored payload republished after an outage gets historical=true. Protobuf merges a field that
+// appears twice with the last one winning, so appending the field's three bytes to the stored
+// bytes sets the flag without decoding and re-encoding the batch.
+std::string mark_historical(const std::string& payload);
+
+// Approximate encoded size of one reading, for the batcher's byte limit.
+std::size_t estimated_size(const Reading& r);
+
+}  // namespace loopgate

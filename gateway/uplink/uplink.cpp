@@ -1,0 +1,313 @@
+#include "gateway/uplink/uplink.hpp"
+
+#include <chrono>
+#include <thread>
+#include <mutex>
+#include <set>
+
+#include <boost/asio/post.hpp>
+
+#include "core/clock.hpp"
+#include "core/log.hpp"
+#include "gateway/uplink/credentials.hpp"
+#include "gateway/uplink/tls_host_check.hpp"
+#include "gateway/uplink/tls_probe.hpp"
+#include "gateway/uplink/topic_filter.hpp"
+
+namespace loopgate {
+
+namespace {
+
+std::string normalise_uri(std::string uri) {
+    // Paho knows tcp:// and ssl://; accept the mqtt:// and mqtts:// spellings operators also use.
+    if (uri.rfind("mqtt://", 0) == 0) return "tcp://" + uri.substr(7);
+    if (uri.rfind("mqtts://", 0) == 0) return "ssl://" + uri.substr(8);
+    return uri;
+}
+
+}  // namespace
+
+class Uplink::Callbacks final : public mqtt::callback {
+public:
+    explicit Callbacks(Uplink& u) : u_(u), alive_(u.alive_) {}
+    void connection_lost(const std::string& cause) override {
+        auto alive = alive_;
+        Uplink* u = &u_;
+        boost::asio::post(u_.io_, [alive, u, cause] {
+            if (*alive) u->handle_lost(cause.empty() ? "connection lost" : cause);
+        });
+    }
+    void message_arrived(mqtt::const_message_ptr msg) override {
+        if (!msg) return;
+        auto alive = alive_;
+        Uplink* u = &u_;
+        boost::asio::post(u_.io_, [alive, u, topic = msg->get_topic(), payload = msg->to_string()] {
+            if (*alive) u->handle_message(topic, payload);
+        });
+    }
+    void delivery_complete(mqtt::delivery_token_ptr) override {}
+
+private:
+    Uplink& u_;
+    std::shared_ptr<std::atomic<bool>> alive_;
+};
+
+class Uplink::Listener final : public mqtt::iaction_listener {
+public:
+    enum class Kind { connect, publish };
+    Listener(Uplink& u, Kind kind) : u_(u), kind_(kind), alive_(u.alive_) {}
+
+    void on_success(const mqtt::token& tok) override { report(tok, true, {}); }
+    void on_failure(const mqtt::token& tok) override {
+        int rc = tok.get_return_code();
+        std::string why = "error code " + std::to_string(rc) + " (" + mqtt::exception::error_str(rc) + ")";
+        if (rc == 0) why = "connection refused or unreachable";
+        report(tok, false, why);
+    }
+
+private:
+    void report(const mqtt::token& tok, bool ok, std::string why) {
+        auto alive = alive_;
+        Uplink* u = &u_;
+        if (kind_ == Kind::connect) {
+            boost::asio::post(u_.io_, [alive, u, ok, why] {
+                if (!*alive) return;
+                if (ok) u->handle_connected();
+                else u->handle_connect_failed(why);
+            });
+        } else {
+            auto id = reinterpret_cast<std::uintptr_t>(tok.get_user_context());
+            boost::asio::post(u_.io_, [alive, u, id, ok] {
+                if (*alive) u->handle_publish_done(id, ok);
+            });
+        }
+    }
+
+    Uplink& u_;
+    Kind kind_;
+    std::shared_ptr<std::atomic<bool>> alive_;
+};
+
+Uplink::Uplink(boost::asio::io_context& io, const Config& config)
+    : io_(io),
+      config_(config),
+      reconnect_timer_(io),
+      backoff_(config.uplink.reconnect_min_ms, config.uplink.reconnect_max_ms, true),
+      alive_(std::make_shared<std::atomic<bool>>(true)) {
+    const UplinkConfig& u = config.uplink;
+    mqtt::create_options create(u.mqtt_version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
+    // No Paho persistence: the store is the durable copy, and it outlives any Paho session.
+    client_ = std::make_unique<mqtt::async_client>(normalise_uri(u.broker), u.client_id, create, nullptr);
+    callbacks_ = std::make_unique<Callbacks>(*this);
+    connect_listener_ = std::make_unique<Listener>(*this, Listener::Kind::connect);
+    publish_listener_ = std::make_unique<Listener>(*this, Listener::Kind::publish);
+    client_->set_callback(*callbacks_);
+
+    // Clean sessions on purpose: the store is the session. Unacknowledged batches are published again
+    // from the store, in order, after every reconnect; a broker-side session would have Paho re-send
+    // its own copies as well, racing ours and reordering a device's readings.
+    if (u.mqtt_version == 5) {
+        options_.set_mqtt_version(MQTTVERSION_5);
+        options_.set_clean_start(true);
+    } else {
+        options_.set_mqtt_version(MQTTVERSION_3_1_1);
+        options_.set_clean_session(true);
+    }
+    options_.set_keep_alive_interval(u.keepalive_s);
+    options_.set_connect_timeout(10);
+    options_.set_automatic_reconnect(false);  // we own the backoff, so every state change is ours to log
+    options_.set_will(mqtt::will_options(config.status_topic(), status_payload("offline"), 1, true));
+    if (!u.credentials_file.empty()) {
+        Credentials c = read_credentials(u.credentials_file);
+        options_.set_user_name(c.username);
+        options_.set_password(c.password);
+    }
+    if (u.tls.enabled) {
+        if (std::string problem = san_only_host_check_problem(); !problem.empty())
+            throw std::runtime_error("uplink: TLS: " + problem);
+        mqtt::ssl_options ssl;
+        if (!u.tls.ca_file.empty()) ssl.set_trust_store(u.tls.ca_file);
+        if (!u.tls.cert_file.empty()) ssl.set_key_store(u.tls.cert_file);
+        if (!u.tls.key_file.empty()) ssl.set_private_key(u.tls.key_file);
+        ssl.set_ssl_version(MQTT_SSL_VERSION_TLS_1_2);
+        ssl.set_enable_server_cert_auth(!u.tls.insecure);
+        ssl.set_verify(!u.tls.insecure);
+        options_.set_ssl(ssl);
+    }
+}
+
+Uplink::~Uplink() {
+    *alive_ = false;
+    try {
+        // Paho refuses this while a connect attempt is in flight; alive_ already mutes the callbacks.
+        client_->disable_callbacks();
+    } catch (const mqtt::exception&) {
+    }
+}
+
+std::string Uplink::status_payload(const char* state) const {
+    return std::string("{\"state\":\"") + state + "\",\"gateway\":\"" + config_.gateway_id + "\",\"version\":\"" +
+           LOOPGATE_VERSION + "\"}";
+}
+
+void Uplink::start() { connect(); }
+
+void Uplink::connect() {
+    if (stopping_ || connecting_ || connected_) return;
+    connecting_ = true;
+    if (config_.uplink.tls.insecure) log::warning("uplink: TLS server verification is OFF (tls.insecure: true)");
+    try {
+        if (before_connect_) before_connect_();
+        client_->connect(options_, nullptr, *connect_listener_);
+    } catch (const mqtt::exception& e) {
+        connecting_ = false;
+        handle_connect_failed(e.what());
+    }
+}
+
+void Uplink::schedule_reconnect() {
+    if (stopping_) return;
+    reconnect_timer_.expires_after(backoff_.next());
+    reconnect_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+        if (!ec && *alive) connect();
+    });
+}
+
+void Uplink::handle_connected() {
+    connecting_ = false;
+    if (connected_) return;
+    connected_ = true;
+    connected_since_ns_ = wall_now_ns();
+    backoff_.reset();
+    logged_failure_ = false;
+    log::info("uplink: connected to ", config_.uplink.broker, " as ", config_.uplink.client_id);
+
+    for (const auto& [filter, handler] : subscriptions_) {
+        try {
+            client_->subscribe(filter, 1);
+        } catch (const mqtt::exception& e) {
+            log::warning("uplink: cannot subscribe to ", filter, ": ", e.what());
+        }
+    }
+    publish_status("online");
+    if (on_connected_) on_connected_();
+}
+
+void Uplink::publish_status(const char* state) {
+    if (!connected_) return;
+    try {
+        std::string doc = status_source_ ? status_source_(state) : status_payload(state);
+        client_->publish(mqtt::make_message(config_.status_topic(), doc, 1, true));
+    } catch (const mqtt::exception& e) {
+        log::warning("uplink: cannot publish status: ", e.what());
+    }
+}
+
+void Uplink::subscribe(const std::string& filter, MessageHandler handler) {
+    subscriptions_.emplace_back(filter, std::move(handler));
+}
+
+void Uplink::set_will(const std::string& topic, const std::string& payload, bool retained) {
+    options_.set_will(mqtt::will_options(topic, payload, 1, retained));
+}
+
+void Uplink::handle_message(const std::string& topic, const std::string& payload) {
+    for (auto& [filter, handler] : subscriptions_)
+        if (topic_matches(filter, topic)) handler(topic, payload);
+}
+
+void Uplink::handle_connect_failed(const std::string& why) {
+    connecting_ = false;
+    ++connect_failures_;
+    if (!logged_failure_) {
+        logged_failure_ = true;
+        const TlsConfig& tls = config_.uplink.tls;
+        TlsProbe probe{"", 8883, tls.ca_file, tls.cert_file, tls.key_file, !tls.insecure, 3000};
+        if (tls.enabled &&
+            parse_broker_uri(config_.uplink.broker, probe.host, probe.port)) {
+            // Paho gives only a code for TLS failures; a handshake of our own, off the event loop,
+            // finds the reason for the log line.
+            std::string broker = config_.uplink.broker;
+            std::int64_t max_ms = config_.uplink.reconnect_max_ms;
+            std::thread([probe, why, broker, max_ms] {
+                std::string reason = probe_tls(probe);
+                log::warning("uplink: cannot connect to ", broker, ": ",
+                             reason.empty() ? why : "TLS handshake failed: " + reason + " [Paho " + why + "]",
+                             "; retrying with backoff up to ", max_ms, " ms");
+            }).detach();
+        } else {
+            log::warning("uplink: cannot connect to ", config_.uplink.broker, ": ", why,
+                         "; retrying with backoff up to ", config_.uplink.reconnect_max_ms, " ms");
+        }
+    }
+    schedule_reconnect();
+}
+
+void Uplink::handle_lost(const std::string& why) {
+    if (!connected_) return;
+    connected_ = false;
+    ++reconnects_;
+    log::warning("uplink: lost connection to ", config_.uplink.broker, ": ", why, "; reconnecting");
+    // Whatever was not acknowledged goes again from the store; late callbacks for these are ignored.
+    auto lost = std::move(outstanding_);
+    outstanding_.clear();
+    for (auto& [id, handler] : lost)
+        if (handler) handler(false);
+    renew_client();
+    if (on_disconnected_) on_disconnected_();
+    schedule_reconnect();
+}
+
+void Uplink::renew_client() {
+    // Paho keeps publishes that were queued but not yet written across a reconnect and sends them
+    // first on the new connection, ahead of the older batches the bridge re-sends from the store:
+    // a device's readings would arrive out of order. A fresh client starts with an empty queue.
+    try {
+        client_->disable_callbacks();
+    } catch (const mqtt::exception&) {
+    }
+    const UplinkConfig& u = config_.uplink;
+    mqtt::create_options create(u.mqtt_version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
+    client_ = std::make_unique<mqtt::async_client>(normalise_uri(u.broker), u.client_id, create, nullptr);
+    client_->set_callback(*callbacks_);
+}
+
+void Uplink::publish(const std::string& topic, const std::string& payload, bool retained, AckHandler on_done) {
+    std::uint64_t id = next_publish_id_++;
+    outstanding_.emplace(id, std::move(on_done));
+    try {
+        auto msg = mqtt::make_message(topic, payload, config_.uplink.qos, retained);
+        client_->publish(msg, reinterpret_cast<void*>(static_cast<std::uintptr_t>(id)), *publish_listener_);
+    } catch (const mqtt::exception& e) {
+        log::debug("uplink: publish refused: ", e.what());
+        boost::asio::post(io_, [this, id, alive = alive_] {
+            if (*alive) handle_publish_done(id, false);
+        });
+    }
+}
+
+void Uplink::handle_publish_done(std::uint64_t id, bool ok) {
+    auto it = outstanding_.find(id);
+    if (it == outstanding_.end()) return;  // already failed over after a reconnect
+    AckHandler handler = std::move(it->second);
+    outstanding_.erase(it);
+    if (handler) handler(ok);
+}
+
+void Uplink::stop() {
+    stopping_ = true;
+    reconnect_timer_.cancel();
+    if (!client_->is_connected()) return;
+    try {
+        std::string doc = status_source_ ? status_source_("offline") : status_payload("offline");
+        auto tok = client_->publish(mqtt::make_message(config_.status_topic(), doc, 1, true));
+        tok->wait_for(std::chrono::seconds(2));
+        client_->disconnect(std::chrono::milliseconds(1000))->wait_for(std::chrono::seconds(3));
+        log::info("uplink: disconnected cleanly");
+    } catch (const mqtt::exception& e) {
+        log::warning("uplink: unclean disconnect: ", e.what());
+    }
+    connected_ = false;
+}
+
+}  // namespace loopgate
