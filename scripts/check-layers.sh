@@ -7,6 +7,8 @@
 # Inside gateway/ the stages are layers too, in the order of this table (a stage may include the
 # ones listed before it, never after): the data path reads bottom-up, serial line to uplink, and the
 # wiring (gateway.cpp) on top. gateway/config.hpp is every stage's configuration and sits below them.
+# Inside drivers/ each driver's folder stands alone: it may include the shared helpers (framing, text)
+# and drivers/*.hpp, never another driver's folder.
 # Run by the test suite (ctest "layers"); prints every offending line, then exits 1.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +28,16 @@ layer_of() {
     cli/*) echo "4 cli" ;;
     *.pb.h) echo "-1 proto" ;;
     *) echo "? unknown" ;;
+  esac
+}
+
+# Folders under drivers/ that every driver may include; any other folder is one driver's own.
+shared_driver_helpers=(framing text)
+
+# drivers/<folder>/... -> <folder>; nothing for files directly in drivers/ (driver.hpp, registry...).
+driver_folder() {
+  case $1 in
+    drivers/*/*) cut -d/ -f2 <<<"$1" ;;
   esac
 }
 
@@ -56,6 +68,14 @@ while IFS= read -r file; do
       bad="$from_name includes the simulator ($target); only cli/ may"
     elif [ "$to_rank" -gt "$from_rank" ]; then
       bad="$from_name includes $to_name ($target), a higher layer"
+    elif [ "$from_name" = drivers ] && [ "$to_name" = drivers ]; then
+      # A driver's folder sees its own files, the shared helpers and drivers/*.hpp; not another driver.
+      from_folder=$(driver_folder "$file")
+      to_folder=$(driver_folder "$target")
+      if [ -n "$from_folder" ] && [ -n "$to_folder" ] && [ "$to_folder" != "$from_folder" ] &&
+         [[ " ${shared_driver_helpers[*]} " != *" $to_folder "* ]]; then
+        bad="drivers/$from_folder includes another driver's file ($target); share code through drivers/framing or drivers/text"
+      fi
     elif [ "$from_rank" = 3 ] && [ "$to_rank" = 3 ]; then
       from_stage=${from_name#gateway/}
       to_stage=${to_name#gateway/}
