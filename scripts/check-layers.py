@@ -9,6 +9,8 @@ The layers, lowest first:
 Inside gateway/ the stages are layers too, in the order of GATEWAY_STAGES (a stage may include the
 ones listed before it, never after): the data path reads bottom-up, serial line to uplink, with the
 wiring (gateway.cpp) on top. gateway/config.hpp is every stage's configuration and sits below them.
+Inside drivers/ each driver's folder stands alone: it may include its own files, the shared helpers
+(SHARED_DRIVER_HELPERS) and drivers/*.hpp, never another driver's folder.
 Run by the test suite (ctest "layers"); prints every offending line, then exits 1.
 """
 import pathlib
@@ -18,6 +20,7 @@ import sys
 
 GATEWAY_STAGES = ["security", "config", "store", "serial", "uplink", "sparkplug", "bridge", "downlink", "ops",
                   "wiring"]
+SHARED_DRIVER_HELPERS = ["framing", "text"]
 RANK = {"proto": -1, "core": 0, "drivers": 1, "sim": 2, "gateway": 3, "cli": 4}
 INCLUDE = re.compile(r'^#include "([^"]+)"')
 
@@ -56,6 +59,12 @@ def problem(src, target):
         return f"{src_layer}/ includes the simulator ({target}); only cli/ may"
     if RANK[to_layer] > RANK[src_layer]:
         return f"{src_layer}/ includes {target}, a higher layer"
+    if src_layer == "drivers" and to_layer == "drivers":
+        src_folder = src.split("/")[1] if src.count("/") >= 2 else None
+        to_folder = target.split("/")[1] if target.count("/") >= 2 else None
+        if src_folder and to_folder and to_folder != src_folder and to_folder not in SHARED_DRIVER_HELPERS:
+            return (f"drivers/{src_folder} includes another driver's file ({target}); "
+                    "share code through drivers/framing or drivers/text")
     if src_layer == "gateway" and to_layer == "gateway":
         if to_stage not in GATEWAY_STAGES:
             return f"gateway stage '{to_stage}' is not in GATEWAY_STAGES of scripts/check-layers.py"

@@ -163,7 +163,7 @@ std::unique_ptr<Driver> make_nmea_driver(const DriverSpec& spec) {
             }
             if (!decimatable(metric))
                 value.fail("unknown metric '" + metric +
-                           "'; use a metric name from docs/drivers/nmea0183.md, an xdr./sky./proprietary. metric, "
+                           "'; use a metric name from drivers/nmea0183/README.md, an xdr./sky./proprietary. metric, "
                            "or default");
             per_metric[metric] = std::chrono::milliseconds(ms);
         }

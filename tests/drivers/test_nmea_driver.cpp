@@ -238,7 +238,7 @@ TEST_CASE("nmea driver: options", "[nmea]") {
 }
 
 TEST_CASE("nmea driver: the docs list every metric, setting and counter", "[nmea]") {
-    std::ifstream in(LOOPGATE_SOURCE_DIR "/docs/drivers/nmea0183.md");
+    std::ifstream in(LOOPGATE_SOURCE_DIR "/drivers/nmea0183/README.md");
     REQUIRE(in.good());
     std::stringstream text;
     text << in.rdbuf();
