@@ -23,6 +23,19 @@ std::vector<std::string> options(const Args& args, const std::string& name) {
     return out;
 }
 
+double number_option(const Args& args, const std::string& name, double def, double min) {
+    std::string text = option(args, name);
+    if (text.empty()) return def;
+    try {
+        std::size_t used = 0;
+        double v = std::stod(text, &used);
+        if (used == text.size() && v >= min) return v;
+    } catch (const std::exception&) {
+    }
+    throw std::invalid_argument(name + " expects a number of at least " + std::to_string(static_cast<long long>(min)) +
+                                ", got '" + text + "'");
+}
+
 bool flag(const Args& args, const std::string& name) { return std::find(args.begin(), args.end(), name) != args.end(); }
 
 void allow_only(const Args& args, const std::vector<std::string>& with_value, const std::vector<std::string>& flags) {

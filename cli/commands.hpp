@@ -17,10 +17,22 @@ int simulate(const Args& args);
 int keygen(const Args& args);  // Ed25519 key pair for signing.key_file / operator_keys
 int verify(const Args& args);  // checks a captured SignedBatch
 
+// What `loopgate COMMAND --help` prints: synopsis and every option. Defined beside each command.
+extern const char* const run_usage;
+extern const char* const check_config_usage;
+extern const char* const list_ports_usage;
+extern const char* const tail_usage;
+extern const char* const decode_usage;
+extern const char* const simulate_usage;
+extern const char* const keygen_usage;
+extern const char* const verify_usage;
+
 // Small shared argument helpers: "--name value" pairs; throw std::invalid_argument on misuse.
 std::string option(const Args& args, const std::string& name, const std::string& def = "");
 std::vector<std::string> options(const Args& args, const std::string& name);
 bool flag(const Args& args, const std::string& name);
+// A numeric option at least `min`; anything else is a usage error naming the option.
+double number_option(const Args& args, const std::string& name, double def, double min = 0);
 void allow_only(const Args& args, const std::vector<std::string>& with_value, const std::vector<std::string>& flags);
 
 }  // namespace loopgate::commands

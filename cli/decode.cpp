@@ -12,6 +12,17 @@
 
 namespace loopgate::commands {
 
+const char* const decode_usage =
+    "usage: loopgate decode --driver NAME [--config FILE] [--port NAME] < CAPTURE\n"
+    "\n"
+    "Feeds a raw capture on stdin to a driver and prints the readings it makes, one JSON object\n"
+    "per line; the driver's counters go to stderr.\n"
+    "\n"
+    "options:\n"
+    "  --driver NAME   line, modbus-rtu or nmea0183 (required)\n"
+    "  --config FILE   take the driver's settings and devices from this gateway config\n"
+    "  --port NAME     the port of --config to use (default: the first with that driver)\n";
+
 namespace {
 
 DriverSpec spec_for(const Args& args, const std::string& driver, ConfigNode& name_node) {

@@ -14,6 +14,15 @@
 
 namespace loopgate::commands {
 
+const char* const keygen_usage =
+    "usage: loopgate keygen --out PREFIX\n"
+    "\n"
+    "Makes a new Ed25519 key pair for signing.key_file and commands.operator_keys, and prints its\n"
+    "key id. Existing files are never overwritten.\n"
+    "\n"
+    "options:\n"
+    "  --out PREFIX    write PREFIX.key (private, mode 0600) and PREFIX.pub (required)\n";
+
 namespace {
 void write_new_file(const std::string& path, const std::string& text, mode_t mode) {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);

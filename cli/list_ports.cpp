@@ -6,6 +6,14 @@
 
 namespace loopgate::commands {
 
+const char* const list_ports_usage =
+    "usage: loopgate list-ports\n"
+    "\n"
+    "Lists the serial ports libserialport finds: path, transport, USB VID:PID, serial number and\n"
+    "description. Use a stable /dev/serial/by-id/ path in a port's path: setting.\n"
+    "\n"
+    "options: none\n";
+
 int list_ports(const Args& args) {
     allow_only(args, {}, {});
     sp_port** ports = nullptr;

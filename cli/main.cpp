@@ -1,8 +1,8 @@
 // loopgate: a serial-to-MQTT edge gateway.
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
-#include <map>
 #include <string>
 
 #include "cli/commands.hpp"
@@ -11,62 +11,83 @@
 
 namespace {
 
-const char* usage =
-    "usage: loopgate <command> [options]\n"
-    "\n"
-    "commands:\n"
-    "  run --config FILE [--verbose]      run the gateway\n"
-    "  check-config FILE                   validate a config file (exit 0), or print each error (exit 1)\n"
-    "  list-ports                          list serial ports: path, description, USB VID:PID, serial number\n"
-    "  tail [--config FILE | --broker URI] [--prefix P] [--gateway ID] [--count N] [--timeout SECONDS]\n"
-    "                                      print the readings gateways publish, as they arrive\n"
-    "  decode --driver NAME [--config FILE] [--port NAME]\n"
-    "                                      decode a raw capture on stdin; one JSON reading per line\n"
-    "  simulate --dir DIR [--line NAME]... [--nmea NAME=CAPTURE]... [--modbus NAME=UNIT]... [--interval MS]\n"
-    "                                      fake sensors on pseudo-terminals, linked as DIR/NAME\n"
-    "  keygen --out PREFIX                 new Ed25519 key pair: PREFIX.key (mode 0600) and PREFIX.pub\n"
-    "  verify --key PUB [--file F]         check a captured signed batch (stdin without --file)\n"
-    "  --version                           print the version\n";
+using namespace loopgate::commands;
+
+struct Command {
+    const char* name;
+    int (*run)(const Args&);
+    const char* summary;  // the line `loopgate --help` shows
+    const char* const* usage;  // what `loopgate NAME --help` shows
+};
+
+const Command commands[] = {
+    {"run", run, "run the gateway", &run_usage},
+    {"check-config", check_config, "validate a config file; print every error found", &check_config_usage},
+    {"list-ports", list_ports, "list serial ports: path, description, USB VID:PID, serial number", &list_ports_usage},
+    {"tail", tail, "print the readings gateways publish, as they arrive", &tail_usage},
+    {"decode", decode, "decode a raw capture on stdin; one JSON reading per line", &decode_usage},
+    {"simulate", simulate, "fake sensors on pseudo-terminals", &simulate_usage},
+    {"keygen", keygen, "new Ed25519 key pair for signing and operator keys", &keygen_usage},
+    {"verify", verify, "check a captured signed batch", &verify_usage},
+};
+
+void print_usage(std::FILE* to) {
+    std::fputs("usage: loopgate <command> [options]\n\ncommands:\n", to);
+    for (const Command& c : commands) std::fprintf(to, "  %-14s %s\n", c.name, c.summary);
+    std::fputs("\n"
+               "  --help, -h     this list; `loopgate <command> --help` shows a command's options\n"
+               "  --version      print the version\n",
+               to);
+}
+
+bool asks_for_help(const Args& args) {
+    return std::any_of(args.begin(), args.end(), [](const std::string& a) { return a == "--help" || a == "-h"; });
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    using namespace loopgate::commands;
     loopgate::route_protobuf_logs();
     if (argc < 2) {
-        std::fputs(usage, stderr);
+        print_usage(stderr);
         return 2;
     }
-    std::string command = argv[1];
+    std::string name = argv[1];
     Args args(argv + 2, argv + argc);
-    if (command == "--version" || command == "version") {
+    if (name == "--version" || name == "version") {
         std::printf("loopgate %s\n", LOOPGATE_VERSION);
         return 0;
     }
-    if (command == "--help" || command == "-h" || command == "help") {
-        std::fputs(usage, stdout);
-        return 0;
+    if (name == "--help" || name == "-h" || name == "help") {
+        // `loopgate help tail` is `loopgate tail --help`.
+        if (args.empty()) {
+            print_usage(stdout);
+            return 0;
+        }
+        name = args[0];
+        args = {"--help"};
     }
-    static const std::map<std::string, int (*)(const Args&)> table = {
-        {"run", run},           {"check-config", check_config}, {"list-ports", list_ports},
-        {"tail", tail},         {"decode", decode},             {"simulate", simulate},
-        {"keygen", keygen},     {"verify", verify},
-    };
-    auto it = table.find(command);
-    if (it == table.end()) {
-        std::fprintf(stderr, "loopgate: unknown command '%s'\n\n%s", command.c_str(), usage);
+    const Command* command = std::find_if(std::begin(commands), std::end(commands),
+                                          [&](const Command& c) { return name == c.name; });
+    if (command == std::end(commands)) {
+        std::fprintf(stderr, "loopgate: unknown command '%s'\n\n", name.c_str());
+        print_usage(stderr);
         return 2;
     }
+    if (asks_for_help(args)) {
+        std::fputs(*command->usage, stdout);
+        return 0;
+    }
     try {
-        return it->second(args);
+        return command->run(args);
     } catch (const loopgate::ConfigError& e) {
         std::fprintf(stderr, "%s\n", e.what());
         return 1;
     } catch (const std::invalid_argument& e) {
-        std::fprintf(stderr, "loopgate %s: %s\n", command.c_str(), e.what());
+        std::fprintf(stderr, "loopgate %s: %s (see loopgate %s --help)\n", name.c_str(), e.what(), name.c_str());
         return 2;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "loopgate %s: %s\n", command.c_str(), e.what());
+        std::fprintf(stderr, "loopgate %s: %s\n", name.c_str(), e.what());
         return 1;
     }
 }

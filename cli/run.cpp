@@ -1,9 +1,31 @@
+#include <cstdio>
+
 #include "cli/commands.hpp"
 #include "core/log.hpp"
 #include "gateway/config.hpp"
 #include "gateway/gateway.hpp"
 
 namespace loopgate::commands {
+
+const char* const run_usage =
+    "usage: loopgate run --config FILE [--verbose]\n"
+    "\n"
+    "Runs the gateway until SIGTERM or SIGINT; SIGHUP re-reads the config file.\n"
+    "A config with errors is refused: each error is printed and the exit status is 1.\n"
+    "\n"
+    "options:\n"
+    "  --config FILE   the gateway's YAML config (required)\n"
+    "  --verbose       log at debug level\n";
+
+const char* const check_config_usage =
+    "usage: loopgate check-config FILE\n"
+    "\n"
+    "Validates a config file, driver settings and devices included. Exit 0 and a summary when it\n"
+    "is valid; otherwise every error found is printed to stderr, one per line, as\n"
+    "FILE:LINE:COLUMN: FIELD: message (with a suggestion for a likely typo), and the exit status is 1.\n"
+    "\n"
+    "options:\n"
+    "  FILE            the config file to check (required)\n";
 
 int run(const Args& args) {
     allow_only(args, {"--config"}, {"--verbose"});
@@ -16,7 +38,14 @@ int run(const Args& args) {
 
 int check_config(const Args& args) {
     if (args.size() != 1) throw std::invalid_argument("expected exactly one config file");
-    Config config = load_config(args[0]);
+    Config config;
+    try {
+        config = load_config(args[0]);
+    } catch (const ConfigError& e) {
+        for (const auto& message : e.messages()) std::fprintf(stderr, "%s\n", message.c_str());
+        std::fprintf(stderr, "%s: %zu error%s\n", args[0].c_str(), e.messages().size(), e.messages().size() == 1 ? "" : "s");
+        return 1;
+    }
     std::printf("%s: OK: gateway %s, broker %s, %zu ports\n", args[0].c_str(), config.gateway_id.c_str(),
                 config.uplink.broker.c_str(), config.ports.size());
     for (const auto& p : config.ports)

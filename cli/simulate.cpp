@@ -72,12 +72,28 @@ std::string weather_record(std::uint64_t n) {
 
 }  // namespace
 
+const char* const simulate_usage =
+    "usage: loopgate simulate --dir DIR [--line NAME]... [--nmea NAME=CAPTURE]... [--modbus NAME[=UNIT]]...\n"
+    "                         [--interval MS] [--count N]\n"
+    "\n"
+    "Fake sensors on pseudo-terminals, each linked as DIR/NAME for a config's path: setting.\n"
+    "Runs until SIGINT or SIGTERM, then removes the links.\n"
+    "\n"
+    "options:\n"
+    "  --dir DIR             where the links are made (required; created if missing)\n"
+    "  --line NAME           a weather sensor printing T=.. H=.. P=.. N=.. records\n"
+    "  --nmea NAME=CAPTURE   an NMEA talker replaying the sentences of a capture file\n"
+    "  --modbus NAME[=UNIT]  a Modbus RTU slave (unit 1-247, default 1): float32 meter values in\n"
+    "                        input registers 0-15, holding registers 0-99 writable\n"
+    "  --interval MS         time between records of the talking sensors (default 1000)\n"
+    "  --count N             stop after N rounds of records (default 0: run until interrupted)\n";
+
 int simulate(const Args& args) {
     allow_only(args, {"--dir", "--line", "--nmea", "--modbus", "--interval", "--count"}, {});
     std::string dir = option(args, "--dir");
     if (dir.empty()) throw std::invalid_argument("--dir DIR is required");
-    auto interval = std::chrono::milliseconds(std::stol(option(args, "--interval", "1000")));
-    long count = std::stol(option(args, "--count", "0"));
+    auto interval = std::chrono::milliseconds(static_cast<long>(number_option(args, "--interval", 1000, 1)));
+    auto count = static_cast<long>(number_option(args, "--count", 0));
     std::filesystem::create_directories(dir);
 
     std::vector<FakeSensor> sensors;

@@ -12,6 +12,24 @@
 
 namespace loopgate::commands {
 
+const char* const tail_usage =
+    "usage: loopgate tail [--config FILE | --broker URI] [--prefix P] [--gateway ID] [--count N]\n"
+    "                     [--timeout SECONDS] [--json]\n"
+    "\n"
+    "Subscribes to the readings gateways publish and prints them as they arrive, one reading per\n"
+    "line (a batch message holds many). The retained status document is printed as\n"
+    "'TOPIC  {json}' lines among them, except with --json.\n"
+    "\n"
+    "options:\n"
+    "  --config FILE      take broker, topic prefix and gateway id from this gateway config\n"
+    "  --broker URI       broker to subscribe on (default tcp://localhost:1883)\n"
+    "  --prefix P         topic prefix (default loopgate)\n"
+    "  --gateway ID       one gateway's topics (default + for all)\n"
+    "  --count N          exit 0 after N readings (default 0: run until interrupted)\n"
+    "  --timeout SECONDS  give up after this long; exit 1 if --count readings did not arrive\n"
+    "  --json             readings only, one JSON object per line (device, metric, value, unit,\n"
+    "                     quality, source_time, receive_time); status documents are left out\n";
+
 int tail(const Args& args) {
     allow_only(args, {"--config", "--broker", "--prefix", "--gateway", "--count", "--timeout"}, {"--json"});
     std::string broker = option(args, "--broker", "tcp://localhost:1883");
@@ -23,8 +41,8 @@ int tail(const Args& args) {
         prefix = c.uplink.topic_prefix;
         gateway = c.gateway_id;
     }
-    long count = std::stol(option(args, "--count", "0"));
-    double timeout = std::stod(option(args, "--timeout", "0"));
+    auto count = static_cast<long>(number_option(args, "--count", 0));
+    double timeout = number_option(args, "--timeout", 0);
     bool json = flag(args, "--json");
 
     mqtt::async_client client(broker, "loopgate-tail-" + std::to_string(::getpid()), mqtt::create_options(), nullptr);
@@ -36,8 +54,9 @@ int tail(const Args& args) {
     std::fprintf(stderr, "tail: subscribed to %s/%s/{data,status} on %s\n", prefix.c_str(), gateway.c_str(), broker.c_str());
 
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(timeout * 1000));
-    long seen = 0;
-    while (count == 0 || seen < count) {
+    long seen = 0;  // readings, not messages: one batch carries many
+    auto done = [&] { return count > 0 && seen >= count; };
+    while (!done()) {
         auto left = timeout > 0 ? deadline - std::chrono::steady_clock::now() : std::chrono::hours(24);
         if (left <= std::chrono::steady_clock::duration::zero()) break;
         mqtt::const_message_ptr msg;
@@ -45,8 +64,11 @@ int tail(const Args& args) {
         if (!msg) break;  // connection lost
         const std::string& topic = msg->get_topic();
         if (topic.size() > 7 && topic.compare(topic.size() - 7, 7, "/status") == 0) {
-            std::printf("%s  %s\n", topic.c_str(), msg->to_string().c_str());
-            std::fflush(stdout);
+            // --json promises one reading per line; a status document is not one.
+            if (!json) {
+                std::printf("%s  %s\n", topic.c_str(), msg->to_string().c_str());
+                std::fflush(stdout);
+            }
             continue;
         }
         v1::Batch batch;
@@ -55,6 +77,7 @@ int tail(const Args& args) {
             continue;
         }
         for (const auto& p : batch.readings()) {
+            if (done()) break;  // --count N means N readings, even from the middle of a batch
             Reading r = from_proto(p);
             if (json) std::printf("%s\n", to_json_line(r).c_str());
             else std::printf("%s%s %s\n", batch.gateway_id().c_str(), batch.historical() ? " (replayed)" : "", to_human_line(r).c_str());

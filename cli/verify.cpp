@@ -12,6 +12,16 @@
 
 namespace loopgate::commands {
 
+const char* const verify_usage =
+    "usage: loopgate verify --key PUB [--file F]\n"
+    "\n"
+    "Checks a captured signed batch payload and prints its summary; prints BAD SIGNATURE (or what\n"
+    "else is wrong) and exits 1 when it does not verify.\n"
+    "\n"
+    "options:\n"
+    "  --key PUB       the gateway's public key, PEM (required)\n"
+    "  --file F        the payload (default: stdin; - is stdin too)\n";
+
 int verify(const Args& args) {
     allow_only(args, {"--key", "--file"}, {});
     std::string key_file = option(args, "--key");

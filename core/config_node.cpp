@@ -1,6 +1,7 @@
 #include "core/config_node.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -19,6 +20,12 @@ std::string join_choices(std::initializer_list<const char*> choices) {
         if (!out.empty()) out += ", ";
         out += c;
     }
+    return out;
+}
+
+std::string join_choices(const std::vector<std::string>& choices) {
+    std::string out;
+    for (const auto& c : choices) out += (out.empty() ? "" : ", ") + c;
     return out;
 }
 
@@ -56,7 +63,57 @@ bool split_number_unit(const std::string& s, double& number, std::string& unit) 
     return true;
 }
 
+std::string lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+std::string join_lines(const std::vector<std::string>& lines) {
+    std::string out;
+    for (const auto& line : lines) out += (out.empty() ? "" : "\n") + line;
+    return out;
+}
+
+// A file full of mistakes (or a fuzzer's input) must not produce an unbounded report.
+constexpr std::size_t kMaxReportedErrors = 100;
+
 }  // namespace
+
+ConfigError::ConfigError(const std::string& message) : std::runtime_error(message), messages_{message} {}
+
+ConfigError::ConfigError(std::vector<std::string> messages)
+    : std::runtime_error(join_lines(messages)), messages_(std::move(messages)) {}
+
+void ConfigErrors::add(const ConfigError& e) {
+    for (const auto& m : e.messages()) {
+        if (messages_.size() == kMaxReportedErrors) {
+            messages_.push_back("(more problems not shown)");
+            return;
+        }
+        if (messages_.size() > kMaxReportedErrors) return;
+        messages_.push_back(m);
+    }
+}
+
+void ConfigErrors::throw_if_any() const {
+    if (!messages_.empty()) throw ConfigError(messages_);
+}
+
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
+    std::string typed = lower(word);
+    std::string best;
+    std::size_t best_distance = std::string::npos;
+    for (const auto& c : candidates) {
+        std::size_t d = edit_distance(typed, lower(c));
+        if (d < best_distance) {
+            best_distance = d;
+            best = c;
+        }
+    }
+    // Two edits at most, and no more than half the word: '3' is not a typo of '1'.
+    bool likely = best_distance == 0 || (best_distance <= 2 && 2 * best_distance <= best.size());
+    return likely && best != word ? " (did you mean '" + best + "'?)" : "";
+}
 
 ConfigNode::ConfigNode(YAML::Node node, std::string file, std::string path, YAML::Mark parent_mark)
     : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)), parent_mark_(parent_mark) {}
@@ -94,10 +151,11 @@ std::string key_text(const YAML::Node& key) { return key.IsScalar() ? key.Scalar
 
 // yaml-cpp keeps every pair of a map but looks keys up first-wins, so `require_signature: false`
 // followed by `require_signature: true` would silently mean false, and a second `ports:` list would
-// be ignored. Every map, at every depth, is checked; the first duplicate found is the error.
+// be ignored. Every map, at every depth, is checked; every duplicate found is reported.
 struct Walk {
     const std::string& file;
     std::size_t budget;  // nodes left to visit: aliases make a small text a huge tree
+    ConfigErrors duplicates;
 };
 
 void refuse_duplicate_keys(const YAML::Node& node, Walk& walk, const std::string& path, int depth) {
@@ -113,8 +171,8 @@ void refuse_duplicate_keys(const YAML::Node& node, Walk& walk, const std::string
             std::string child = path.empty() ? key : path + "." + key;
             auto [first, fresh] = seen.emplace(key, kv.first.Mark());
             if (!fresh)
-                throw ConfigError(mark_text(file, kv.first.Mark()) + ": " + child + ": duplicate key '" + key +
-                                  "' (first at line " + std::to_string(first->second.line + 1) + ")");
+                walk.duplicates.add(ConfigError(mark_text(file, kv.first.Mark()) + ": " + child + ": duplicate key '" +
+                                                key + "' (first at line " + std::to_string(first->second.line + 1) + ")"));
             refuse_duplicate_keys(kv.second, walk, child, depth + 1);
         }
     } else if (node.IsSequence()) {
@@ -157,8 +215,9 @@ ConfigNode ConfigNode::load_string(const std::string& text, const std::string& n
     // Everything after a second `---` would otherwise be ignored without a word.
     if (two_documents)
         throw ConfigError(mark_text(name, second) + ": a second YAML document ('---'); a config file holds exactly one");
-    Walk walk{name, kMaxConfigNodes};
+    Walk walk{name, kMaxConfigNodes, {}};
     refuse_duplicate_keys(root, walk, "", 0);
+    walk.duplicates.throw_if_any();
     return ConfigNode(root, name, "", YAML::Mark());
 }
 
@@ -179,22 +238,17 @@ void ConfigNode::fail(const std::string& what) const {
 void ConfigNode::allow_only(std::initializer_list<const char*> keys) const {
     if (!node_.IsDefined() || node_.IsNull()) return;
     if (!node_.IsMap()) fail("expected a map with keys " + join_choices(keys));
+    std::vector<std::string> known(keys.begin(), keys.end());
+    ConfigErrors unknown;  // every unknown key of this map, not just the first
     for (const auto& kv : node_) {
         std::string key = kv.first.Scalar();
-        if (std::any_of(keys.begin(), keys.end(), [&](const char* k) { return key == k; })) continue;
-        std::string hint;
-        std::size_t best = 3;
-        for (const char* k : keys) {
-            std::size_t d = edit_distance(key, k);
-            if (d < best) {
-                best = d;
-                hint = k;
-            }
-        }
+        if (std::find(known.begin(), known.end(), key) != known.end()) continue;
         ConfigNode at(kv.first, file_, path_.empty() ? key : path_ + "." + key, node_.Mark());
-        at.fail("unknown key '" + key + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
-                "; expected one of: " + join_choices(keys));
+        unknown.check([&] {
+            at.fail("unknown key '" + key + "'" + did_you_mean(key, known) + "; expected one of: " + join_choices(keys));
+        });
     }
+    unknown.throw_if_any();
 }
 
 ConfigNode ConfigNode::operator[](const std::string& key) const {
@@ -278,10 +332,13 @@ bool ConfigNode::as_bool() const {
 }
 
 std::string ConfigNode::as_choice(std::initializer_list<const char*> choices) const {
+    return as_choice(std::vector<std::string>(choices.begin(), choices.end()));
+}
+
+std::string ConfigNode::as_choice(const std::vector<std::string>& choices) const {
     std::string s = as_string();
-    for (const char* c : choices)
-        if (s == c) return s;
-    fail("expected one of " + join_choices(choices) + ", got '" + s + "'");
+    if (std::find(choices.begin(), choices.end(), s) != choices.end()) return s;
+    fail("expected one of " + join_choices(choices) + ", got '" + s + "'" + did_you_mean(s, choices));
 }
 
 std::int64_t ConfigNode::as_millis(std::int64_t bare_unit_ms) const {

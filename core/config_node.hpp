@@ -16,10 +16,46 @@
 
 namespace loopgate {
 
+// One or more located problems ("file:line:col: path: message"); what() holds them one per line.
 class ConfigError : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    explicit ConfigError(const std::string& message);
+    explicit ConfigError(const char* message) : ConfigError(std::string(message)) {}
+    explicit ConfigError(std::vector<std::string> messages);
+    const std::vector<std::string>& messages() const { return messages_; }
+
+private:
+    std::vector<std::string> messages_;
 };
+
+// Lets a parser go on past a bad item (a section, a port, a device, a point) so that one run of
+// check-config reports every problem, not just the first. Each level collects its own items and
+// rethrows them together, so a caller sees one ConfigError holding all of them, in parse order.
+class ConfigErrors {
+public:
+    // Runs `parse_item`; a ConfigError it throws is recorded. Returns whether the item parsed.
+    template <class ParseItem>
+    bool check(ParseItem&& parse_item) {
+        try {
+            parse_item();
+            return true;
+        } catch (const ConfigError& e) {
+            add(e);
+            return false;
+        }
+    }
+    void add(const ConfigError& e);
+    bool empty() const { return messages_.empty(); }
+    // Throws one ConfigError holding everything recorded, if anything was.
+    void throw_if_any() const;
+
+private:
+    std::vector<std::string> messages_;
+};
+
+// " (did you mean 'x'?)" when `word` is a likely typo of one of `candidates` (close in spelling,
+// or equal but for case); "" otherwise. Used for unknown keys, enum values and driver names alike.
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 
 class ConfigNode {
 public:
@@ -56,8 +92,9 @@ public:
     std::int64_t as_int(std::int64_t min, std::int64_t max) const;
     double as_double() const;
     bool as_bool() const;
-    // One of a fixed set of words; the error lists them.
+    // One of a fixed set of words; the error lists them and suggests the one probably meant.
     std::string as_choice(std::initializer_list<const char*> choices) const;
+    std::string as_choice(const std::vector<std::string>& choices) const;
     // A duration such as "100ms", "2s", "5min", "1h"; a bare number is taken in `bare_unit_ms` milliseconds.
     std::int64_t as_millis(std::int64_t bare_unit_ms = 1) const;
     // A size such as "64KiB", "1GiB", "500MB"; a bare number is bytes.

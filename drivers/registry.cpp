@@ -35,7 +35,7 @@ std::unique_ptr<Driver> make_driver(const ConfigNode& name_node, const DriverSpe
     if (it == registry().end()) {
         std::string known;
         for (const auto& n : driver_names()) known += (known.empty() ? "" : ", ") + n;
-        name_node.fail("unknown driver '" + name + "'; known drivers: " + known);
+        name_node.fail("unknown driver '" + name + "'" + did_you_mean(name, driver_names()) + "; known drivers: " + known);
     }
     // Whatever a device sends, what leaves a driver is fit to publish: see reading_guard.hpp.
     return guard_driver(it->second(spec));

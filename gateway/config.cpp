@@ -106,11 +106,16 @@ PortConfig parse_port(const ConfigNode& n) {
     p.reopen_min_ms = n.millis("reopen_min", 500);
     p.reopen_max_ms = n.millis("reopen_max", 30'000);
     p.fingerprint = YAML::Dump(n.yaml());
+    return p;
+}
+
+// The port's driver, checked apart from its serial settings: they do not depend on each other.
+void parse_driver(const ConfigNode& n, PortConfig& p) {
     p.driver = n.need("driver");
     p.settings = n["settings"];
     p.devices = n["devices"];
     if (p.devices.present() && !p.devices.is_sequence()) p.devices.fail("expected a list of devices");
-    return p;
+    (void)make_driver(p.driver, driver_spec(p));  // validates the driver's settings and devices
 }
 
 }  // namespace
@@ -129,47 +134,62 @@ DriverSpec driver_spec(const PortConfig& p) {
 
 Config parse_config(const ConfigNode& root) {
     if (!root.present() || !root.is_map()) root.fail("expected a map with gateway, uplink, store and ports");
-    root.allow_only({"gateway", "uplink", "store", "ports", "commands", "signing"});
     Config c;
     c.file = root.file();
+    // Each section, port and driver is checked even when an earlier one is bad, so that one run
+    // reports every problem; the config is refused as a whole if any was found.
+    ConfigErrors errors;
+    errors.check([&] { root.allow_only({"gateway", "uplink", "store", "ports", "commands", "signing"}); });
     for (const char* section : {"gateway", "uplink", "store"}) c.fingerprint += YAML::Dump(root[section].yaml()) + "\n";
 
-    ConfigNode gw = root.need("gateway");
-    gw.allow_only({"id", "metrics", "clock_sync"});
-    c.clock_sync = gw.str("clock_sync", "none");
-    if (c.clock_sync != "none" && c.clock_sync != "kernel" && c.clock_sync.rfind("/", 0) != 0)
-        gw.need("clock_sync").fail("expected none, kernel, or the absolute path of a file that exists once the clock is "
-                                   "synchronized (such as /run/systemd/timesync/synchronized)");
-    c.gateway_id = gw.str("id");
-    c.metrics_listen = gw.str("metrics", c.metrics_listen);
-    require_topic_name(gw.need("id"), c.gateway_id);
+    bool gateway_ok = errors.check([&] {
+        ConfigNode gw = root.need("gateway");
+        gw.allow_only({"id", "metrics", "clock_sync"});
+        c.clock_sync = gw.str("clock_sync", "none");
+        if (c.clock_sync != "none" && c.clock_sync != "kernel" && c.clock_sync.rfind("/", 0) != 0)
+            gw.need("clock_sync").fail("expected none, kernel, or the absolute path of a file that exists once the clock "
+                                       "is synchronized (such as /run/systemd/timesync/synchronized), got '" +
+                                       c.clock_sync + "'" + did_you_mean(c.clock_sync, {"none", "kernel"}));
+        c.gateway_id = gw.str("id");
+        c.metrics_listen = gw.str("metrics", c.metrics_listen);
+        require_topic_name(gw.need("id"), c.gateway_id);
+    });
 
-    c.uplink = parse_uplink(root.need("uplink"), c.gateway_id);
+    // Without a valid gateway id, defaults derived from it would only add confusing errors.
+    errors.check([&] { c.uplink = parse_uplink(root.need("uplink"), gateway_ok ? c.gateway_id : "gateway"); });
 
-    ConfigNode store = root.need("store");
-    store.allow_only({"path", "max_bytes", "max_age", "when_full", "commit_interval", "replay_rate"});
-    c.store.path = store.str("path");
-    c.store.max_bytes = store.bytes("max_bytes", c.store.max_bytes);
-    if (c.store.max_bytes < 1024 * 1024) store.need("max_bytes").fail("expected at least 1MiB");
-    c.store.max_age_ms = store.millis("max_age", 0);
-    if (c.store.max_age_ms < 0) store.need("max_age").fail("expected a positive duration");
-    c.store.when_full = store.choice("when_full", {"drop_oldest", "stop_reading"}, "drop_oldest");
-    c.store.commit_interval_ms = store.millis("commit_interval", 0);
-    if (c.store.commit_interval_ms < 0 || c.store.commit_interval_ms > 60'000)
-        store.need("commit_interval").fail("expected a duration from 0 to 60s");
-    c.store.replay_rate = store.real("replay_rate", 0);
-    if (c.store.replay_rate < 0) store.need("replay_rate").fail("expected readings per second, 0 for unlimited");
+    errors.check([&] {
+        ConfigNode store = root.need("store");
+        store.allow_only({"path", "max_bytes", "max_age", "when_full", "commit_interval", "replay_rate"});
+        c.store.path = store.str("path");
+        c.store.max_bytes = store.bytes("max_bytes", c.store.max_bytes);
+        if (c.store.max_bytes < 1024 * 1024) store.need("max_bytes").fail("expected at least 1MiB");
+        c.store.max_age_ms = store.millis("max_age", 0);
+        if (c.store.max_age_ms < 0) store.need("max_age").fail("expected a positive duration");
+        c.store.when_full = store.choice("when_full", {"drop_oldest", "stop_reading"}, "drop_oldest");
+        c.store.commit_interval_ms = store.millis("commit_interval", 0);
+        if (c.store.commit_interval_ms < 0 || c.store.commit_interval_ms > 60'000)
+            store.need("commit_interval").fail("expected a duration from 0 to 60s");
+        c.store.replay_rate = store.real("replay_rate", 0);
+        if (c.store.replay_rate < 0) store.need("replay_rate").fail("expected readings per second, 0 for unlimited");
+    });
 
+    std::vector<ConfigNode> port_nodes;
+    errors.check([&] { port_nodes = root.need("ports").items(); });
     std::set<std::string> names, paths;
-    for (const ConfigNode& pn : root.need("ports").items()) {
-        PortConfig p = parse_port(pn);
-        if (!names.insert(p.name).second) pn.need("name").fail("port name '" + p.name + "' is used twice");
-        if (!paths.insert(p.path).second) pn.need("path").fail("path '" + p.path + "' is used by two ports");
-        (void)make_driver(p.driver, driver_spec(p));  // validates the driver's settings and devices
-        c.ports.push_back(std::move(p));
+    for (const ConfigNode& pn : port_nodes) {
+        PortConfig p;
+        bool port_ok = errors.check([&] {
+            p = parse_port(pn);
+            if (!names.insert(p.name).second) pn.need("name").fail("port name '" + p.name + "' is used twice");
+            if (!paths.insert(p.path).second) pn.need("path").fail("path '" + p.path + "' is used by two ports");
+        });
+        bool driver_ok = errors.check([&] { parse_driver(pn, p); });
+        if (port_ok && driver_ok) c.ports.push_back(std::move(p));
     }
-    c.commands = parse_commands(root["commands"]);
-    c.signing = parse_signing(root["signing"]);
+    errors.check([&] { c.commands = parse_commands(root["commands"]); });
+    errors.check([&] { c.signing = parse_signing(root["signing"]); });
+    errors.throw_if_any();
     return c;
 }
 

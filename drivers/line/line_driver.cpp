@@ -111,7 +111,8 @@ std::unique_ptr<Driver> make_line_driver(const DriverSpec& spec) {
 
     auto fields = s.need("fields").items();
     if (fields.empty()) s.need("fields").fail("list at least one field");
-    for (const ConfigNode& f : fields) {
+    ConfigErrors errors;  // every bad field, not just the first
+    for (const ConfigNode& f : fields) errors.check([&] {
         f.allow_only({"field", "column", "metric", "type", "unit", "scale", "offset"});
         line::FieldSpec spec_f;
         if (fmt.format == line::Format::delimited) {
@@ -137,7 +138,8 @@ std::unique_ptr<Driver> make_line_driver(const DriverSpec& spec) {
             (f["scale"].present() || f["offset"].present()))
             f.fail("scale and offset apply to double and int fields only");
         fmt.fields.push_back(std::move(spec_f));
-    }
+    });
+    errors.throw_if_any();
     return std::make_unique<LineDriver>(std::move(device), std::move(fmt), std::move(terminator), max_line);
 }
 

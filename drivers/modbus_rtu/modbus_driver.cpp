@@ -690,9 +690,13 @@ std::unique_ptr<Driver> make_modbus_driver(const DriverSpec& spec) {
         monitor.monitor = true;
         return std::make_unique<ModbusDriver>(spec.port, monitor, std::vector<Device>{});
     }
-    Settings s = parse_settings(spec.settings);
-    std::vector<Device> devices = parse_devices(spec.devices);
-    if (!s.monitor && devices.empty()) {
+    Settings s;
+    std::vector<Device> devices;
+    ConfigErrors errors;  // the settings' problems and the devices' are reported together
+    bool settings_ok = errors.check([&] { s = parse_settings(spec.settings); });
+    errors.check([&] { devices = parse_devices(spec.devices); });
+    errors.throw_if_any();
+    if (settings_ok && !s.monitor && devices.empty()) {
         const char* what = "list at least one device for the master to poll (or set mode: monitor)";
         // An absent key's node cannot point at itself; the settings beside it can.
         if (spec.devices.present()) spec.devices.fail(what);

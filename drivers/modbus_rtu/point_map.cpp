@@ -428,40 +428,50 @@ std::vector<Device> parse_devices(const ConfigNode& devices) {
     std::vector<Device> out;
     std::set<std::string> names;
     std::set<int> units;
+    // A bad device or point is recorded and the next one checked, so one run reports them all.
+    ConfigErrors errors;
     for (const ConfigNode& d : devices.items()) {
-        d.allow_only({"name", "unit", "broadcast", "poll_interval", "max_registers", "max_bits", "points"});
         Device dev;
-        dev.name = d.str("name");
-        require_topic_name(d.need("name"), dev.name);
-        if (!names.insert(dev.name).second) d.need("name").fail("duplicate device name '" + dev.name + "'");
-        dev.broadcast = d.boolean("broadcast", false);
-        if (dev.broadcast) {
-            if (d["unit"].present()) d["unit"].fail("a broadcast device has no unit: its writes go to unit 0, every slave");
-            if (d["poll_interval"].present()) d["poll_interval"].fail("a broadcast device is never polled");
-            dev.unit = kBroadcastUnit;
-        } else {
-            dev.unit = static_cast<std::uint8_t>(d.integer("unit", 1, kMaxUnit));
-            if (!units.insert(dev.unit).second)
-                d.need("unit").fail("unit " + std::to_string(dev.unit) + " is already used by another device on this port");
-            dev.poll_interval_ms = d.millis("poll_interval", 1000);
-            if (dev.poll_interval_ms < 10 || dev.poll_interval_ms > 86'400'000)
-                d.need("poll_interval").fail("poll_interval must be between 10ms and 1d");
-        }
-        dev.max_registers = static_cast<std::uint16_t>(d.integer("max_registers", 1, kMaxReadRegisters, kMaxReadRegisters));
-        dev.max_bits = static_cast<std::uint16_t>(d.integer("max_bits", 1, kMaxReadBits, kMaxReadBits));
-        auto points = d.need("points").items();
-        if (points.empty()) d.need("points").fail("list at least one point");
+        errors.check([&] {
+            d.allow_only({"name", "unit", "broadcast", "poll_interval", "max_registers", "max_bits", "points"});
+            dev.name = d.str("name");
+            require_topic_name(d.need("name"), dev.name);
+            if (!names.insert(dev.name).second) d.need("name").fail("duplicate device name '" + dev.name + "'");
+            dev.broadcast = d.boolean("broadcast", false);
+            if (dev.broadcast) {
+                if (d["unit"].present()) d["unit"].fail("a broadcast device has no unit: its writes go to unit 0, every slave");
+                if (d["poll_interval"].present()) d["poll_interval"].fail("a broadcast device is never polled");
+                dev.unit = kBroadcastUnit;
+            } else {
+                dev.unit = static_cast<std::uint8_t>(d.integer("unit", 1, kMaxUnit));
+                if (!units.insert(dev.unit).second)
+                    d.need("unit").fail("unit " + std::to_string(dev.unit) + " is already used by another device on this port");
+                dev.poll_interval_ms = d.millis("poll_interval", 1000);
+                if (dev.poll_interval_ms < 10 || dev.poll_interval_ms > 86'400'000)
+                    d.need("poll_interval").fail("poll_interval must be between 10ms and 1d");
+            }
+            dev.max_registers = static_cast<std::uint16_t>(d.integer("max_registers", 1, kMaxReadRegisters, kMaxReadRegisters));
+            dev.max_bits = static_cast<std::uint16_t>(d.integer("max_bits", 1, kMaxReadBits, kMaxReadBits));
+        });
+        std::vector<ConfigNode> points;
+        errors.check([&] {
+            points = d.need("points").items();
+            if (points.empty()) d.need("points").fail("list at least one point");
+        });
         std::set<std::string> point_names;
         for (const ConfigNode& pn : points) {
-            Point p = parse_point(pn, dev);
-            if (!point_names.insert(p.name).second)
-                pn.need("name").fail("duplicate point name '" + p.name + "' in device '" + dev.name + "'");
-            if (dev.broadcast && !p.writable)
-                pn.fail("points of a broadcast device must be writable (nothing answers a broadcast read)");
-            dev.points.push_back(std::move(p));
+            errors.check([&] {
+                Point p = parse_point(pn, dev);
+                if (!point_names.insert(p.name).second)
+                    pn.need("name").fail("duplicate point name '" + p.name + "' in device '" + dev.name + "'");
+                if (dev.broadcast && !p.writable)
+                    pn.fail("points of a broadcast device must be writable (nothing answers a broadcast read)");
+                dev.points.push_back(std::move(p));
+            });
         }
         out.push_back(std::move(dev));
     }
+    errors.throw_if_any();
     return out;
 }
 

@@ -152,21 +152,23 @@ std::unique_ptr<Driver> make_nmea_driver(const DriverSpec& spec) {
         if (!dec.is_map()) dec.fail("expected a map of metric: interval (and optionally default: interval)");
         std::map<std::string, std::chrono::milliseconds> per_metric;
         std::chrono::milliseconds fallback{0};
-        for (const auto& kv : dec.yaml()) {
+        ConfigErrors errors;  // every bad metric, not just the first
+        for (const auto& kv : dec.yaml()) errors.check([&] {
             std::string metric = kv.first.Scalar();
             ConfigNode value = dec[metric];
             std::int64_t ms = value.as_millis(1000);  // a bare number is seconds
             if (ms < 0) value.fail("interval must not be negative");
             if (metric == "default") {
                 fallback = std::chrono::milliseconds(ms);
-                continue;
+                return;
             }
             if (!decimatable(metric))
                 value.fail("unknown metric '" + metric +
                            "'; use a metric name from drivers/nmea0183/README.md, an xdr./sky./proprietary. metric, "
                            "or default");
             per_metric[metric] = std::chrono::milliseconds(ms);
-        }
+        });
+        errors.throw_if_any();
         settings.decimator = nmea::Decimator(std::move(per_metric), fallback);
     }
     return std::make_unique<NmeaDriver>(std::move(settings));

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """`loopgate check-config` on hostile files: a key given twice (the later, stricter value would be
 silently ignored by the YAML parser) and a second YAML document are refused with exit 1 and an
-error naming file, line, column and field; the same file without the duplicate passes."""
+error naming file, line, column and field; the same file without the duplicate passes. A file with
+many mistakes gets every one of them reported in one run, each located, with a suggestion for a
+mistyped key, enum value or driver name."""
 
 import os
 import subprocess
@@ -48,7 +50,112 @@ ports:
     out = check(good)
     assert out.returncode == 0 and "OK" in out.stdout, (out.returncode, out.stdout, out.stderr)
     print("check-config: duplicate keys and extra documents refused with located errors")
+    check_every_error_reported(d)
+    check_exit_codes(d)
     return 0
+
+
+MANY_MISTAKES = """gateway:
+  id: gw1
+  metrcs: off
+uplink:
+  broker: tcp://127.0.0.1:1883
+  qos: 0
+store:
+  path: /tmp/never-opened.db
+  when_full: drop_odlest
+ports:
+  - name: met
+    path: /dev/ttyUSB0
+    parity: evn
+    driver: line
+    settings:
+      fields:
+        - {field: T, type: dobule}
+        - {field: H, scale: x}
+    devices: [{name: ws1}]
+  - name: meter
+    path: /dev/ttyUSB1
+    driver: modbus-rtu
+    devices:
+      - name: m1
+        unit: 1
+        points:
+          - {name: voltage, table: input, address: 0, type: flaot32}
+          - {name: power, table: input, address: 2, type: float32, word_order: ABDC}
+          - {name: ok, table: input, address: 4, type: float32}
+      - name: m2
+        unit: 300
+        points:
+          - {name: current, table: holding, address: 0, type: uint16}
+  - name: gps
+    path: /dev/ttyUSB2
+    driver: nmea183
+"""
+
+
+def location(text, line_marker, token):
+    """`line:column` (1-based) of `token` on the line holding `line_marker`."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if line_marker in line:
+            return f"{number}:{line.index(token) + 1}"
+    raise AssertionError(line_marker)
+
+
+def check_every_error_reported(d):
+    path = os.path.join(d, "many.yaml")
+    with open(path, "w") as f:
+        f.write(MANY_MISTAKES)
+    out = check(path)
+    t = MANY_MISTAKES
+    expected = [
+        f"many.yaml:{location(t, 'metrcs', 'metrcs')}: gateway.metrcs: unknown key 'metrcs' (did you mean 'metrics'?)",
+        f"many.yaml:{location(t, 'qos', '0')}: uplink.qos: expected an integer from 1 to 1, got 0",
+        f"many.yaml:{location(t, 'when_full', 'drop_odlest')}: store.when_full: expected one of drop_oldest, "
+        "stop_reading, got 'drop_odlest' (did you mean 'drop_oldest'?)",
+        f"many.yaml:{location(t, 'evn', 'evn')}: ports[0].parity: expected one of none, even, odd, got 'evn' "
+        "(did you mean 'even'?)",
+        f"many.yaml:{location(t, 'dobule', 'dobule')}: ports[0].settings.fields[0].type: expected one of double, "
+        "int, bool, string, got 'dobule' (did you mean 'double'?)",
+        f"many.yaml:{location(t, 'scale: x', 'x}')}: ports[0].settings.fields[1].scale: expected a number, got 'x'",
+        f"many.yaml:{location(t, 'flaot32', 'flaot32')}: ports[1].devices[0].points[0].type: expected one of "
+        "bool, int16, uint16, int32, uint32, int64, uint64, float32, float64, string, got 'flaot32' "
+        "(did you mean 'float32'?)",
+        f"many.yaml:{location(t, 'ABDC', 'ABDC')}: ports[1].devices[0].points[1].word_order: expected one of "
+        "ABCD, CDAB, BADC, DCBA, got 'ABDC' (did you mean 'ABCD'?)",
+        f"many.yaml:{location(t, 'unit: 300', '300')}: ports[1].devices[1].unit: expected an integer from 1 to 247, "
+        "got 300",
+        f"many.yaml:{location(t, 'nmea183', 'nmea183')}: ports[2].driver: unknown driver 'nmea183' "
+        "(did you mean 'nmea0183'?)",
+    ]
+    print(f"  many.yaml: exit {out.returncode}:\n{out.stderr}")
+    assert out.returncode == 1, (out.returncode, out.stdout, out.stderr)
+    lines = [line.replace(d + "/", "", 1) for line in out.stderr.splitlines()]
+    for e in expected:
+        assert any(line.startswith(e) for line in lines), (e, out.stderr)
+    located = [line for line in lines if line.startswith("many.yaml:") and not line.startswith("many.yaml: ")]
+    assert len(located) == len(expected), f"one line per error, no cascades: {located}"
+    assert lines[-1] == f"many.yaml: {len(expected)} errors", lines[-1]
+    # The daemon refuses the same file, reporting the same errors, before touching anything.
+    run = subprocess.run([harness.LOOPGATE, "run", "--config", path], capture_output=True, text=True, timeout=30)
+    assert run.returncode == 1, (run.returncode, run.stderr)
+    run_lines = [line.replace(d + "/", "", 1) for line in run.stderr.splitlines()]
+    assert all(any(line.startswith(e) for line in run_lines) for e in expected), run.stderr
+    print("check-config: every error of a file reported in one run, enum values with suggestions")
+
+
+def check_exit_codes(d):
+    missing = check(os.path.join(d, "absent.yaml"))
+    assert missing.returncode == 1 and "absent.yaml: cannot open config file" in missing.stderr, missing
+    usage = subprocess.run([harness.LOOPGATE, "check-config"], capture_output=True, text=True, timeout=30)
+    assert usage.returncode == 2 and "expected exactly one config file" in usage.stderr, usage
+    one = os.path.join(d, "one.yaml")
+    with open(one, "w") as f:
+        f.write(MANY_MISTAKES.split("ports:")[0].replace("  metrcs: off\n", "").replace("qos: 0", "qos: 1")
+                + "ports: []\n")
+    out = check(one)
+    assert out.returncode == 1 and out.stderr.splitlines()[-1] == f"{one}: 1 error", out.stderr
+    print("check-config: exit 0 valid, 1 invalid or unreadable, 2 misuse")
 
 
 if __name__ == "__main__":

@@ -151,3 +151,29 @@ TEST_CASE("malformed YAML on which yaml-cpp's LoadAll never ends is refused at o
     // yaml-cpp 0.7 hands out empty documents forever for this input (found by fuzz_config).
     CHECK_THAT(error_of(",b"), Catch::Contains("gw.yaml:1:1"));
 }
+
+TEST_CASE("every error in a file is reported at once, each located", "[config]") {
+    std::string yaml = replace(replace(replace(valid, "  id: gw1", "  id: gw1\n  idd: x"), "    baud: 9600", "    parity: evn"),
+                               "fields: [{field: T}]", "fields: [{field: T, type: flaot}, {field: H, type: int}]");
+    try {
+        parse_config(ConfigNode::load_string(yaml, "gw.yaml"));
+        FAIL("the config was accepted");
+    } catch (const ConfigError& e) {
+        REQUIRE(e.messages().size() == 3);
+        CHECK_THAT(e.messages()[0], Catch::StartsWith("gw.yaml:3:3: gateway.idd: unknown key 'idd' (did you mean 'id'?)"));
+        CHECK(e.messages()[1] == "gw.yaml:11:13: ports[0].parity: expected one of none, even, odd, got 'evn' (did you mean 'even'?)");
+        CHECK_THAT(e.messages()[2], Catch::StartsWith("gw.yaml:14:33: ports[0].settings.fields[0].type: expected one of double, int, "
+                                                      "bool, string, got 'flaot'"));
+        CHECK(std::string(e.what()) == e.messages()[0] + "\n" + e.messages()[1] + "\n" + e.messages()[2]);
+    }
+}
+
+TEST_CASE("a mistyped enum value gets a suggestion only when one is likely", "[config]") {
+    CHECK(did_you_mean("flaot32", {"int16", "float32", "float64"}) == " (did you mean 'float32'?)");
+    CHECK(did_you_mean("EVEN", {"none", "even", "odd"}) == " (did you mean 'even'?)");
+    CHECK(did_you_mean("drop_odlest", {"drop_oldest", "stop_reading"}) == " (did you mean 'drop_oldest'?)");
+    CHECK(did_you_mean("3", {"1", "1.5", "2"}).empty());
+    CHECK(did_you_mean("banana", {"none", "even", "odd"}).empty());
+    CHECK_THAT(error_of(replace(valid, "    baud: 9600", "    stop_bits: 3")),
+               Catch::EndsWith("ports[0].stop_bits: expected one of 1, 1.5, 2, got '3'"));
+}
