@@ -1,6 +1,7 @@
 #include "drivers/modbus_rtu/modbus_pdu.hpp"
 
 #include <cstdio>
+#include <utility>
 
 #include "drivers/modbus_rtu/crc16.hpp"
 
@@ -23,6 +24,24 @@ std::vector<bool> unpack_bits(std::span<const std::uint8_t> data) {
     for (std::uint8_t byte : data)
         for (int i = 0; i < 8; ++i) bits.push_back(((byte >> i) & 1) != 0);
     return bits;
+}
+
+// How a failed whole-frame check is worded. Requests and responses keep their own wording (a request
+// has a single "wrong request length"); "bad CRC" is shared because the driver counts it by its text.
+struct FrameErrors {
+    const char* invalid;
+    const char* truncated;
+    const char* overlong;
+};
+
+// The checks every ADU passes before its fields are read: the length its function code implies
+// (RTU has no length field) and the CRC. Empty when the frame is whole.
+std::optional<std::string> frame_error(std::span<const std::uint8_t> adu, FrameSize size, const FrameErrors& say) {
+    if (size.status == FrameSize::invalid) return say.invalid;
+    if (size.status == FrameSize::need_more || adu.size() < size.length) return say.truncated;
+    if (adu.size() > size.length) return say.overlong;
+    if (!crc_ok(adu)) return "bad CRC";
+    return std::nullopt;
 }
 
 }  // namespace
@@ -170,21 +189,10 @@ FrameSize request_size(std::span<const std::uint8_t> b) {
 }
 
 std::optional<Response> parse_response(std::span<const std::uint8_t> adu, std::string& error) {
-    FrameSize size = response_size(adu);
-    if (size.status == FrameSize::invalid) {
-        error = adu.size() >= 2 && adu[0] > kMaxUnit ? "unit id out of range" : "unknown function code";
-        return std::nullopt;
-    }
-    if (size.status == FrameSize::need_more || adu.size() < size.length) {
-        error = "truncated frame";
-        return std::nullopt;
-    }
-    if (adu.size() > size.length) {
-        error = "frame longer than its function code allows";
-        return std::nullopt;
-    }
-    if (!crc_ok(adu)) {
-        error = "bad CRC";
+    const char* invalid = adu.size() >= 2 && adu[0] > kMaxUnit ? "unit id out of range" : "unknown function code";
+    if (auto why = frame_error(adu, response_size(adu),
+                               {invalid, "truncated frame", "frame longer than its function code allows"})) {
+        error = std::move(*why);
         return std::nullopt;
     }
     Response r;
@@ -222,17 +230,8 @@ std::optional<Response> parse_response(std::span<const std::uint8_t> adu, std::s
 }
 
 std::optional<Request> parse_request(std::span<const std::uint8_t> adu, std::string& error) {
-    FrameSize size = request_size(adu);
-    if (size.status == FrameSize::invalid) {
-        error = "not a request";
-        return std::nullopt;
-    }
-    if (size.status == FrameSize::need_more || adu.size() != size.length) {
-        error = "wrong request length";
-        return std::nullopt;
-    }
-    if (!crc_ok(adu)) {
-        error = "bad CRC";
+    if (auto why = frame_error(adu, request_size(adu), {"not a request", "wrong request length", "wrong request length"})) {
+        error = std::move(*why);
         return std::nullopt;
     }
     Request q;

@@ -2,10 +2,12 @@
 
 #include <cstdio>
 #include <fstream>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/reading_json.hpp"
 #include "gateway/bridge/clock_watch.hpp"
+#include "gateway/ops/prometheus.hpp"
 
 namespace loopgate {
 
@@ -67,103 +69,83 @@ std::string status_json(const GatewayView& v, const char* state) {
     return out;
 }
 
-}  // namespace loopgate
-
-namespace loopgate {
-
-namespace {
-
-std::string label(const std::string& v) {
-    std::string out;
-    for (char c : v) {
-        if (c == '\\' || c == '"') out += '\\';
-        if (c == '\n') {
-            out += "\\n";
-            continue;
-        }
-        out += c;
-    }
-    return out;
-}
-
-void metric(std::string& out, const char* name, const char* type, const char* help) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
-}
-
-}  // namespace
-
 std::string prometheus_text(const GatewayView& v) {
     const StoreStats& s = v.store.stats();
     const BridgeStats& b = v.bridge.stats();
-    std::string out;
-    auto line = [&](const std::string& name, double value) {
-        char buf[64];
-        std::snprintf(buf, sizeof buf, " %.17g\n", value);
-        out += name + buf;
+    const ClockState clock = clock_state();
+    auto n = [](auto count) { return static_cast<double>(count); };
+    auto per_port = [&v](auto value_of) {
+        return [&v, value_of] {
+            std::vector<PrometheusSample> out;
+            for (PortSlot& slot : v.ports) out.push_back({{{"port", slot.config->name}}, value_of(*slot.session)});
+            return out;
+        };
     };
-    metric(out, "loopgate_readings_total", "counter", "Readings accepted from devices.");
-    line("loopgate_readings_total", static_cast<double>(b.readings));
-    metric(out, "loopgate_batches_published_total", "counter", "Batches acknowledged by the broker.");
-    line("loopgate_batches_published_total", static_cast<double>(b.batches_published));
-    metric(out, "loopgate_batches_replayed_total", "counter", "Batches published from the backlog after an outage.");
-    line("loopgate_batches_replayed_total", static_cast<double>(b.batches_replayed));
-    metric(out, "loopgate_store_batches", "gauge", "Batches in the store, not yet acknowledged.");
-    line("loopgate_store_batches", static_cast<double>(s.depth));
-    metric(out, "loopgate_store_bytes", "gauge", "Payload bytes in the store.");
-    line("loopgate_store_bytes", static_cast<double>(s.bytes));
-    auto oldest = v.store.oldest_created_ns();
-    metric(out, "loopgate_store_oldest_age_seconds", "gauge", "Age of the oldest batch in the store.");
-    line("loopgate_store_oldest_age_seconds", oldest ? static_cast<double>(wall_now_ns() - *oldest) / 1e9 : 0.0);
-    metric(out, "loopgate_dropped_readings_total", "counter", "Readings dropped by store limits or a full memory queue.");
-    line("loopgate_dropped_readings_total", static_cast<double>(s.dropped_readings));
-    metric(out, "loopgate_store_file_bytes", "gauge", "The store's database and write-ahead log on disk.");
-    line("loopgate_store_file_bytes", static_cast<double>(s.file_bytes));
-    metric(out, "loopgate_store_used_bytes", "gauge", "Database pages in use, what store.max_bytes limits.");
-    line("loopgate_store_used_bytes", static_cast<double>(s.used_bytes));
-    metric(out, "loopgate_store_damaged_parts_total", "counter", "Stored parts that failed their checksum; never published.");
-    line("loopgate_store_damaged_parts_total", static_cast<double>(s.damaged_parts));
-    metric(out, "loopgate_store_recoveries_total", "counter", "Damaged stores or logs moved or copied aside at start.");
-    line("loopgate_store_recoveries_total", static_cast<double>(s.recoveries));
-    metric(out, "loopgate_store_commit_failures_total", "counter", "Failed store commits (disk full, I/O errors).");
-    line("loopgate_store_commit_failures_total", static_cast<double>(s.commit_failures));
-    metric(out, "loopgate_store_sync_failures_total", "counter", "Failed fdatasync of the store's write-ahead log.");
-    line("loopgate_store_sync_failures_total", static_cast<double>(s.sync_failures));
-    metric(out, "loopgate_disk_bytes_written_total", "counter", "Bytes the process wrote to storage.");
-    line("loopgate_disk_bytes_written_total", static_cast<double>(process_bytes_written()));
-    metric(out, "loopgate_uplink_connected", "gauge", "1 while connected to the broker.");
-    line("loopgate_uplink_connected", v.uplink.connected() ? 1 : 0);
-    metric(out, "loopgate_uplink_reconnects_total", "counter", "Connections to the broker lost.");
-    line("loopgate_uplink_reconnects_total", static_cast<double>(v.uplink.reconnects()));
-    metric(out, "loopgate_publish_failures_total", "counter", "Publishes that failed and were sent again.");
-    line("loopgate_publish_failures_total", static_cast<double>(b.publish_failures));
-    ClockState clock = clock_state();
-    metric(out, "loopgate_clock_synchronized", "gauge",
-           "1 once the wall clock is known to be synchronized (gateway.clock_sync); readings are flagged before.");
-    line("loopgate_clock_synchronized", clock.synchronized ? 1 : 0);
-    metric(out, "loopgate_clock_source_failed", "gauge",
-           "1 when the configured clock_sync source cannot be consulted (adjtimex denied by the sandbox).");
-    line("loopgate_clock_source_failed", clock.problem.empty() ? 0 : 1);
-    metric(out, "loopgate_port_open", "gauge", "1 while the serial port is open.");
-    for (PortSlot& slot : v.ports)
-        line("loopgate_port_open{port=\"" + label(slot.config->name) + "\"}", slot.session->stats().open ? 1 : 0);
-    metric(out, "loopgate_port_bytes_read_total", "counter", "Bytes read from the serial port.");
-    for (PortSlot& slot : v.ports)
-        line("loopgate_port_bytes_read_total{port=\"" + label(slot.config->name) + "\"}",
-             static_cast<double>(slot.session->stats().bytes_read));
-    metric(out, "loopgate_port_failures_total", "counter", "Failed opens and lost lines.");
-    for (PortSlot& slot : v.ports)
-        line("loopgate_port_failures_total{port=\"" + label(slot.config->name) + "\"}",
-             static_cast<double>(slot.session->stats().failures));
-    metric(out, "loopgate_driver_events_total", "counter",
-           "The driver's own counters per port: frames good and bad, timeouts, overlong lines...");
-    for (PortSlot& slot : v.ports)
-        for (const auto& [name, value] : slot.session->driver().counters())
-            line("loopgate_driver_events_total{port=\"" + label(slot.config->name) + "\",counter=\"" + label(name) + "\"}",
-                 static_cast<double>(value));
-    metric(out, "loopgate_device_online", "gauge", "1 while the device answers (drivers that poll).");
-    for (const auto& [device, online] : v.device_online)
-        line("loopgate_device_online{device=\"" + label(device) + "\"}", online ? 1 : 0);
-    return out;
+    using enum PrometheusType;
+    const std::vector<PrometheusMetric> table{
+        {"loopgate_readings_total", counter, "Readings accepted from devices.", [&] { return n(b.readings); }},
+        {"loopgate_batches_published_total", counter, "Batches acknowledged by the broker.",
+         [&] { return n(b.batches_published); }},
+        {"loopgate_batches_replayed_total", counter, "Batches published from the backlog after an outage.",
+         [&] { return n(b.batches_replayed); }},
+        {"loopgate_store_batches", gauge, "Batches in the store, not yet acknowledged.", [&] { return n(s.depth); }},
+        {"loopgate_store_bytes", gauge, "Payload bytes in the store.", [&] { return n(s.bytes); }},
+        {"loopgate_store_oldest_age_seconds", gauge, "Age of the oldest batch in the store.",
+         [&] {
+             auto oldest = v.store.oldest_created_ns();
+             return oldest ? static_cast<double>(wall_now_ns() - *oldest) / 1e9 : 0.0;
+         }},
+        {"loopgate_dropped_readings_total", counter, "Readings dropped by store limits or a full memory queue.",
+         [&] { return n(s.dropped_readings); }},
+        {"loopgate_store_file_bytes", gauge, "The store's database and write-ahead log on disk.",
+         [&] { return n(s.file_bytes); }},
+        {"loopgate_store_used_bytes", gauge, "Database pages in use, what store.max_bytes limits.",
+         [&] { return n(s.used_bytes); }},
+        {"loopgate_store_damaged_parts_total", counter, "Stored parts that failed their checksum; never published.",
+         [&] { return n(s.damaged_parts); }},
+        {"loopgate_store_recoveries_total", counter, "Damaged stores or logs moved or copied aside at start.",
+         [&] { return n(s.recoveries); }},
+        {"loopgate_store_commit_failures_total", counter, "Failed store commits (disk full, I/O errors).",
+         [&] { return n(s.commit_failures); }},
+        {"loopgate_store_sync_failures_total", counter, "Failed fdatasync of the store's write-ahead log.",
+         [&] { return n(s.sync_failures); }},
+        {"loopgate_disk_bytes_written_total", counter, "Bytes the process wrote to storage.",
+         [] { return static_cast<double>(process_bytes_written()); }},
+        {"loopgate_uplink_connected", gauge, "1 while connected to the broker.",
+         [&] { return v.uplink.connected() ? 1.0 : 0.0; }},
+        {"loopgate_uplink_reconnects_total", counter, "Connections to the broker lost.",
+         [&] { return n(v.uplink.reconnects()); }},
+        {"loopgate_publish_failures_total", counter, "Publishes that failed and were sent again.",
+         [&] { return n(b.publish_failures); }},
+        {"loopgate_clock_synchronized", gauge,
+         "1 once the wall clock is known to be synchronized (gateway.clock_sync); readings are flagged before.",
+         [&] { return clock.synchronized ? 1.0 : 0.0; }},
+        {"loopgate_clock_source_failed", gauge,
+         "1 when the configured clock_sync source cannot be consulted (adjtimex denied by the sandbox).",
+         [&] { return clock.problem.empty() ? 0.0 : 1.0; }},
+        {"loopgate_port_open", gauge, "1 while the serial port is open.", nullptr,
+         per_port([](PortSession& p) { return p.stats().open ? 1.0 : 0.0; })},
+        {"loopgate_port_bytes_read_total", counter, "Bytes read from the serial port.", nullptr,
+         per_port([](PortSession& p) { return static_cast<double>(p.stats().bytes_read); })},
+        {"loopgate_port_failures_total", counter, "Failed opens and lost lines.", nullptr,
+         per_port([](PortSession& p) { return static_cast<double>(p.stats().failures); })},
+        {"loopgate_driver_events_total", counter,
+         "The driver's own counters per port: frames good and bad, timeouts, overlong lines...", nullptr,
+         [&] {
+             std::vector<PrometheusSample> out;
+             for (PortSlot& slot : v.ports)
+                 for (const auto& [name, value] : slot.session->driver().counters())
+                     out.push_back({{{"port", slot.config->name}, {"counter", name}}, static_cast<double>(value)});
+             return out;
+         }},
+        {"loopgate_device_online", gauge, "1 while the device answers (drivers that poll).", nullptr,
+         [&] {
+             std::vector<PrometheusSample> out;
+             for (const auto& [device, online] : v.devices.online()) out.push_back({{{"device", device}}, online ? 1.0 : 0.0});
+             return out;
+         }},
+    };
+    return render_prometheus(table);
 }
 
 }  // namespace loopgate

@@ -2,12 +2,13 @@
 // What the gateway reports about itself: the JSON status published (retained) on the status topic
 // and the Prometheus text served on the metrics endpoint, both from the same snapshot.
 
+#include <cstdint>
 #include <list>
-#include <map>
 #include <string>
 
 #include "gateway/bridge/bridge.hpp"
 #include "gateway/config.hpp"
+#include "gateway/ops/device_presence.hpp"
 #include "gateway/serial/port_session.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/uplink/uplink.hpp"
@@ -20,7 +21,7 @@ struct GatewayView {
     const Bridge& bridge;
     const Uplink& uplink;
     std::list<PortSlot>& ports;
-    const std::map<std::string, bool>& device_online;  // from the drivers' `online` readings
+    const DevicePresence& devices;
 };
 
 std::string status_json(const GatewayView& view, const char* state);
