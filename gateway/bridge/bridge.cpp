@@ -44,11 +44,14 @@ Bridge::~Bridge() { store_.protect_in_flight(nullptr); }
 
 namespace {
 const char* const unsynced_reason = "clock not synchronized";
+const std::string corrected_reason = "clock was not synchronized; receive time corrected by the step at synchronization";
 }  // namespace
 
 void Bridge::submit(std::vector<Reading>& readings) {
     auto now = std::chrono::steady_clock::now();
-    if (!clock_.synchronized()) {
+    bool synced = clock_.synchronized();
+    if (synced && unsynced_last_ != 0) correct_unsynced();
+    if (!synced) {
         for (Reading& r : readings) {
             if (r.quality != Quality::good) continue;
             r.quality = Quality::uncertain;
@@ -71,6 +74,10 @@ void Bridge::submit(std::vector<Reading>& readings) {
         stats_.readings += chunk.size();
         bool full = batcher_.add(chunk.size(), part.size(), now);
         store_.append(open_batch_, part, chunk.size(), high);
+        if (!synced) {
+            if (unsynced_first_ == 0) unsynced_first_ = open_batch_;
+            unsynced_last_ = open_batch_;
+        }
         if (full) seal_batch();  // committed with the rest of this read, below
     }
     readings.clear();
@@ -156,26 +163,28 @@ void Bridge::on_uplink_up() {
     pump();
 }
 
+void Bridge::correct_unsynced() {
+    // The step is known only now, and the readings it applies to are stored already. Protobuf's
+    // merge cannot amend a reading by appending bytes (repeated fields append), so the store's copy
+    // is corrected, once: publishing then always sends the stored bytes (the native publisher adds
+    // at most the historical flag), and the correction survives a restart, which one applied at
+    // each publish did not. Only this run's batches: the step measured here says nothing about a
+    // clock an earlier run (perhaps an earlier boot) saw. This is a decode and re-encode of each
+    // affected part, paid once, off the publish path, for the minutes before the first sync.
+    std::int64_t step = clock_.correction_ns();
+    bool ok = store_.rewrite_parts(unsynced_first_, unsynced_last_, [step](std::string_view part) {
+        return correct_receive_times(part, unsynced_reason, step, corrected_reason);
+    });
+    if (!ok)
+        log::error(store_.last_error(), "; readings taken before the clock was synchronized that are not corrected yet ",
+                   "go out uncorrected, flagged \"", unsynced_reason, "\"");
+    unsynced_first_ = unsynced_last_ = 0;
+}
+
 void Bridge::publish(const StoredBatch& b, bool historical) {
     in_flight_.insert(b.sequence);
     if (historical) ++stats_.batches_replayed;
-    auto done = [this, seq = b.sequence](bool ok) { on_ack(seq, ok); };
-    if (!clock_.became_synchronized() || b.created_ns >= clock_.synced_at_ns()) {
-        publisher_.publish(b, historical, std::move(done));
-        return;
-    }
-    // Stored before the clock was set: move flagged receive times by the step NTP made.
-    v1::Batch batch;
-    StoredBatch fixed = b;
-    if (batch.ParseFromString(b.payload)) {
-        for (auto& r : *batch.mutable_readings()) {
-            if (r.quality_reason() != unsynced_reason) continue;
-            r.set_receive_time_ns(r.receive_time_ns() + clock_.correction_ns());
-            r.set_quality_reason("clock was not synchronized; receive time corrected by the step at synchronization");
-        }
-        fixed.payload = batch.SerializeAsString();
-    }
-    publisher_.publish(fixed, historical, std::move(done));
+    publisher_.publish(b, historical, [this, seq = b.sequence](bool ok) { on_ack(seq, ok); });
 }
 
 void Bridge::pump() {

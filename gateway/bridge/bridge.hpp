@@ -62,6 +62,7 @@ private:
     void commit_now();
     void schedule_commit();
     void publish(const StoredBatch& b, bool historical);
+    void correct_unsynced();
     void on_ack(std::uint64_t sequence, bool delivered);
     void check_limits();
 
@@ -85,6 +86,10 @@ private:
 
     std::map<std::string, std::uint64_t> device_sequences_;
     std::uint64_t open_batch_ = 0;    // 0: none open
+    // Batches this run stored readings in while the clock was not synchronized (0: none): their
+    // receive times are corrected in the store once the step is known.
+    std::uint64_t unsynced_first_ = 0;
+    std::uint64_t unsynced_last_ = 0;
     std::uint64_t backlog_end_ = 0;   // batches up to here were stored before the uplink came up
     std::uint64_t stored_before_start_ = 0;  // the last batch a previous run left in the store
     bool ever_connected_ = false;

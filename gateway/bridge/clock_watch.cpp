@@ -69,9 +69,8 @@ bool ClockWatch::synchronized() {
     synced_ = true;
     publish();
     correction_ns_ = wall_minus_mono() - offset_while_unsynced_;
-    synced_at_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     log::info("clock: synchronized; the wall clock moved by ", static_cast<double>(correction_ns_) / 1e9,
-              " s; earlier readings are corrected as they are published");
+              " s; the receive times of earlier readings still stored are corrected");
     return true;
 }
 

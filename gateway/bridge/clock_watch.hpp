@@ -1,8 +1,8 @@
 #pragma once
 // Boxes without a real-time clock boot with a wrong wall clock until NTP steps it. Readings taken
 // before the clock is synchronized are flagged (quality uncertain, reason "clock not synchronized"),
-// and once it is, the step is measured against the monotonic clock, so their receive times can be
-// corrected when they are published.
+// and once it is, the step is measured against the monotonic clock, so that the bridge can correct
+// their receive times in the store before they are published.
 
 #include <chrono>
 #include <cstdint>
@@ -39,10 +39,6 @@ public:
     // The step applied to the wall clock when it became synchronized (0 until then, and when the
     // clock was trusted from the start).
     std::int64_t correction_ns() const { return correction_ns_; }
-    // True once the clock went from unsynchronized to synchronized while running.
-    bool became_synchronized() const { return synced_at_ns_ != 0; }
-    // Wall time (after the step) when synchronization was first seen.
-    std::int64_t synced_at_ns() const { return synced_at_ns_; }
 
 private:
     bool check();
@@ -55,7 +51,6 @@ private:
     std::chrono::steady_clock::time_point next_check_{};
     std::int64_t offset_while_unsynced_ = 0;
     std::int64_t correction_ns_ = 0;
-    std::int64_t synced_at_ns_ = 0;
 };
 
 }  // namespace loopgate

@@ -396,6 +396,96 @@ void Store::close_batch(std::uint64_t sequence) { queue_.push_back(Op{Op::close,
 
 void Store::remove(std::uint64_t sequence) { removals_.push_back(sequence); }
 
+bool Store::rewrite_parts(std::uint64_t first, std::uint64_t last, const PartFix& fix) {
+    for (Op& op : queue_) {
+        if (op.kind != Op::part || op.sequence < first || op.sequence > last) continue;
+        if (auto fixed = fix(op.bytes)) {
+            stats_.pending_bytes -= std::min<std::uint64_t>(stats_.pending_bytes, op.bytes.size());
+            stats_.pending_bytes += fixed->size();
+            op.bytes = std::move(*fixed);
+        }
+    }
+    if (!db_) return false;
+    sqlite3_int64 after = first_part(first) - 1;
+    for (bool more = true; more;) {
+        // A chunk is read, then written: rows changed under a SELECT still stepping are undefined.
+        std::vector<std::pair<sqlite3_int64, std::string>> chunk;
+        std::size_t bytes = 0;
+        std::int64_t grown = 0;
+        more = false;
+        {
+            sqlite3_stmt* s = prepare("SELECT id, payload, crc FROM parts WHERE id > ? AND id <= ? ORDER BY id");
+            Reset r{s};
+            sqlite3_bind_int64(s, 1, after);
+            sqlite3_bind_int64(s, 2, last_part(last));
+            int rc = SQLITE_DONE;
+            while (!more && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+                after = sqlite3_column_int64(s, 0);
+                auto* data = static_cast<const char*>(sqlite3_column_blob(s, 1));
+                std::string_view stored(data ? data : "", static_cast<std::size_t>(sqlite3_column_bytes(s, 1)));
+                if (sqlite3_column_type(s, 2) != SQLITE_NULL &&
+                    static_cast<std::uint32_t>(sqlite3_column_int64(s, 2)) != crc32c(stored))
+                    continue;  // damaged: read_after() drops and counts it; a new checksum would hide that
+                auto fixed = fix(stored);
+                if (!fixed) continue;
+                bytes += fixed->size();
+                grown += static_cast<std::int64_t>(fixed->size()) - static_cast<std::int64_t>(stored.size());
+                chunk.emplace_back(after, std::move(*fixed));
+                more = bytes >= commit_chunk();
+            }
+            if (!more && rc != SQLITE_DONE) {
+                last_error_ = "store " + path_ + ": cannot read: " + sqlite3_errmsg(db_);
+                return false;
+            }
+        }
+        if (chunk.empty()) continue;
+        try {
+            exec("BEGIN IMMEDIATE");
+            std::set<std::uint64_t> batches;
+            for (const auto& [id, payload] : chunk) {
+                sqlite3_stmt* u = prepare("UPDATE parts SET payload = ?, crc = ? WHERE id = ?");
+                Reset r{u};
+                sqlite3_bind_blob(u, 1, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
+                sqlite3_bind_int64(u, 2, crc32c(payload));
+                sqlite3_bind_int64(u, 3, id);
+                if (sqlite3_step(u) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), sqlite3_errcode(db_));
+                batches.insert(static_cast<std::uint64_t>(id) >> part_bits);
+            }
+            // Open batches get their totals when they close.
+            for (std::uint64_t seq : batches) {
+                sqlite3_stmt* b = prepare(
+                    "UPDATE batches SET bytes = (SELECT coalesce(sum(length(payload)), 0) FROM parts WHERE id BETWEEN ?1 AND ?2) "
+                    "WHERE sequence = ?3 AND closed = 1");
+                Reset r{b};
+                sqlite3_bind_int64(b, 1, first_part(seq));
+                sqlite3_bind_int64(b, 2, last_part(seq));
+                sqlite3_bind_int64(b, 3, static_cast<sqlite3_int64>(seq));
+                if (sqlite3_step(b) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), sqlite3_errcode(db_));
+            }
+            exec("COMMIT");
+        } catch (const std::exception& e) {
+            sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+            ++stats_.commit_failures;
+            last_error_ = e.what();
+            return false;
+        }
+        ++stats_.commits;
+        // The parts of an open batch are counted as they are committed, not in its row: adjust.
+        stats_.bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, static_cast<std::int64_t>(stats_.bytes) + grown));
+    }
+    refresh_used();
+    return true;
+}
+
+void Store::recount() {
+    sqlite3_stmt* s = prepare("SELECT count(*), coalesce(sum(bytes),0) FROM batches");
+    Reset r{s};
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        stats_.depth = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+        stats_.bytes = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
+    }
+}
+
 void Store::apply(const Op& op) {
     auto step = [&](sqlite3_stmt* s) {
         int rc = sqlite3_step(s);
@@ -534,13 +624,7 @@ bool Store::commit_chunk(std::size_t ops) {
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(ops));
     if (queue_.empty()) stats_.pending_bytes = 0;
     if (!removals_.empty()) {
-        // Recount: removals may include batches the limits dropped already.
-        sqlite3_stmt* s = prepare("SELECT count(*), coalesce(sum(bytes),0) FROM batches");
-        if (sqlite3_step(s) == SQLITE_ROW) {
-            stats_.depth = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
-            stats_.bytes = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
-        }
-        sqlite3_reset(s);
+        recount();  // removals may include batches the limits dropped already
         removals_.clear();
     }
     return true;

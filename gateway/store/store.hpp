@@ -31,6 +31,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 struct sqlite3;
@@ -106,6 +107,15 @@ public:
     // Marks a batch acknowledged; it is deleted by the next commit.
     void remove(std::uint64_t sequence);
 
+    // Rewrites the parts of batches first..last, queued or on disk: `fix` returns a part's new bytes,
+    // or nothing to leave it as it is. For facts learnt after readings were stored (the clock's step
+    // at synchronization, see gateway/bridge/clock_watch.hpp): the store's copy is amended once, so
+    // that publishing always sends the stored bytes. Parts whose checksum fails are left alone (they
+    // are never published). One transaction per commit_chunk() of rewritten bytes, each atomic;
+    // returns false on failure (last_error()), the parts not reached yet left as they were.
+    using PartFix = std::function<std::optional<std::string>(std::string_view part)>;
+    bool rewrite_parts(std::uint64_t first, std::uint64_t last, const PartFix& fix);
+
     // Writes everything queued, in transactions of at most commit_chunk(). Returns false on failure
     // (the error is in last_error()), keeping what is not written yet; over max_bytes it first drops
     // the oldest unsent batches (limits.drop_oldest) or writes no new readings until there is room.
@@ -164,6 +174,7 @@ private:
     void open_database();
     bool commit_chunk(std::size_t ops);
     void refresh_sizes();
+    void recount();  // depth and bytes from the database
     void refresh_used();
     int sync_wal();
     void id_marks_failed();

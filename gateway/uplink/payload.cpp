@@ -76,6 +76,21 @@ std::string mark_historical(const std::string& payload) {
     return out;
 }
 
+std::optional<std::string> correct_receive_times(std::string_view part, std::string_view flagged, std::int64_t step_ns,
+                                                 const std::string& corrected) {
+    v1::Batch batch;
+    if (!batch.ParseFromArray(part.data(), static_cast<int>(part.size()))) return std::nullopt;
+    bool changed = false;
+    for (auto& r : *batch.mutable_readings()) {
+        if (r.quality_reason() != flagged) continue;
+        r.set_receive_time_ns(r.receive_time_ns() + step_ns);
+        r.set_quality_reason(corrected);
+        changed = true;
+    }
+    if (!changed) return std::nullopt;
+    return batch.SerializeAsString();
+}
+
 std::size_t estimated_size(const Reading& r) {
     std::size_t value = std::holds_alternative<std::string>(r.value) ? std::get<std::string>(r.value).size() + 2 : 10;
     return 40 + r.device.size() + r.metric.size() + r.unit.size() + r.quality_reason.size() + value;

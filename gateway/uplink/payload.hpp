@@ -1,8 +1,11 @@
 #pragma once
 // Readings to and from the protobuf payload (proto/loopgate.proto).
 
+#include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/reading.hpp"
@@ -24,6 +27,12 @@ std::string encode_readings(std::span<const Reading> readings);
 // appears twice with the last one winning, so appending the field's three bytes to the stored
 // bytes sets the flag without decoding and re-encoding the batch.
 std::string mark_historical(const std::string& payload);
+
+// A stored part (a serialized Batch) with the receive times of the readings whose quality reason is
+// `flagged` moved by `step_ns` and their reason replaced by `corrected`; nothing when no reading is
+// flagged or the part does not parse (it is left as stored).
+std::optional<std::string> correct_receive_times(std::string_view part, std::string_view flagged, std::int64_t step_ns,
+                                                 const std::string& corrected);
 
 // Approximate encoded size of one reading, for the batcher's byte limit.
 std::size_t estimated_size(const Reading& r);

@@ -236,6 +236,7 @@ class Subscriber:
 
     def __init__(self, port, prefix="loopgate", persistent=False):
         self.batches = []
+        self.payloads = []  # the data messages' bytes as received, in order
         self.status = []
         self.errors = []
         self._cond = threading.Condition()
@@ -262,6 +263,7 @@ class Subscriber:
             if msg.topic.endswith("/status"):
                 self.status.append(msg.payload.decode())
             else:
+                self.payloads.append(bytes(msg.payload))
                 b = loopgate_pb2.Batch()
                 try:
                     b.ParseFromString(msg.payload)

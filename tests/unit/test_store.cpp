@@ -569,3 +569,96 @@ TEST_CASE("a write-ahead log whose header is damaged is copied aside too", "[sto
     CHECK_FALSE(s.stats().recovered_from.empty());
     CHECK(s.next_sequence() > 5);
 }
+
+namespace {
+
+const char* const unsynced = "clock not synchronized";
+const std::string corrected = "corrected";
+constexpr std::int64_t step = 1'000'000'000'000;  // the clock was 1000 s behind
+
+Reading unsynced_reading(std::uint64_t seq, std::int64_t received) {
+    Reading r = reading("d", seq, static_cast<double>(seq));
+    r.quality = Quality::uncertain;
+    r.quality_reason = unsynced;
+    r.receive_time_ns = received;
+    return r;
+}
+
+Store::PartFix correct_step() {
+    return [](std::string_view part) { return correct_receive_times(part, unsynced, step, corrected); };
+}
+
+}  // namespace
+
+TEST_CASE("a fact learnt later is written into the stored parts once: committed and queued ones, nothing outside the range", "[store]") {
+    TempDir dir;
+    {
+        Store s(dir.db(), roomy);
+        std::uint64_t before = add_batch(s, 1, 1);  // another run's batch: not in the range
+        std::uint64_t seq = s.next_sequence();
+        s.open_batch(seq, 5, encode_batch_header("gw", seq, 5));
+        std::vector<Reading> early{unsynced_reading(2, 100)};
+        s.append(seq, encode_readings(early), 1, {{"d", 2}});
+        REQUIRE(s.commit());  // on disk
+        std::vector<Reading> late{unsynced_reading(3, 200)};
+        s.append(seq, encode_readings(late), 1, {{"d", 3}});  // still queued
+        s.close_batch(seq);
+
+        REQUIRE(s.rewrite_parts(seq, seq, correct_step()));
+        REQUIRE(s.commit());
+        auto out = s.read_after(0, 10);
+        REQUIRE(out.size() == 2);
+        CHECK(out[0].sequence == before);
+        CHECK(parse(out[0].payload).readings(0).receive_time_ns() == 0);
+        v1::Batch b = parse(out[1].payload);
+        REQUIRE(b.readings_size() == 2);
+        CHECK(b.readings(0).receive_time_ns() == 100 + step);
+        CHECK(b.readings(1).receive_time_ns() == 200 + step);
+        CHECK(b.readings(0).quality_reason() == corrected);
+        CHECK(b.readings(1).quality_reason() == corrected);
+        CHECK(b.readings(0).quality() == v1::QUALITY_UNCERTAIN);
+        CHECK(s.stats().bytes == out[0].payload.size() + out[1].payload.size());
+
+        // Corrected once: a second pass finds nothing flagged and writes nothing.
+        auto commits = s.stats().commits;
+        REQUIRE(s.rewrite_parts(seq, seq, correct_step()));
+        CHECK(s.stats().commits == commits);
+    }
+    // Durable: the corrected bytes are what a restarted gateway publishes.
+    Store s(dir.db(), roomy);
+    auto out = s.read_after(0, 10);
+    REQUIRE(out.size() == 2);
+    v1::Batch b = parse(out[1].payload);
+    CHECK(b.readings(0).receive_time_ns() == 100 + step);
+    CHECK(b.readings(1).receive_time_ns() == 200 + step);
+    CHECK(s.stats().bytes == out[0].payload.size() + out[1].payload.size());
+}
+
+TEST_CASE("rewriting leaves a part the disk damaged alone, so it is still left out and counted", "[store]") {
+    TempDir dir;
+    std::uint64_t seq = 0;
+    {
+        Store s(dir.db(), roomy);
+        seq = s.next_sequence();
+        s.open_batch(seq, 5, encode_batch_header("gw", seq, 5));
+        std::vector<Reading> good{unsynced_reading(1, 100)}, damaged{unsynced_reading(2, 200)};
+        s.append(seq, encode_readings(good), 1, {{"d", 1}});
+        s.append(seq, encode_readings(damaged), 1, {{"d", 2}});
+        s.close_batch(seq);
+        REQUIRE(s.commit());
+    }
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(dir.db().c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "UPDATE parts SET crc = crc + 1 WHERE id = (SELECT max(id) FROM parts)", nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+
+    Store s(dir.db(), roomy);
+    REQUIRE(s.rewrite_parts(seq, seq, correct_step()));
+    auto out = s.read_after(0, 10);
+    REQUIRE(out.size() == 1);
+    v1::Batch b = parse(out[0].payload);
+    REQUIRE(b.readings_size() == 1);
+    CHECK(b.readings(0).receive_time_ns() == 100 + step);
+    CHECK(s.stats().damaged_parts == 1);
+    CHECK(s.stats().dropped_readings == 1);
+}
