@@ -21,6 +21,7 @@
 #include "drivers/modbus_rtu/crc16.hpp"
 #include "drivers/modbus_rtu/modbus_driver.hpp"
 #include "drivers/modbus_rtu/modbus_pdu.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace loopgate;
 namespace fs = std::filesystem;
@@ -79,18 +80,6 @@ public:
 
 private:
     pid_t pid_ = -1;
-};
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/loopgate-modbus-XXXXXX";
-        path = mkdtemp(tmpl);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
 };
 
 struct Fd {
@@ -180,7 +169,7 @@ TEST_CASE("modbus master against a pymodbus RTU slave over a pty pair", "[modbus
         WARN("skipping the pymodbus interop test: /usr/bin/socat or Debian's python3-pymodbus/python3-serial is missing");
         return;
     }
-    TempDir dir;
+    testing::TempDir dir{"modbus"};
     const std::string master_link = (dir.path / "master").string();
     const std::string slave_link = (dir.path / "slave").string();
 

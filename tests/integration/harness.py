@@ -376,15 +376,25 @@ ports:
     return path
 
 
+def preload(shim):
+    """LD_PRELOAD value that puts `shim` under the gateway. An ASan build insists on its runtime being
+    the first library loaded, so that one comes first when the binary links it."""
+    ldd = subprocess.run(["ldd", LOOPGATE], capture_output=True, text=True, timeout=10).stdout
+    asan = [line.split("=>")[1].split()[0] for line in ldd.splitlines() if "libasan" in line and "=>" in line]
+    return " ".join(asan + [shim])
+
+
 def line_config(directory, broker_port, pty_path, *, max_delay="100ms", max_readings=500,
-                reconnect_max="1s", extra_ports="", metrics="off", store_dir=None, store_max_bytes=None):
+                reconnect_max="1s", extra_ports="", metrics="off", store_dir=None, store_max_bytes=None,
+                clock_sync=None):
     path = os.path.join(directory, "loopgate.yaml")
     max_bytes_line = f"\n  max_bytes: {store_max_bytes}" if store_max_bytes else ""
+    clock_sync_line = f"\n  clock_sync: {clock_sync}" if clock_sync else ""
     with open(path, "w") as f:
         f.write(f"""
 gateway:
   id: test-gw
-  metrics: {metrics}
+  metrics: {metrics}{clock_sync_line}
 uplink:
   broker: tcp://127.0.0.1:{broker_port}
   reconnect_min: 100ms

@@ -7,7 +7,6 @@ instead, flags every reading uncertain, and reports the state in its status and 
 
 import json
 import os
-import subprocess
 import sys
 import urllib.request
 
@@ -29,17 +28,9 @@ def main():
     broker = h.Mosquitto(h.free_port(), d).start()
     line = h.PtyPair(d, "met")
     metrics_port = h.free_port()
-    cfg = h.line_config(d, broker.port, line.gateway_end, metrics=f"127.0.0.1:{metrics_port}")
-    with open(cfg) as f:
-        text = f.read().replace("  id: test-gw\n", "  id: test-gw\n  clock_sync: kernel\n")
-    with open(cfg, "w") as f:
-        f.write(text)
-    # An ASan build insists on its runtime being the first library loaded: preload it before the shim.
-    ldd = subprocess.run(["ldd", h.LOOPGATE], capture_output=True, text=True, timeout=10).stdout
-    asan = [line.split("=>")[1].split()[0] for line in ldd.splitlines() if "libasan" in line and "=>" in line]
-    preload = " ".join(asan + [shim])
+    cfg = h.line_config(d, broker.port, line.gateway_end, metrics=f"127.0.0.1:{metrics_port}", clock_sync="kernel")
     sub = h.Subscriber(broker.port)
-    gw = h.Gateway(cfg, d, env={"LD_PRELOAD": preload}).start()
+    gw = h.Gateway(cfg, d, env={"LD_PRELOAD": h.preload(shim)}).start()
     try:
         for n in range(1, 6):
             line.write(f"T=1 N={n}\r\n")

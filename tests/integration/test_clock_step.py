@@ -8,7 +8,6 @@ appends), not a batch decoded and encoded again on the way out."""
 
 import os
 import sqlite3
-import subprocess
 import sys
 import time
 
@@ -47,15 +46,8 @@ def main():
     broker = h.Mosquitto(port, d)  # down: the early readings wait in the store
     line = h.PtyPair(d, "met")
     flag = os.path.join(d, "synchronized")
-    cfg = h.line_config(d, port, line.gateway_end)
-    with open(cfg) as f:
-        text = f.read().replace("  metrics: off", f"  metrics: off\n  clock_sync: {flag}")
-    with open(cfg, "w") as f:
-        f.write(text)
-    # An ASan build insists on its runtime being the first library loaded: preload it before the shim.
-    ldd = subprocess.run(["ldd", h.LOOPGATE], capture_output=True, text=True, timeout=10).stdout
-    asan = [l.split("=>")[1].split()[0] for l in ldd.splitlines() if "libasan" in l and "=>" in l]
-    env = {"LD_PRELOAD": " ".join(asan + [shim]), "LOOPGATE_CLOCK_STEP_FLAG": flag,
+    cfg = h.line_config(d, port, line.gateway_end, clock_sync=flag)
+    env = {"LD_PRELOAD": h.preload(shim), "LOOPGATE_CLOCK_STEP_FLAG": flag,
            "LOOPGATE_CLOCK_BEHIND_S": str(BEHIND_S)}
     gw = h.Gateway(cfg, d, env=env).start()
     sub = None

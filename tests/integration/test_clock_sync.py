@@ -11,11 +11,7 @@ port = h.free_port()
 broker = h.Mosquitto(port, d)  # down: the early readings wait in the store
 line = h.PtyPair(d, "met")
 flag = os.path.join(d, "synchronized")
-cfg = h.line_config(d, port, line.gateway_end)
-with open(cfg) as f:
-    text = f.read().replace("  metrics: off", f"  metrics: off\n  clock_sync: {flag}")
-with open(cfg, "w") as f:
-    f.write(text)
+cfg = h.line_config(d, port, line.gateway_end, clock_sync=flag)
 gw = h.Gateway(cfg, d).start()
 assert "clock: not synchronized" in gw.log_text()
 

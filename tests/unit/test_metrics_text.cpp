@@ -24,19 +24,11 @@
 #include "gateway/store/store.hpp"
 #include "gateway/uplink/batch_publisher.hpp"
 #include "gateway/uplink/uplink.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace loopgate;
 
 namespace {
-
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/loopgate-metrics-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 std::string line_port(const std::string& name, const std::string& path) {
     return "  - name: " + name + "\n    path: " + path +
@@ -45,7 +37,7 @@ std::string line_port(const std::string& name, const std::string& path) {
            name + "-dev\n";
 }
 
-Config gateway_config(const TempDir& dir, const std::string& ports) {
+Config gateway_config(const testing::TempDir& dir, const std::string& ports) {
     std::string yaml = "gateway: {id: test-gw}\nuplink: {broker: tcp://127.0.0.1:1}\nstore: {path: " +
                        (dir.path / "store.db").string() + "}\nports:\n" + ports;
     return parse_config(ConfigNode::load_string(yaml, "t.yaml"));
@@ -103,7 +95,7 @@ Scrape scrape(const std::string& text) {
 }  // namespace
 
 TEST_CASE("metrics text: every family declared once, valid names, one series per label set", "[metrics]") {
-    TempDir dir;
+    testing::TempDir dir{"metrics"};
     Config config = gateway_config(dir, line_port("met", "/dev/loopgate-test-absent-1") +
                                             line_port("aux", "/dev/loopgate-test-absent-2"));
     boost::asio::io_context io;
@@ -200,7 +192,7 @@ TEST_CASE("metrics text: label values are escaped, empty families are still decl
 }
 
 TEST_CASE("port set: a reload keeps unchanged ports, restarts changed ones, adds and removes", "[reload]") {
-    TempDir dir;
+    testing::TempDir dir{"metrics"};
     Config before = gateway_config(dir, line_port("kept", "/dev/loopgate-test-absent-1") +
                                             line_port("changed", "/dev/loopgate-test-absent-2") +
                                             line_port("removed", "/dev/loopgate-test-absent-3"));

@@ -15,6 +15,7 @@
 #include "gateway/store/store.hpp"
 #include "gateway/uplink/payload.hpp"
 #include "power_cut_vfs.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace loopgate;
 using loopgate::testing::PowerCutVfs;
@@ -22,16 +23,6 @@ using loopgate::testing::PowerCutVfs;
 namespace {
 
 // In memory when the machine has a tmpfs: SQLite's own VFS, used to read the files back, syncs.
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        std::string tmpl = (::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp") + std::string("/loopgate-power-cut-vfs-XXXXXX");
-        path = ::mkdtemp(tmpl.data());
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    std::string db() const { return (path / "test.db").string(); }
-};
-
 struct Db {
     sqlite3* handle = nullptr;
     explicit Db(const std::string& path, const char* vfs = nullptr) {
@@ -58,82 +49,82 @@ struct Db {
 }  // namespace
 
 TEST_CASE("power-cut VFS: a commit under synchronous=FULL survives a cut", "[power-cut-vfs]") {
-    TempDir dir;
+    testing::TempDir dir{"power-cut-vfs", testing::Medium::memory};
     PowerCutVfs vfs;
     std::mt19937_64 rng(1);
     {
-        Db db(dir.db(), vfs.name().c_str());
+        Db db(dir.file("test.db"), vfs.name().c_str());
         db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (x); INSERT INTO t VALUES (1)");
         vfs.cut_now();
     }  // closing with the power off: its checkpoint reaches nothing
     vfs.restore_after_power_cut(PowerCutVfs::Loss::all_unsynced, rng);
-    Db db(dir.db());  // SQLite's own VFS: the files are an ordinary database
+    Db db(dir.file("test.db"));  // SQLite's own VFS: the files are an ordinary database
     CHECK(db.number("SELECT count(*) FROM t") == 1);
     CHECK(db.text("PRAGMA integrity_check") == "ok");
 }
 
 TEST_CASE("power-cut VFS: a commit under synchronous=OFF is lost in a cut, though it was written", "[power-cut-vfs]") {
-    TempDir dir;
+    testing::TempDir dir{"power-cut-vfs", testing::Medium::memory};
     PowerCutVfs vfs;
     std::mt19937_64 rng(1);
     {
-        Db db(dir.db(), vfs.name().c_str());
+        Db db(dir.file("test.db"), vfs.name().c_str());
         db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (x); INSERT INTO t VALUES (1)");
         db.exec("PRAGMA synchronous=OFF; INSERT INTO t VALUES (2)");
-        auto wal_size = std::filesystem::file_size(dir.db() + "-wal");
+        auto wal_size = std::filesystem::file_size(dir.file("test.db") + "-wal");
         {
-            Db reader(dir.db());  // another process would see it: it is in the files, just not durable
+            Db reader(dir.file("test.db"));  // another process would see it: it is in the files, just not durable
             CHECK(reader.number("SELECT count(*) FROM t") == 2);
         }
-        CHECK(std::filesystem::file_size(dir.db() + "-wal") == wal_size);
+        CHECK(std::filesystem::file_size(dir.file("test.db") + "-wal") == wal_size);
         vfs.cut_now();
     }
     vfs.restore_after_power_cut(PowerCutVfs::Loss::all_unsynced, rng);
-    CHECK_FALSE(std::filesystem::exists(dir.db() + "-shm"));
-    Db db(dir.db());
+    CHECK_FALSE(std::filesystem::exists(dir.file("test.db") + "-shm"));
+    Db db(dir.file("test.db"));
     CHECK(db.number("SELECT count(*) FROM t") == 1);
     CHECK(db.number("SELECT max(x) FROM t") == 1);
 }
 
 TEST_CASE("power-cut VFS: a file never synced is gone after a cut; a synced one keeps its content", "[power-cut-vfs]") {
-    TempDir dir;
+    testing::TempDir dir{"power-cut-vfs", testing::Medium::memory};
     PowerCutVfs vfs;
     std::mt19937_64 rng(1);
     {
-        Db db(dir.db(), vfs.name().c_str());
+        Db db(dir.file("test.db"), vfs.name().c_str());
         db.exec("PRAGMA synchronous=OFF; PRAGMA journal_mode=WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1)");
         vfs.cut_now();
     }
-    REQUIRE(std::filesystem::exists(dir.db()));
-    REQUIRE(std::filesystem::exists(dir.db() + "-wal"));
+    REQUIRE(std::filesystem::exists(dir.file("test.db")));
+    REQUIRE(std::filesystem::exists(dir.file("test.db") + "-wal"));
     vfs.restore_after_power_cut(PowerCutVfs::Loss::all_unsynced, rng);
-    CHECK_FALSE(std::filesystem::exists(dir.db()));
-    CHECK_FALSE(std::filesystem::exists(dir.db() + "-wal"));
+    CHECK_FALSE(std::filesystem::exists(dir.file("test.db")));
+    CHECK_FALSE(std::filesystem::exists(dir.file("test.db") + "-wal"));
 }
 
 TEST_CASE("power-cut VFS: syncs fail and writes vanish once the power is off", "[power-cut-vfs]") {
-    TempDir dir;
+    testing::TempDir dir{"power-cut-vfs", testing::Medium::memory};
     PowerCutVfs vfs;
-    Db db(dir.db(), vfs.name().c_str());
+    Db db(dir.file("test.db"), vfs.name().c_str());
     db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (x); INSERT INTO t VALUES (1)");
-    auto wal_size = std::filesystem::file_size(dir.db() + "-wal");
+    auto wal_size = std::filesystem::file_size(dir.file("test.db") + "-wal");
     std::uint64_t calls = vfs.io_calls();
     vfs.cut_at_io_call(1);  // the first write of the next commit
     CHECK(sqlite3_exec(db.handle, "INSERT INTO t VALUES (2)", nullptr, nullptr, nullptr) != SQLITE_OK);
     CHECK(vfs.is_cut());
     CHECK(vfs.io_calls() == calls + 1);
-    CHECK(std::filesystem::file_size(dir.db() + "-wal") == wal_size);
-    CHECK(vfs.sync_file(dir.db() + "-wal") == EIO);
+    CHECK(std::filesystem::file_size(dir.file("test.db") + "-wal") == wal_size);
+    CHECK(vfs.sync_file(dir.file("test.db") + "-wal") == EIO);
 }
 
 TEST_CASE("power-cut VFS: torn and reordered unsynced writes never make a WAL database unreadable", "[power-cut-vfs]") {
     PowerCutVfs vfs;
     for (std::uint64_t seed = 1; seed <= 40; ++seed) {
         INFO("seed " << seed);
-        TempDir dir;
+        testing::TempDir dir{"power-cut-vfs", testing::Medium::memory};
         std::mt19937_64 rng(seed);
         {
-            Db db(dir.db(), vfs.name().c_str());
+            Db db(dir.file("test.db"), vfs.name().c_str());
             db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (x, pad)");
             db.exec("INSERT INTO t VALUES (1, zeroblob(3000))");
             db.exec("PRAGMA synchronous=OFF");
@@ -142,7 +133,7 @@ TEST_CASE("power-cut VFS: torn and reordered unsynced writes never make a WAL da
             vfs.cut_now();
         }
         vfs.restore_after_power_cut(PowerCutVfs::Loss::any_subset, rng);
-        Db db(dir.db());
+        Db db(dir.file("test.db"));
         CHECK(db.text("PRAGMA integrity_check") == "ok");
         // Transactions are atomic and kept in order: some first n of them survive.
         long long n = db.number("SELECT count(*) FROM t");
@@ -153,7 +144,7 @@ TEST_CASE("power-cut VFS: torn and reordered unsynced writes never make a WAL da
 
 TEST_CASE("power-cut VFS under the store: a batch committed with synchronous=FULL survives, one awaiting its sync does not",
           "[power-cut-vfs][store]") {
-    TempDir dir;
+    testing::TempDir dir{"power-cut-vfs", testing::Medium::memory};
     PowerCutVfs vfs;
     std::mt19937_64 rng(1);
     const StoreLimits roomy{1ull << 30, 0, 64 << 20};
@@ -173,7 +164,7 @@ TEST_CASE("power-cut VFS under the store: a batch committed with synchronous=FUL
     };
     std::uint64_t kept = 0, lost = 0;
     {
-        Store s(dir.db(), roomy, StoreOptions{vfs.name(), nullptr});
+        Store s(dir.file("test.db"), roomy, StoreOptions{vfs.name(), nullptr});
         kept = add_batch(s);
         CHECK(s.read_after(0, 10).size() == 1);
         vfs.cut_now();
@@ -183,7 +174,7 @@ TEST_CASE("power-cut VFS under the store: a batch committed with synchronous=FUL
         // After the store's own sync at open, a WAL sync that never gets through: the batch is
         // committed but never durable.
         bool refuse = false;
-        Store s(dir.db(), roomy, StoreOptions{vfs.name(), [&](const std::string& path) { return refuse ? EIO : vfs.sync_file(path); }});
+        Store s(dir.file("test.db"), roomy, StoreOptions{vfs.name(), [&](const std::string& path) { return refuse ? EIO : vfs.sync_file(path); }});
         refuse = true;
         REQUIRE(s.read_after(0, 10).size() == 1);
         s.sync_in_background([](std::function<void()>) {}, [] {});
@@ -192,7 +183,7 @@ TEST_CASE("power-cut VFS under the store: a batch committed with synchronous=FUL
         vfs.cut_now();
     }
     vfs.restore_after_power_cut(PowerCutVfs::Loss::all_unsynced, rng);
-    Store s(dir.db(), roomy);
+    Store s(dir.file("test.db"), roomy);
     auto batches = s.read_after(0, 10);
     REQUIRE(batches.size() == 1);
     CHECK(batches[0].sequence == kept);

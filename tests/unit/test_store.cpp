@@ -16,20 +16,11 @@
 #include "gateway/store/store.hpp"
 #include "gateway/store/wal_check.hpp"
 #include "gateway/uplink/payload.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace loopgate;
 
 namespace {
-
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/loopgate-store-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    std::string db() const { return (path / "store.db").string(); }
-};
 
 const StoreLimits roomy{1ull << 30, 0, 64 << 20};
 
@@ -64,8 +55,8 @@ v1::Batch parse(const std::string& payload) {
 }  // namespace
 
 TEST_CASE("a batch's parts read back as one protobuf Batch, readings in order", "[store]") {
-    TempDir dir;
-    Store s(dir.db(), roomy);
+    testing::TempDir dir{"store"};
+    Store s(dir.file("store.db"), roomy);
     std::uint64_t seq = add_batch(s, 1, 3, 42);
     auto batches = s.read_after(0, 10);
     REQUIRE(batches.size() == 1);
@@ -82,8 +73,8 @@ TEST_CASE("a batch's parts read back as one protobuf Batch, readings in order", 
 }
 
 TEST_CASE("batches come out oldest first and leave only when acknowledged", "[store]") {
-    TempDir dir;
-    Store s(dir.db(), roomy);
+    testing::TempDir dir{"store"};
+    Store s(dir.file("store.db"), roomy);
     for (int i = 0; i < 5; ++i) add_batch(s, i * 10, 2, 100 + i);
     CHECK(s.stats().depth == 5);
     auto first = s.read_after(0, 3);
@@ -100,10 +91,10 @@ TEST_CASE("batches come out oldest first and leave only when acknowledged", "[st
 }
 
 TEST_CASE("an open batch is not published until closed, and a crash closes it on the next start", "[store]") {
-    TempDir dir;
+    testing::TempDir dir{"store"};
     std::uint64_t seq = 0;
     {
-        Store s(dir.db(), roomy);
+        Store s(dir.file("store.db"), roomy);
         seq = s.next_sequence();
         s.open_batch(seq, 7, encode_batch_header("gw", seq, 7));
         std::vector<Reading> one{reading("d", 1, 1.5)};
@@ -111,7 +102,7 @@ TEST_CASE("an open batch is not published until closed, and a crash closes it on
         REQUIRE(s.commit());
         CHECK(s.read_after(0, 10).empty());
     }  // the process "dies" with the batch open
-    Store s(dir.db(), roomy);
+    Store s(dir.file("store.db"), roomy);
     auto batches = s.read_after(0, 10);
     REQUIRE(batches.size() == 1);
     CHECK(batches[0].sequence == seq);
@@ -121,10 +112,10 @@ TEST_CASE("an open batch is not published until closed, and a crash closes it on
 }
 
 TEST_CASE("reopening keeps unacknowledged batches and device sequences, and never reuses a batch id", "[store]") {
-    TempDir dir;
+    testing::TempDir dir{"store"};
     std::uint64_t last = 0;
     {
-        Store s(dir.db(), roomy);
+        Store s(dir.file("store.db"), roomy);
         add_batch(s, 1, 2);
         last = add_batch(s, 3, 2);
         s.remove(last - 1);
@@ -132,23 +123,23 @@ TEST_CASE("reopening keeps unacknowledged batches and device sequences, and neve
         REQUIRE(s.commit());
         CHECK(s.stats().depth == 0);
     }
-    Store s(dir.db(), roomy);
+    Store s(dir.file("store.db"), roomy);
     CHECK(s.stats().depth == 0);
     CHECK(s.next_sequence() == last + 1);
     CHECK(s.device_sequences().at("d") == 4);
 }
 
 TEST_CASE("a batch id is never reused even after the age limit dropped every batch", "[store]") {
-    TempDir dir;
+    testing::TempDir dir{"store"};
     std::uint64_t last = 0;
     {
-        Store s(dir.db(), StoreLimits{1ull << 30, 1000, 64 << 20});
+        Store s(dir.file("store.db"), StoreLimits{1ull << 30, 1000, 64 << 20});
         add_batch(s, 1, 2, 0);
         last = add_batch(s, 3, 2, 0);
         s.enforce_limits(10'000'000'000LL, false);
         CHECK(s.stats().depth == 0);
     }
-    Store s(dir.db(), roomy);
+    Store s(dir.file("store.db"), roomy);
     CHECK(s.next_sequence() == last + 1);
 }
 
@@ -168,7 +159,7 @@ void sql(const std::string& path, const char* text) {
 }  // namespace
 
 TEST_CASE("a store of layout 1 is upgraded in place, its batches and sequences kept", "[store]") {
-    TempDir dir;
+    testing::TempDir dir{"store"};
     // Layout 1 as the first releases wrote it: batch 7 closed with two parts, batch 8 left open by a
     // crash with a header and one part; parts of the two batches interleaved in id order.
     std::string header7 = encode_batch_header("gw", 7, 70), header8 = encode_batch_header("gw", 8, 80);
@@ -193,9 +184,9 @@ TEST_CASE("a store of layout 1 is upgraded in place, its batches and sequences k
         "), (3, 8, " + hex(header8) + "), (4, 7, " + hex(p2) + "), (5, 8, " + hex(p3) + ");"
         "INSERT INTO device_sequences VALUES ('d', 13);"
         "INSERT INTO meta VALUES ('last_sequence', 8);";
-    sql(dir.db(), script.c_str());
+    sql(dir.file("store.db"), script.c_str());
 
-    Store s(dir.db(), roomy);
+    Store s(dir.file("store.db"), roomy);
     auto batches = s.read_after(0, 10);
     REQUIRE(batches.size() == 2);
     CHECK(batches[0].sequence == 7);
@@ -218,10 +209,10 @@ TEST_CASE("a store of layout 1 is upgraded in place, its batches and sequences k
 }
 
 TEST_CASE("a store written by a newer loopgate is refused, not rewritten", "[store]") {
-    TempDir dir;
-    sql(dir.db(), "CREATE TABLE batches (sequence INTEGER PRIMARY KEY); PRAGMA user_version = 99;");
-    CHECK_THROWS_WITH(Store(dir.db(), roomy), Catch::Contains("newer loopgate") && Catch::Contains(dir.db()));
-    CHECK(std::filesystem::exists(dir.db()));
+    testing::TempDir dir{"store"};
+    sql(dir.file("store.db"), "CREATE TABLE batches (sequence INTEGER PRIMARY KEY); PRAGMA user_version = 99;");
+    CHECK_THROWS_WITH(Store(dir.file("store.db"), roomy), Catch::Contains("newer loopgate") && Catch::Contains(dir.file("store.db")));
+    CHECK(std::filesystem::exists(dir.file("store.db")));
 }
 
 namespace {
@@ -252,9 +243,9 @@ struct PostedQueue {
 }  // namespace
 
 TEST_CASE("syncing in the background, a batch is handed out only once its readings are durable", "[store]") {
-    TempDir dir;
+    testing::TempDir dir{"store"};
     PostedQueue loop;  // outlives the store, whose syncer may still post while it closes
-    Store s(dir.db(), roomy);
+    Store s(dir.file("store.db"), roomy);
     int durable_calls = 0;
     s.sync_in_background([&](std::function<void()> f) { loop.post(std::move(f)); }, [&] { ++durable_calls; });
     std::uint64_t seq = add_batch(s, 1, 3);
@@ -273,15 +264,15 @@ TEST_CASE("syncing in the background, a batch is handed out only once its readin
 }
 
 TEST_CASE("syncing in the background, what was committed survives a reopen", "[store]") {
-    TempDir dir;
+    testing::TempDir dir{"store"};
     {
         PostedQueue loop;
-        Store s(dir.db(), roomy);
+        Store s(dir.file("store.db"), roomy);
         s.sync_in_background([&](std::function<void()> f) { loop.post(std::move(f)); }, [] {});
         add_batch(s, 1, 2);
         add_batch(s, 3, 2);
     }  // closed before any sync reported back
-    Store s(dir.db(), roomy);
+    Store s(dir.file("store.db"), roomy);
     CHECK(s.read_after(0, 10).size() == 2);
     CHECK(s.device_sequences().at("d") == 4);
 }
@@ -316,13 +307,13 @@ std::uint64_t files_on_disk(const std::string& db) {
 }  // namespace
 
 TEST_CASE("over the size limit the oldest batches are dropped and counted, and the files stay within the limit plus the stated margin", "[store]") {
-    TempDir dir;
-    Store s(dir.db(), StoreLimits{one_mib, 0, 64 << 20});
+    testing::TempDir dir{"store"};
+    Store s(dir.file("store.db"), StoreLimits{one_mib, 0, 64 << 20});
     std::uint64_t most = 0;
     for (int i = 0; i < 60; ++i) {  // 60 x 64 KiB: nearly four times the limit
         add_big_batch(s, i);
         s.enforce_limits(0, true);
-        most = std::max(most, files_on_disk(dir.db()));
+        most = std::max(most, files_on_disk(dir.file("store.db")));
     }
     CHECK(s.stats().used_bytes <= one_mib);
     CHECK(s.stats().dropped_batches >= 40);
@@ -332,8 +323,8 @@ TEST_CASE("over the size limit the oldest batches are dropped and counted, and t
 }
 
 TEST_CASE("stop_reading keeps batches over the size limit and takes no new readings; max_age drops old ones regardless", "[store]") {
-    TempDir dir;
-    Store s(dir.db(), StoreLimits{one_mib, 1000, 64 << 20, false});
+    testing::TempDir dir{"store"};
+    Store s(dir.file("store.db"), StoreLimits{one_mib, 1000, 64 << 20, false});
     int stored = 0;
     while (!s.over_limit()) add_big_batch(s, (stored++) * 1'000'000'000LL);
     REQUIRE(stored > 10);
@@ -355,8 +346,8 @@ TEST_CASE("stop_reading keeps batches over the size limit and takes no new readi
 }
 
 TEST_CASE("in steady state the write-ahead log is checkpointed and stays within its limit", "[store]") {
-    TempDir dir;
-    Store s(dir.db(), roomy);
+    testing::TempDir dir{"store"};
+    Store s(dir.file("store.db"), roomy);
     std::uint64_t largest = 0;
     // Every commit appends at least a page: 3,000 commits write about 12 MB of log.
     for (int i = 0; i < 1500; ++i) {
@@ -364,19 +355,19 @@ TEST_CASE("in steady state the write-ahead log is checkpointed and stays within 
         s.remove(seq);
         REQUIRE(s.commit());
         std::error_code ec;
-        largest = std::max<std::uint64_t>(largest, std::filesystem::file_size(dir.db() + "-wal", ec));
+        largest = std::max<std::uint64_t>(largest, std::filesystem::file_size(dir.file("store.db") + "-wal", ec));
     }
     CHECK(largest <= s.wal_limit() + s.commit_chunk());
-    CHECK(std::filesystem::file_size(dir.db()) < 256 * 1024);
+    CHECK(std::filesystem::file_size(dir.file("store.db")) < 256 * 1024);
 }
 
 TEST_CASE("a corrupt store is moved aside, never deleted, and a fresh one opened", "[store]") {
-    TempDir dir;
+    testing::TempDir dir{"store"};
     {
-        std::ofstream junk(dir.db(), std::ios::binary);
+        std::ofstream junk(dir.file("store.db"), std::ios::binary);
         junk << std::string(8192, '\x5a');
     }
-    Store s(dir.db(), roomy);
+    Store s(dir.file("store.db"), roomy);
     CHECK_FALSE(s.stats().recovered_from.empty());
     CHECK(s.stats().recoveries == 1);
     CHECK(std::filesystem::file_size(s.stats().recovered_from) == 8192);
@@ -407,10 +398,10 @@ TEST_CASE("after any recovery, batch ids and device sequences continue above eve
     for (auto damage : {std::make_pair(std::size_t{0}, std::string(4096, '\x5a')),
                         std::make_pair(std::size_t{18}, std::string("\x07\x07")),
                         std::make_pair(std::size_t{0}, std::string("Not SQLite at all"))}) {
-        TempDir dir;
-        fill(dir.db(), 5);  // batches 1-5, device d up to 15
-        patch(dir.db(), damage.first, damage.second);
-        Store s(dir.db(), roomy);
+        testing::TempDir dir{"store"};
+        fill(dir.file("store.db"), 5);  // batches 1-5, device d up to 15
+        patch(dir.file("store.db"), damage.first, damage.second);
+        Store s(dir.file("store.db"), roomy);
         INFO("damage at " << damage.first);
         CHECK_FALSE(s.stats().recovered_from.empty());
         CHECK(std::filesystem::exists(s.stats().recovered_from));
@@ -422,39 +413,39 @@ TEST_CASE("after any recovery, batch ids and device sequences continue above eve
 }
 
 TEST_CASE("a store damaged with its id marks gone continues its ids from the clock", "[store]") {
-    TempDir dir;
-    fill(dir.db(), 5);
-    std::filesystem::remove(dir.db() + ".ids");
-    patch(dir.db(), 0, std::string(100, '\x5a'));
+    testing::TempDir dir{"store"};
+    fill(dir.file("store.db"), 5);
+    std::filesystem::remove(dir.file("store.db") + ".ids");
+    patch(dir.file("store.db"), 0, std::string(100, '\x5a'));
     auto before_ms = static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-    Store s(dir.db(), roomy);
+    Store s(dir.file("store.db"), roomy);
     CHECK_FALSE(s.stats().recovered_from.empty());
     CHECK(s.next_sequence() > before_ms);
     CHECK(s.unknown_device_floor() >= before_ms);
 }
 
 TEST_CASE("only the three newest aside copies are kept", "[store]") {
-    TempDir dir;
+    testing::TempDir dir{"store"};
     for (int i = 0; i < 5; ++i) {
-        std::ofstream(dir.db() + ".corrupt-100000000" + std::to_string(i), std::ios::binary) << "old";
-        std::ofstream(dir.db() + ".corrupt-100000000" + std::to_string(i) + "-wal", std::ios::binary) << "old";
+        std::ofstream(dir.file("store.db") + ".corrupt-100000000" + std::to_string(i), std::ios::binary) << "old";
+        std::ofstream(dir.file("store.db") + ".corrupt-100000000" + std::to_string(i) + "-wal", std::ios::binary) << "old";
     }
-    fill(dir.db(), 2);
-    patch(dir.db(), 0, std::string(100, '\x5a'));
-    Store s(dir.db(), roomy);
+    fill(dir.file("store.db"), 2);
+    patch(dir.file("store.db"), 0, std::string(100, '\x5a'));
+    Store s(dir.file("store.db"), roomy);
     REQUIRE_FALSE(s.stats().recovered_from.empty());
     CHECK(std::filesystem::exists(s.stats().recovered_from));
-    CHECK(std::filesystem::exists(dir.db() + ".corrupt-1000000004"));
-    CHECK(std::filesystem::exists(dir.db() + ".corrupt-1000000003"));
-    CHECK_FALSE(std::filesystem::exists(dir.db() + ".corrupt-1000000002"));
-    CHECK_FALSE(std::filesystem::exists(dir.db() + ".corrupt-1000000000-wal"));
+    CHECK(std::filesystem::exists(dir.file("store.db") + ".corrupt-1000000004"));
+    CHECK(std::filesystem::exists(dir.file("store.db") + ".corrupt-1000000003"));
+    CHECK_FALSE(std::filesystem::exists(dir.file("store.db") + ".corrupt-1000000002"));
+    CHECK_FALSE(std::filesystem::exists(dir.file("store.db") + ".corrupt-1000000000-wal"));
 }
 
 TEST_CASE("a payload the disk damaged is never published: the part is left out and counted", "[store]") {
-    TempDir dir;
+    testing::TempDir dir{"store"};
     {
-        Store s(dir.db(), roomy);
+        Store s(dir.file("store.db"), roomy);
         std::uint64_t seq = s.next_sequence();
         s.open_batch(seq, 1, encode_batch_header("gw", seq, 1));
         std::vector<Reading> good{reading("d", 1, 1.0)};
@@ -466,13 +457,13 @@ TEST_CASE("a payload the disk damaged is never published: the part is left out a
         s.close_batch(seq);
         REQUIRE(s.commit());
     }  // closing checkpoints the log into the database file
-    std::ifstream in(dir.db(), std::ios::binary);
+    std::ifstream in(dir.file("store.db"), std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     auto at = bytes.find("PAYLOAD-MARKER");
     REQUIRE(at != std::string::npos);
-    patch(dir.db(), at + 3, "\xff");  // a flipped byte SQLite's quick_check cannot see
+    patch(dir.file("store.db"), at + 3, "\xff");  // a flipped byte SQLite's quick_check cannot see
 
-    Store s(dir.db(), roomy);
+    Store s(dir.file("store.db"), roomy);
     CHECK(s.stats().recovered_from.empty());
     auto out = s.read_after(0, 10);
     REQUIRE(out.size() == 1);
@@ -521,36 +512,36 @@ std::vector<std::uint8_t> read_bytes(const std::string& file) {
 }  // namespace
 
 TEST_CASE("a write-ahead log torn at its end is normal: nothing is moved aside", "[store][wal]") {
-    TempDir dir;
-    fill_and_die(dir.db(), 20);
-    auto wal = read_bytes(dir.db() + "-wal");
+    testing::TempDir dir{"store"};
+    fill_and_die(dir.file("store.db"), 20);
+    auto wal = read_bytes(dir.file("store.db") + "-wal");
     REQUIRE(wal.size() > 32 + 3 * 4120);
     CHECK_FALSE(inspect_wal(wal).damaged);
     CHECK(inspect_wal(wal).replayed == inspect_wal(wal).frames);
-    std::filesystem::resize_file(dir.db() + "-wal", wal.size() - 1000);  // the last frame half written
-    auto torn = inspect_wal(read_bytes(dir.db() + "-wal"));
+    std::filesystem::resize_file(dir.file("store.db") + "-wal", wal.size() - 1000);  // the last frame half written
+    auto torn = inspect_wal(read_bytes(dir.file("store.db") + "-wal"));
     CHECK_FALSE(torn.damaged);
-    Store s(dir.db(), roomy);
+    Store s(dir.file("store.db"), roomy);
     CHECK(s.stats().recovered_from.empty());
     CHECK(s.read_after(0, 100).size() >= 19);
     CHECK(s.next_sequence() == 20);  // the torn last transaction is gone, and was never handed out
 }
 
 TEST_CASE("a write-ahead log damaged in the middle is copied aside, logged and counted; what SQLite can read is kept; ids go on upward", "[store][wal]") {
-    TempDir dir;
-    fill_and_die(dir.db(), 20);
-    auto wal = read_bytes(dir.db() + "-wal");
+    testing::TempDir dir{"store"};
+    fill_and_die(dir.file("store.db"), 20);
+    auto wal = read_bytes(dir.file("store.db") + "-wal");
     std::size_t frame = 24 + 4096;
     REQUIRE(wal.size() >= 32 + 8 * frame);
     std::size_t frames = (wal.size() - 32) / frame;
-    patch(dir.db() + "-wal", 32 + (frames * 2 / 3) * frame + 24 + 200, "\x01\x02\x03");  // two thirds in
-    auto damaged_wal = read_bytes(dir.db() + "-wal");
+    patch(dir.file("store.db") + "-wal", 32 + (frames * 2 / 3) * frame + 24 + 200, "\x01\x02\x03");  // two thirds in
+    auto damaged_wal = read_bytes(dir.file("store.db") + "-wal");
     WalInspection seen = inspect_wal(damaged_wal);
     CHECK(seen.damaged);
     CHECK(seen.lost_commits > 0);
     CHECK(seen.replayed < seen.frames);
 
-    Store s(dir.db(), roomy);
+    Store s(dir.file("store.db"), roomy);
     REQUIRE_FALSE(s.stats().recovered_from.empty());
     CHECK(s.stats().recoveries == 1);
     CHECK(read_bytes(s.stats().recovered_from + "-wal") == damaged_wal);  // kept for a person to salvage
@@ -561,11 +552,11 @@ TEST_CASE("a write-ahead log damaged in the middle is copied aside, logged and c
 }
 
 TEST_CASE("a write-ahead log whose header is damaged is copied aside too", "[store][wal]") {
-    TempDir dir;
-    fill_and_die(dir.db(), 5);
-    patch(dir.db() + "-wal", 16, "\xde\xad");  // a salt: the header checksum fails
-    CHECK(inspect_wal(read_bytes(dir.db() + "-wal")).damaged);
-    Store s(dir.db(), roomy);
+    testing::TempDir dir{"store"};
+    fill_and_die(dir.file("store.db"), 5);
+    patch(dir.file("store.db") + "-wal", 16, "\xde\xad");  // a salt: the header checksum fails
+    CHECK(inspect_wal(read_bytes(dir.file("store.db") + "-wal")).damaged);
+    Store s(dir.file("store.db"), roomy);
     CHECK_FALSE(s.stats().recovered_from.empty());
     CHECK(s.next_sequence() > 5);
 }
@@ -591,9 +582,9 @@ Store::PartFix correct_step() {
 }  // namespace
 
 TEST_CASE("a fact learnt later is written into the stored parts once: committed and queued ones, nothing outside the range", "[store]") {
-    TempDir dir;
+    testing::TempDir dir{"store"};
     {
-        Store s(dir.db(), roomy);
+        Store s(dir.file("store.db"), roomy);
         std::uint64_t before = add_batch(s, 1, 1);  // another run's batch: not in the range
         std::uint64_t seq = s.next_sequence();
         s.open_batch(seq, 5, encode_batch_header("gw", seq, 5));
@@ -625,7 +616,7 @@ TEST_CASE("a fact learnt later is written into the stored parts once: committed 
         CHECK(s.stats().commits == commits);
     }
     // Durable: the corrected bytes are what a restarted gateway publishes.
-    Store s(dir.db(), roomy);
+    Store s(dir.file("store.db"), roomy);
     auto out = s.read_after(0, 10);
     REQUIRE(out.size() == 2);
     v1::Batch b = parse(out[1].payload);
@@ -635,10 +626,10 @@ TEST_CASE("a fact learnt later is written into the stored parts once: committed 
 }
 
 TEST_CASE("rewriting leaves a part the disk damaged alone, so it is still left out and counted", "[store]") {
-    TempDir dir;
+    testing::TempDir dir{"store"};
     std::uint64_t seq = 0;
     {
-        Store s(dir.db(), roomy);
+        Store s(dir.file("store.db"), roomy);
         seq = s.next_sequence();
         s.open_batch(seq, 5, encode_batch_header("gw", seq, 5));
         std::vector<Reading> good{unsynced_reading(1, 100)}, damaged{unsynced_reading(2, 200)};
@@ -648,11 +639,11 @@ TEST_CASE("rewriting leaves a part the disk damaged alone, so it is still left o
         REQUIRE(s.commit());
     }
     sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open(dir.db().c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_open(dir.file("store.db").c_str(), &db) == SQLITE_OK);
     REQUIRE(sqlite3_exec(db, "UPDATE parts SET crc = crc + 1 WHERE id = (SELECT max(id) FROM parts)", nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
 
-    Store s(dir.db(), roomy);
+    Store s(dir.file("store.db"), roomy);
     REQUIRE(s.rewrite_parts(seq, seq, correct_step()));
     auto out = s.read_after(0, 10);
     REQUIRE(out.size() == 1);

@@ -48,6 +48,7 @@
 #include "gateway/store/store.hpp"
 #include "gateway/uplink/payload.hpp"
 #include "power_cut_vfs.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace loopgate;
 using loopgate::testing::PowerCutVfs;
@@ -56,16 +57,6 @@ namespace {
 
 // In memory when the machine has a tmpfs: the last open of each run goes through SQLite's own VFS,
 // whose fsyncs on a real disk would dominate the run time.
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        std::string tmpl = (::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp") + std::string("/loopgate-power-cut-XXXXXX");
-        path = ::mkdtemp(tmpl.data());
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    std::string db() const { return (path / "store.db").string(); }
-};
-
 std::uint64_t env_number(const char* name, std::uint64_t fallback) {
     const char* text = std::getenv(name);
     return text && *text ? std::strtoull(text, nullptr, 10) : fallback;
@@ -522,8 +513,8 @@ private:
     bool background_ = false;
     PowerCutVfs& vfs_;
     Totals& totals_;
-    TempDir dir_;
-    std::string path_ = dir_.db();
+    testing::TempDir dir_{"power-cut", testing::Medium::memory};
+    std::string path_ = dir_.file("store.db");
     std::unique_ptr<PostedQueue> queue_;  // before the store: it must outlive the syncer's posts
     std::unique_ptr<Store> store_;
     Ledger ledger_;
@@ -583,7 +574,7 @@ TEST_CASE("after a power cut at any moment the store opens and keeps every batch
 // syncing (the gateway's mode): with synchronous=FULL every reading was synced by its commit.
 // The fix: Store::open_database() syncs the WAL before it takes what it holds as durable.
 TEST_CASE("a batch found after a kill -9 is handed out only once it is durable", "[store][power-cut]") {
-    TempDir dir;
+    testing::TempDir dir{"power-cut", testing::Medium::memory};
     PowerCutVfs vfs;
     std::mt19937_64 rng(1);
     const StoreLimits roomy{1ull << 30, 0, 64 << 20};
@@ -599,7 +590,7 @@ TEST_CASE("a batch found after a kill -9 is handed out only once it is durable",
     std::uint64_t seq = 0;
     {
         PostedQueue loop;
-        Store s(dir.db(), roomy, options);
+        Store s(dir.file("store.db"), roomy, options);
         s.sync_in_background([&](std::function<void()> f) { loop.post(std::move(f)); }, [] {});
         {
             std::lock_guard<std::mutex> lock(m);
@@ -627,12 +618,12 @@ TEST_CASE("a batch found after a kill -9 is handed out only once it is durable",
     vfs.resume_after_process_crash();
     std::vector<StoredBatch> handed_out;
     {
-        Store s(dir.db(), roomy, options);  // systemd restarts the gateway
+        Store s(dir.file("store.db"), roomy, options);  // systemd restarts the gateway
         handed_out = s.read_after(0, 10);   // ...which publishes at once
         vfs.cut_now();                      // and then the power goes
     }
     vfs.restore_after_power_cut(PowerCutVfs::Loss::all_unsynced, rng);
-    Store s(dir.db(), roomy);
+    Store s(dir.file("store.db"), roomy);
     auto present = s.read_after(0, 10);
     for (const StoredBatch& b : handed_out) {
         INFO("batch " << b.sequence << " was handed out after the restart");
