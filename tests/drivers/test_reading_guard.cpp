@@ -4,7 +4,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "hex_bytes.hpp"
+#include "tests/drivers/hex_bytes.hpp"
 
 #include <cmath>
 #include <limits>

@@ -3,7 +3,7 @@
 // V1.02 and the classic PI-MBUS-300 examples with slave 0x11).
 #include <catch2/catch.hpp>
 
-#include "hex_bytes.hpp"
+#include "tests/drivers/hex_bytes.hpp"
 
 #include <sstream>
 

@@ -2,7 +2,7 @@
 // writes, broadcasts, per-device intervals, and the passive monitor.
 #include <catch2/catch.hpp>
 
-#include "hex_bytes.hpp"
+#include "tests/drivers/hex_bytes.hpp"
 
 #include <map>
 #include <sstream>
