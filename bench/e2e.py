@@ -275,8 +275,8 @@ class Subscriber:
         self.client.disconnect()
 
 
-def write_config(directory, broker_port, ports, *, commit_interval="0", max_delay="100ms", max_readings=1000,
-                 reconnect_max="1s", store_dir=None):
+def write_config(directory, broker_port, ports, *, durability="buffered", commit_interval="0", max_delay="100ms",
+                 max_readings=1000, reconnect_max="1s", store_dir=None):
     path = os.path.join(directory, "gw.yaml")  # no "loopgate" in our command line: see scripts/bench.sh
     port_yaml = ""
     for i, p in enumerate(ports):
@@ -306,7 +306,7 @@ uplink:
     max_delay: {max_delay}
 store:
   path: {store_dir or directory}/store.db
-  commit_interval: {commit_interval}
+  durability: {durability}{f"{chr(10)}  commit_interval: {commit_interval}" if durability == "write-through" else ""}
 ports:{port_yaml}""")
     return path
 
@@ -333,7 +333,7 @@ def run_throughput(args, d):
     data = lines(1, nlines)
     broker = Broker(free_port(), d).start()
     pty = make_pty(args, d)
-    gw = Gateway(write_config(d, broker.port, [pty], commit_interval=args.commit_interval,
+    gw = Gateway(write_config(d, broker.port, [pty], durability=args.durability, commit_interval=args.commit_interval,
                               store_dir=args.store_dir), d, env=slow_disk_env(args)).start()
     sub = Subscriber(broker.port)
     time.sleep(0.5)
@@ -371,7 +371,7 @@ def run_latency(args, d):
     n = int(args.seconds * rate / 2)
     broker = Broker(free_port(), d).start()
     pty = make_pty(args, d)
-    gw = Gateway(write_config(d, broker.port, [pty], commit_interval=args.commit_interval,
+    gw = Gateway(write_config(d, broker.port, [pty], durability=args.durability, commit_interval=args.commit_interval,
                               max_delay=args.max_delay), d, env=slow_disk_env(args)).start()
     sub = Subscriber(broker.port, track=True)
     time.sleep(0.5)
@@ -518,7 +518,8 @@ def main():
     ap.add_argument("--rate", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--ports", type=int, default=32)
-    ap.add_argument("--commit-interval", default="0")
+    ap.add_argument("--durability", default="buffered", choices=["buffered", "write-through"])
+    ap.add_argument("--commit-interval", default="0", help="write-through only")
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--out-dir", default=".")
     ap.add_argument("--socat", action="store_true", help="throughput/latency: feed through a socat pty pair")

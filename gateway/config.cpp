@@ -160,16 +160,30 @@ Config parse_config(const ConfigNode& root) {
 
     errors.check([&] {
         ConfigNode store = root.need("store");
-        store.allow_only({"path", "max_bytes", "max_age", "when_full", "commit_interval", "replay_rate"});
+        store.allow_only({"path", "max_bytes", "max_age", "when_full", "durability", "write_delay", "commit_interval",
+                          "replay_rate"});
         c.store.path = store.str("path");
         c.store.max_bytes = store.bytes("max_bytes", c.store.max_bytes);
         if (c.store.max_bytes < 1024 * 1024) store.need("max_bytes").fail("expected at least 1MiB");
         c.store.max_age_ms = store.millis("max_age", 0);
         if (c.store.max_age_ms < 0) store.need("max_age").fail("expected a positive duration");
         c.store.when_full = store.choice("when_full", {"drop_oldest", "stop_reading"}, "drop_oldest");
+        // A config written before `durability` existed and asking for group commits meant the
+        // write-through contract: it keeps it.
+        bool has_interval = store["commit_interval"].present();
+        c.store.durability = store.choice("durability", {"buffered", "write-through"},
+                                          has_interval ? "write-through" : "buffered");
         c.store.commit_interval_ms = store.millis("commit_interval", 0);
         if (c.store.commit_interval_ms < 0 || c.store.commit_interval_ms > 60'000)
             store.need("commit_interval").fail("expected a duration from 0 to 60s");
+        if (has_interval && c.store.durability == "buffered")
+            store.need("commit_interval").fail("applies to durability: write-through; buffered writes what is "
+                                               "not acknowledged within write_delay");
+        c.store.write_delay_ms = store.millis("write_delay", c.store.write_delay_ms);
+        if (c.store.write_delay_ms < 10 || c.store.write_delay_ms > 60'000)
+            store.need("write_delay").fail("expected a duration from 10ms to 60s");
+        if (store["write_delay"].present() && c.store.durability != "buffered")
+            store.need("write_delay").fail("applies to durability: buffered");
         c.store.replay_rate = store.real("replay_rate", 0);
         if (c.store.replay_rate < 0) store.need("replay_rate").fail("expected readings per second, 0 for unlimited");
     });

@@ -55,7 +55,11 @@ struct StoreConfig {
     std::uint64_t max_bytes = 1024ull * 1024 * 1024;
     std::int64_t max_age_ms = 0;          // 0: keep unsent batches however old
     std::string when_full = "drop_oldest";  // drop_oldest | stop_reading
-    std::int64_t commit_interval_ms = 0;  // 0: commit after every read; >0: group commits (SD card wear)
+    // buffered: readings the broker acknowledges within write_delay are never written (README
+    // "Durability"); write-through: every reading is committed and synced before it is published.
+    std::string durability = "buffered";
+    std::int64_t write_delay_ms = 500;
+    std::int64_t commit_interval_ms = 0;  // write-through: 0 commits after every read; >0 group commits
     double replay_rate = 0;               // readings per second replayed after an outage; 0: as fast as acked
 };
 

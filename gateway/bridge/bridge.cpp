@@ -35,6 +35,7 @@ Bridge::Bridge(boost::asio::io_context& io, const Config& config, Store& store, 
       device_sequences_(store.device_sequences()),
       stored_before_start_(store.last_sequence()) {
     store_.protect_in_flight([this](std::uint64_t sequence) { return in_flight_.count(sequence) > 0; });
+    if (buffered()) store_.buffer_unacknowledged(std::chrono::milliseconds(config_.store.write_delay_ms));
     check_limits();
 }
 
@@ -81,8 +82,21 @@ void Bridge::submit(std::vector<Reading>& readings) {
         if (full) seal_batch();  // committed with the rest of this read, below
     }
     readings.clear();
+    // Buffered, a batch goes out at once while the uplink has room for it; it gathers readings only
+    // while earlier ones are unacknowledged (or for max_delay): low latency at low rates, large
+    // batches at high ones.
+    if (open_batch_ != 0 && buffered() && has_room()) {
+        seal_batch();
+        pump();
+    }
     if (open_batch_ != 0) arm_batch_timer();
     schedule_commit();
+}
+
+bool Bridge::buffered() const { return config_.store.durability == "buffered"; }
+
+bool Bridge::has_room() const {
+    return uplink_.connected() && publisher_.ready() && in_flight_.size() < config_.uplink.max_inflight;
 }
 
 void Bridge::arm_batch_timer() {
@@ -96,8 +110,10 @@ void Bridge::arm_batch_timer() {
 
 void Bridge::close_batch() {
     seal_batch();
-    // A closed batch goes out once committed and durable: at once by default, with the next group
-    // commit when store.commit_interval asks for fewer writes (latency: up to max_delay + interval).
+    // Write-through, a closed batch goes out once committed and durable: at once by default, with the
+    // next group commit when store.commit_interval asks for fewer writes (latency: up to max_delay +
+    // interval). Buffered, it goes out now.
+    if (buffered()) pump();
     schedule_commit();
 }
 
@@ -112,6 +128,18 @@ void Bridge::seal_batch() {
 }
 
 void Bridge::schedule_commit() {
+    if (buffered()) {
+        // Writes wait write_delay for their acknowledgement; the timer follows the oldest one.
+        auto due = store_.next_due();
+        if (!due || (commit_armed_ && commit_timer_.expiry() <= *due)) return;
+        commit_armed_ = true;
+        commit_timer_.expires_at(*due);
+        commit_timer_.async_wait([this](const boost::system::error_code& ec) {
+            commit_armed_ = false;
+            if (!ec) commit_now();
+        });
+        return;
+    }
     if (config_.store.commit_interval_ms == 0) {
         commit_now();
         return;
@@ -126,15 +154,19 @@ void Bridge::schedule_commit() {
 }
 
 void Bridge::commit_now() {
-    if (store_.commit(commit_chunks_per_turn)) {
+    auto due_before = buffered() ? std::chrono::steady_clock::now() - std::chrono::milliseconds(config_.store.write_delay_ms) +
+                                       std::chrono::nanoseconds(1)
+                                 : std::chrono::steady_clock::time_point::max();
+    if (store_.commit(commit_chunks_per_turn, due_before)) {
         pump();
-        if (store_.has_uncommitted()) {
+        if (store_.has_due(due_before)) {
             // A backlog held in memory (after a full disk): the rest after the uplink had its turn.
             boost::asio::post(commit_timer_.get_executor(), [this] { commit_now(); });
             return;
         }
         if (logged_commit_failure_) log::info("store: writable again; the readings held in memory are committed");
         logged_commit_failure_ = false;
+        if (buffered()) schedule_commit();
         return;
     }
     if (!logged_commit_failure_) log::error(store_.last_error(), "; holding readings in memory and retrying");
@@ -244,9 +276,9 @@ void Bridge::on_ack(std::uint64_t sequence, bool delivered) {
         // Deletions wait for the next commit (or at most removal_delay): one per acknowledgement
         // would cost a transaction each.
         store_.remove(sequence);
-        if (config_.store.commit_interval_ms > 0) {
+        if (config_.store.commit_interval_ms > 0 && !buffered()) {
             schedule_commit();
-        } else if (!removal_armed_) {
+        } else if (!removal_armed_ && (!buffered() || store_.has_removals())) {
             removal_armed_ = true;
             removal_timer_.expires_after(removal_delay);
             removal_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -260,6 +292,8 @@ void Bridge::on_ack(std::uint64_t sequence, bool delivered) {
         replay_cursor_ = 0;
         live_cursor_ = backlog_end_;
     }
+    // Room again: what gathered while this one was out goes now.
+    if (open_batch_ != 0 && buffered() && has_room()) seal_batch();
     if (in_flight_.empty() && on_drained_) {
         auto done = std::move(on_drained_);
         on_drained_ = nullptr;
@@ -290,8 +324,12 @@ void Bridge::shutdown(std::function<void()> done) {
     limits_timer_.cancel();
     replay_timer_.cancel();
     seal_batch();
-    commit_now();
-    store_.sync_now();  // the last batch may go out before the process does
+    if (!buffered()) {
+        commit_now();
+        store_.sync_now();  // the last batch may go out before the process does
+    }
+    // Buffered, what is acknowledged in the wait below is never written; the rest is, when the
+    // store closes.
     pump();
     if (in_flight_.empty() || !uplink_.connected()) {
         done();

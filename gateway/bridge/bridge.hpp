@@ -1,6 +1,10 @@
 #pragma once
-// The bridge core: numbers readings per device, commits them to the store as they arrive, closes
+// The bridge core: numbers readings per device, hands them to the store as they arrive, closes
 // batches by the batching rule, and publishes closed batches through the uplink.
+//
+// store.durability: buffered (the default) publishes a batch from memory as soon as it closes, and
+// closes it as soon as the uplink has an in-flight slot free; the store writes only what is not
+// acknowledged within write_delay. write-through commits and syncs every batch before publishing it.
 //
 // After an outage two streams share the in-flight window: live batches go out as they close, and
 // the backlog (batches stored before the connection came up, flagged historical) drains oldest
@@ -57,6 +61,8 @@ public:
     std::uint64_t backlog_end() const { return backlog_end_; }
 
 private:
+    bool buffered() const;
+    bool has_room() const;
     void arm_batch_timer();
     void seal_batch();
     void commit_now();

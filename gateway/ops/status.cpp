@@ -41,6 +41,7 @@ std::string status_json(const GatewayView& v, const char* state) {
            ",\"pending_bytes\":" + std::to_string(s.pending_bytes) +
            ",\"damaged_parts\":" + std::to_string(s.damaged_parts) + ",\"recoveries\":" + std::to_string(s.recoveries) +
            ",\"id_mark_failures\":" + std::to_string(s.id_mark_failures) +
+           ",\"unwritten_batches\":" + std::to_string(s.unwritten_batches) +
            ",\"bytes_written\":" + std::to_string(written) + ",\"bytes_written_per_reading\":" +
            (b.readings ? std::to_string(static_cast<double>(written) / static_cast<double>(b.readings)) : std::string("null"));
     if (!s.recovered_from.empty()) out += ",\"recovered_from\":\"" + json_escape(s.recovered_from) + "\"";
@@ -109,6 +110,9 @@ std::string prometheus_text(const GatewayView& v) {
          [&] { return n(s.commit_failures); }},
         {"loopgate_store_sync_failures_total", counter, "Failed fdatasync of the store's write-ahead log.",
          [&] { return n(s.sync_failures); }},
+        {"loopgate_store_unwritten_batches_total", counter,
+         "Batches acknowledged while still in memory (store.durability: buffered), never written to disk.",
+         [&] { return n(s.unwritten_batches); }},
         {"loopgate_disk_bytes_written_total", counter, "Bytes the process wrote to storage.",
          [] { return static_cast<double>(process_bytes_written()); }},
         {"loopgate_uplink_connected", gauge, "1 while connected to the broker.",

@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include <fstream>
+#include <limits>
 #include <iterator>
 
 #include "core/atomic_file.hpp"
@@ -187,7 +188,11 @@ void Store::adopt_id_marks(bool recovered) {
     // A healthy store knows its ids. After a recovery, or when the store is more than a block
     // behind the marks (a power cut took unsynced commits, or an old copy was put back), ids
     // continue above the marks: some of the ids in between may have reached the broker.
-    bool behind = recovered || last_sequence_ + marks_->batch_block() < marks_->batch();
+    previous_run_unclean_ = !recovered && meta("unclean_buffered_run", 0) != 0;
+    if (previous_run_unclean_)
+        log::warning("store ", path_, ": the last run did not close cleanly; readings it held in memory for their "
+                     "acknowledgement may be lost, and ids continue above the id marks");
+    bool behind = recovered || previous_run_unclean_ || last_sequence_ + marks_->batch_block() < marks_->batch();
     if (behind && marks_->batch() > last_sequence_) {
         log::warning("store ", path_, ": batch ids continue from ", marks_->batch() + 1, " (the store's last was ",
                      last_sequence_, ")");
@@ -208,7 +213,8 @@ void Store::adopt_id_marks(bool recovered) {
     auto stored = device_sequences();
     for (const auto& [device, mark] : marks_->devices()) {
         std::uint64_t have = stored.count(device) ? stored[device] : 0;
-        if ((recovered || have + marks_->device_block() < mark) && mark > have) device_floor_[device] = mark;
+        if ((recovered || previous_run_unclean_ || have + marks_->device_block() < mark) && mark > have)
+            device_floor_[device] = mark;
     }
 }
 
@@ -333,10 +339,17 @@ void Store::close_in_db(std::uint64_t sequence) {
 }
 
 Store::~Store() {
-    if (!commit()) count_lost_queue();
+    bool clean = commit();
+    if (!clean) count_lost_queue();
     if (syncer_) {
         sync_now();
         syncer_.reset();
+    }
+    if ((buffered() || previous_run_unclean_) && db_) {
+        // Readings lost above mean gaps the next start must keep: it then continues above the marks.
+        if (clean && !save_exact_ids())
+            log::warning("store ", path_, ": cannot record the last ids (", last_error_,
+                         "); the next start continues above the id marks");
     }
     close_database();
 }
@@ -372,29 +385,128 @@ void Store::open_batch(std::uint64_t sequence, std::int64_t created_ns, const st
     // The marks must be ahead of an id before it can reach the broker; written once per block.
     if (!marks_->cover_batch(sequence)) id_marks_failed();
     else if (marks_->failures() > 0) logged_marks_failure_ = false;
-    queue_.push_back(Op{Op::open, sequence, created_ns, header, 0, {}, first_part(sequence)});
+    queue_.push_back(Op{Op::open, sequence, created_ns, header, 0, {}, first_part(sequence), Clock::now()});
     stats_.pending_bytes += header.size();
+    if (buffered()) memory_[sequence] = MemoryBatch{created_ns, header, 0, false};
 }
 
 void Store::append(std::uint64_t sequence, const std::string& part, std::uint64_t readings,
                    const std::map<std::string, std::uint64_t>& device_sequences) {
     if (sequence != last_sequence_ || next_part_ >= (1u << part_bits)) throw std::logic_error("store: part outside the open batch");
     if (!marks_->cover(0, device_sequences)) id_marks_failed();
-    queue_.push_back(Op{Op::part, sequence, 0, part, readings, device_sequences, first_part(sequence) + static_cast<sqlite3_int64>(next_part_++)});
+    queue_.push_back(Op{Op::part, sequence, 0, part, readings, device_sequences,
+                        first_part(sequence) + static_cast<sqlite3_int64>(next_part_++), Clock::now()});
     stats_.pending_bytes += part.size();
+    for (const auto& [device, seq] : device_sequences) handed_out_[device] = std::max(handed_out_[device], seq);
+    if (auto m = memory_.find(sequence); m != memory_.end()) {
+        m->second.payload += part;
+        m->second.readings += readings;
+    }
     // While the disk refuses writes, memory is the only buffer left: bound it, oldest parts first.
     while (stats_.pending_bytes > limits_.max_pending_bytes) {
         auto it = std::find_if(queue_.begin(), queue_.end(), [](const Op& op) { return op.kind == Op::part; });
         if (it == queue_.end() || std::next(it) == queue_.end()) break;
         stats_.pending_bytes -= it->bytes.size();
         stats_.dropped_readings += it->readings;
+        memory_.erase(it->sequence);  // its memory copy would still hold the dropped readings
         queue_.erase(it);
     }
 }
 
-void Store::close_batch(std::uint64_t sequence) { queue_.push_back(Op{Op::close, sequence, 0, {}, 0, {}, 0}); }
+void Store::close_batch(std::uint64_t sequence) {
+    queue_.push_back(Op{Op::close, sequence, 0, {}, 0, {}, 0, Clock::now()});
+    if (auto m = memory_.find(sequence); m != memory_.end()) m->second.closed = true;
+}
 
-void Store::remove(std::uint64_t sequence) { removals_.push_back(sequence); }
+void Store::remove(std::uint64_t sequence) {
+    if (!memory_.count(sequence)) {
+        removals_.push_back(sequence);
+        return;
+    }
+    // Acknowledged before any of it was written: the wear buffered mode exists to save.
+    memory_.erase(sequence);
+    auto gone = std::remove_if(queue_.begin(), queue_.end(), [&](const Op& op) {
+        if (op.sequence != sequence) return false;
+        stats_.pending_bytes -= std::min<std::uint64_t>(stats_.pending_bytes, op.bytes.size());
+        return true;
+    });
+    queue_.erase(gone, queue_.end());
+    ++stats_.unwritten_batches;
+}
+
+void Store::buffer_unacknowledged(std::chrono::milliseconds window) {
+    if (!queue_.empty() || window.count() <= 0) throw std::logic_error("store: buffer_unacknowledged before the first batch");
+    // Until this run closes cleanly, its ids are known only to the marks: a start after a crash
+    // continues above them.
+    try {
+        set_meta("unclean_buffered_run", 1);
+    } catch (const std::exception& e) {
+        throw std::runtime_error(std::string(e.what()) + " (marking the store as in use)");
+    }
+    window_ = window;
+}
+
+std::optional<Store::Clock::time_point> Store::next_due() const {
+    if (queue_.empty()) return std::nullopt;
+    if (!memory_.count(queue_.front().sequence)) return Clock::now();
+    return queue_.front().queued + window_;
+}
+
+bool Store::due(const Op& op, Clock::time_point queued_before) const {
+    return op.queued < queued_before || !memory_.count(op.sequence);
+}
+
+bool Store::has_due(Clock::time_point queued_before) const {
+    return !removals_.empty() || (!queue_.empty() && due(queue_.front(), queued_before));
+}
+
+void Store::set_meta(const char* key, std::int64_t value) {
+    sqlite3_stmt* m = prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    Reset r{m};
+    sqlite3_bind_text(m, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(m, 2, value);
+    if (sqlite3_step(m) != SQLITE_DONE) throw StoreError("store " + path_ + ": " + sqlite3_errmsg(db_), sqlite3_errcode(db_));
+}
+
+std::int64_t Store::meta(const char* key, std::int64_t fallback) {
+    sqlite3_stmt* m = prepare("SELECT value FROM meta WHERE key = ?");
+    Reset r{m};
+    sqlite3_bind_text(m, 1, key, -1, SQLITE_STATIC);
+    return sqlite3_step(m) == SQLITE_ROW ? sqlite3_column_int64(m, 0) : fallback;
+}
+
+bool Store::save_exact_ids() {
+    // A clean close of a buffered run: the ids handed out are written exactly, so the next start
+    // continues right after them instead of above the marks.
+    try {
+        exec("BEGIN IMMEDIATE");
+        for (const auto& [device, seq] : handed_out_) {
+            sqlite3_stmt* d = prepare(
+                "INSERT INTO device_sequences (device, sequence) VALUES (?, ?) "
+                "ON CONFLICT(device) DO UPDATE SET sequence = max(sequence, excluded.sequence)");
+            Reset r{d};
+            sqlite3_bind_text(d, 1, device.data(), static_cast<int>(device.size()), SQLITE_STATIC);
+            sqlite3_bind_int64(d, 2, static_cast<sqlite3_int64>(seq));
+            if (sqlite3_step(d) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), sqlite3_errcode(db_));
+        }
+        save_last_sequence();
+        set_meta("unclean_buffered_run", 0);
+        exec("COMMIT");
+        return true;
+    } catch (const std::exception& e) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        last_error_ = e.what();
+        return false;
+    }
+}
+
+void Store::rebuild_memory_payload(std::uint64_t sequence) {
+    auto m = memory_.find(sequence);
+    if (m == memory_.end()) return;
+    m->second.payload.clear();
+    for (const Op& op : queue_)
+        if (op.sequence == sequence && op.kind != Op::close) m->second.payload += op.bytes;
+}
 
 bool Store::rewrite_parts(std::uint64_t first, std::uint64_t last, const PartFix& fix) {
     for (Op& op : queue_) {
@@ -405,6 +517,8 @@ bool Store::rewrite_parts(std::uint64_t first, std::uint64_t last, const PartFix
             op.bytes = std::move(*fixed);
         }
     }
+    for (auto it = memory_.lower_bound(first); it != memory_.end() && it->first <= last; ++it)
+        rebuild_memory_payload(it->first);
     if (!db_) return false;
     sqlite3_int64 after = first_part(first) - 1;
     for (bool more = true; more;) {
@@ -498,6 +612,7 @@ void Store::apply(const Op& op) {
             sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(op.sequence));
             sqlite3_bind_int64(s, 2, op.created_ns);
             step(s);
+            memory_.erase(op.sequence);  // partly on disk from now on: handed out from there
             [[fallthrough]];  // the header is the batch's first part
         }
         case Op::part: {
@@ -556,12 +671,13 @@ void Store::drop_batch(std::uint64_t sequence) {
     if (sqlite3_step(b) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), sqlite3_errcode(db_));
 }
 
-bool Store::commit(std::size_t max_chunks) {
+bool Store::commit(std::size_t max_chunks, Clock::time_point queued_before) {
     // In chunks of at most commit_chunk() bytes: after a full disk, memory may hold more than the
     // disk has room for in one transaction, and each chunk that fits is progress kept.
-    for (std::size_t chunks = 0; (!queue_.empty() || !removals_.empty()) && chunks < max_chunks; ++chunks) {
+    for (std::size_t chunks = 0; has_due(queued_before) && chunks < max_chunks; ++chunks) {
         std::size_t ops = 0, bytes = 0;
-        while (ops < queue_.size() && ops < commit_ops_max && (ops == 0 || bytes + queue_[ops].bytes.size() <= commit_chunk()))
+        while (ops < queue_.size() && ops < commit_ops_max && due(queue_[ops], queued_before) &&
+               (ops == 0 || bytes + queue_[ops].bytes.size() <= commit_chunk()))
             bytes += queue_[ops++].bytes.size();
         // Never grow past max_bytes, even when memory holds more than that after a full disk.
         if (bytes > 0 && over_limit()) {
@@ -574,7 +690,7 @@ bool Store::commit(std::size_t max_chunks) {
         }
         if (!commit_chunk(ops)) return false;
         refresh_used();
-        if (ops == 0 && !queue_.empty()) return false;
+        if (ops == 0 && has_due(queued_before)) return false;
     }
     return true;
 }
@@ -688,7 +804,10 @@ std::vector<StoredBatch> Store::read_after(std::uint64_t after, std::size_t limi
     {
         Reset r{s};
         sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(after));
-        sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(durable_closed_));
+        // Buffered, ids are guarded by the marks rather than by the log's sync: what is written is
+        // handed out without waiting for the sync.
+        sqlite3_bind_int64(s, 2, buffered() ? std::numeric_limits<sqlite3_int64>::max()
+                                            : static_cast<sqlite3_int64>(durable_closed_));
         sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(limit + removals_.size()));
         int rc = SQLITE_DONE;
         while (out.size() < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -743,6 +862,25 @@ std::vector<StoredBatch> Store::read_after(std::uint64_t after, std::size_t limi
         log::error("store ", path_, ": batch ", b.sequence, " has ", damaged, " damaged part(s) on disk (checksum mismatch); ",
                    header_damaged ? "dropped the batch, " : "published the rest, ", lost, " readings lost");
     }
+    if (memory_.empty()) return good;
+    // Buffered: the closed batches no write has reached yet, merged in sequence order.
+    // A batch partly written and still being written goes out first: the ones after it wait.
+    std::uint64_t hold_from = !queue_.empty() && !memory_.count(queue_.front().sequence)
+                                  ? queue_.front().sequence
+                                  : std::numeric_limits<std::uint64_t>::max();
+    std::size_t from_memory = 0;
+    for (auto it = memory_.upper_bound(after); it != memory_.end() && it->first < hold_from && from_memory < limit; ++it) {
+        if (!it->second.closed) continue;
+        ++from_memory;
+        StoredBatch b;
+        b.sequence = it->first;
+        b.created_ns = it->second.created_ns;
+        b.readings = it->second.readings;
+        b.payload = it->second.payload;
+        good.push_back(std::move(b));
+    }
+    std::sort(good.begin(), good.end(), [](const StoredBatch& a, const StoredBatch& b) { return a.sequence < b.sequence; });
+    if (good.size() > limit) good.resize(limit);
     return good;
 }
 

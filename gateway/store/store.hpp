@@ -18,11 +18,21 @@
 // Acknowledged batches are deleted in the next commit: losing a delete to a crash costs a
 // duplicate, never a reading.
 //
+// Buffered (buffer_unacknowledged(), the gateway's default): what the broker acknowledges within the
+// window never reaches the disk. Batches are handed out from memory as soon as they close; commit()
+// is given a cut-off and writes only what was queued before it, and a batch acknowledged while still
+// wholly in memory is simply forgotten. Ids stay unique without those writes: the id marks
+// (gateway/store/id_marks.hpp) are reserved ahead in blocks, a clean close records the exact ids, and
+// after a run that did not close cleanly ids continue above the marks. A crash or power cut loses at
+// most the readings of the last window (plus one background sync), and says so with a gap in the
+// device sequences.
+//
 // Wear: every page a commit touches is written twice (WAL, then checkpoint), so a commit of new
 // readings touches as few as it can: the part (parts are clustered by batch, no index), one row per
 // device of `device_sequences`. Batch totals are written when it closes; the id high-water mark in
 // `meta` only when batches are deleted.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -71,6 +81,7 @@ struct StoreStats {
     std::uint64_t damaged_parts = 0;     // stored parts whose checksum failed: never published, counted dropped
     std::uint64_t recoveries = 0;        // damaged stores (or logs) moved or copied aside at open
     std::uint64_t id_mark_failures = 0;  // failed writes of the id high-water marks (gateway/store/id_marks.hpp)
+    std::uint64_t unwritten_batches = 0; // buffered: acknowledged while still in memory, never written
     std::string recovered_from;          // where a damaged store was moved (or copied) aside at open, if it was
 };
 
@@ -104,8 +115,18 @@ public:
     void append(std::uint64_t sequence, const std::string& part, std::uint64_t readings,
                 const std::map<std::string, std::uint64_t>& device_sequences);
     void close_batch(std::uint64_t sequence);
-    // Marks a batch acknowledged; it is deleted by the next commit.
+    // Marks a batch acknowledged; it is deleted by the next commit (or, buffered and wholly in
+    // memory still, forgotten at once).
     void remove(std::uint64_t sequence);
+
+    using Clock = std::chrono::steady_clock;
+    // Buffered mode (see the top of this file): writes wait `window` in memory for their
+    // acknowledgement. Call before the first batch opens; marks this run as one that must close
+    // cleanly for its ids to be exact (throws std::runtime_error if that mark cannot be written).
+    void buffer_unacknowledged(std::chrono::milliseconds window);
+    bool buffered() const { return window_.count() > 0; }
+    // When the oldest queued write is due (buffered: queued + window), if anything is queued.
+    std::optional<Clock::time_point> next_due() const;
 
     // Rewrites the parts of batches first..last, queued or on disk: `fix` returns a part's new bytes,
     // or nothing to leave it as it is. For facts learnt after readings were stored (the clock's step
@@ -122,7 +143,10 @@ public:
     // Durable when it returns, unless syncing in the background.
     // With `max_chunks`, stops after that many transactions (true, has_uncommitted() still true), so
     // that the caller's event loop can publish between them while a backlog held in memory is written.
-    bool commit(std::size_t max_chunks = SIZE_MAX);
+    // With `queued_before`, writes only what was queued before then (buffered mode's window), in order;
+    // the rest of a batch that is partly written already is always due (it holds back the newer
+    // batches, which go out after it).
+    bool commit(std::size_t max_chunks = SIZE_MAX, Clock::time_point queued_before = Clock::time_point::max());
     // From here on a commit returns once written, and a thread of its own makes the WAL durable
     // (gateway/store/wal_syncer.hpp); batches are handed out by read_after() only once durable. `post`
     // runs a function on the owner's event loop; `on_durable` runs there when more became durable.
@@ -130,9 +154,13 @@ public:
     // Makes everything committed durable now, on the calling thread (shutdown).
     void sync_now();
     bool has_uncommitted() const { return !queue_.empty() || !removals_.empty(); }
+    bool has_removals() const { return !removals_.empty(); }
+    // Something commit(max_chunks, queued_before) would write.
+    bool has_due(Clock::time_point queued_before) const;
     const std::string& last_error() const { return last_error_; }
 
-    // Closed and durable batches, oldest first, sequence > after.
+    // Closed and durable batches, oldest first, sequence > after; buffered, also the closed batches
+    // still wholly in memory.
     std::vector<StoredBatch> read_after(std::uint64_t after, std::size_t limit);
     std::uint64_t last_sequence() const { return last_sequence_; }
     // The newest batch read_after() may hand out: closed, and its readings durable.
@@ -166,6 +194,14 @@ private:
         std::uint64_t readings;
         std::map<std::string, std::uint64_t> device_sequences;
         std::int64_t part_id;
+        Clock::time_point queued;
+    };
+    // Buffered: a batch whose every write is still queued, handed out from here.
+    struct MemoryBatch {
+        std::int64_t created_ns = 0;
+        std::string payload;
+        std::uint64_t readings = 0;
+        bool closed = false;
     };
 
     void open_or_recover();
@@ -192,6 +228,11 @@ private:
     void sync_failed(int error);
     void advance_durable();
     void drop_batch(std::uint64_t sequence);
+    bool due(const Op& op, Clock::time_point queued_before) const;
+    void rebuild_memory_payload(std::uint64_t sequence);
+    void set_meta(const char* key, std::int64_t value);
+    std::int64_t meta(const char* key, std::int64_t fallback);
+    bool save_exact_ids();
 
     std::string path_;
     StoreLimits limits_;
@@ -205,6 +246,10 @@ private:
     std::uint64_t last_sequence_ = 0;
     std::uint64_t next_part_ = 0;  // index of the open batch's next part
     std::deque<Op> queue_;
+    std::chrono::milliseconds window_{0};  // buffered mode when > 0
+    std::map<std::uint64_t, MemoryBatch> memory_;
+    std::map<std::string, std::uint64_t> handed_out_;  // device sequences given to readings this run
+    bool previous_run_unclean_ = false;  // a buffered run that did not close cleanly came before
     std::vector<std::uint64_t> removals_;
     std::string last_error_;
     StoreStats stats_;

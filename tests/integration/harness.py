@@ -386,10 +386,11 @@ def preload(shim):
 
 def line_config(directory, broker_port, pty_path, *, max_delay="100ms", max_readings=500,
                 reconnect_max="1s", extra_ports="", metrics="off", store_dir=None, store_max_bytes=None,
-                clock_sync=None):
+                clock_sync=None, durability=None):
     path = os.path.join(directory, "loopgate.yaml")
     max_bytes_line = f"\n  max_bytes: {store_max_bytes}" if store_max_bytes else ""
     clock_sync_line = f"\n  clock_sync: {clock_sync}" if clock_sync else ""
+    durability_line = f"\n  durability: {durability}" if durability else ""
     with open(path, "w") as f:
         f.write(f"""
 gateway:
@@ -403,7 +404,7 @@ uplink:
     max_readings: {max_readings}
     max_delay: {max_delay}
 store:
-  path: {store_dir or directory}/store.db{max_bytes_line}
+  path: {store_dir or directory}/store.db{max_bytes_line}{durability_line}
 ports:
   - name: met
     path: {pty_path}

@@ -2,7 +2,9 @@
 more readings than the disk has room for in one go. Once space returns, delivery resumes within
 seconds; readings that could not be stored are counted as dropped, never lost silently; the store's
 files never pass store.max_bytes plus the stated margin; and readings still held in memory at
-SIGTERM are counted and said. Needs root to mount a small tmpfs; skipped (exit 77) otherwise."""
+SIGTERM are counted and said. Needs root to mount a small tmpfs; skipped (exit 77) otherwise.
+Write-through: buffered, readings the broker acknowledges never meet the full disk at all
+(test_buffered_store.py)."""
 
 import os
 import time
@@ -20,7 +22,7 @@ sub = h.Subscriber(port)
 line = h.PtyPair(d, "dfl")
 metrics_port = h.free_port()
 cfg = h.line_config(d, port, line.gateway_end, max_delay="50ms", metrics=f"127.0.0.1:{metrics_port}",
-                    store_dir=disk, store_max_bytes="1MiB")
+                    store_dir=disk, store_max_bytes="1MiB", durability="write-through")
 gw = h.Gateway(cfg, d).start()
 
 def metrics():

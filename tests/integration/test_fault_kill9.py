@@ -1,5 +1,5 @@
 """kill -9 of the gateway at random moments, 20 times, under a steady feed: every reading the
-gateway accepted (committed to its store) reaches the subscriber, none reordered within its stream;
+gateway accepted (committed to its store: write-through; buffered in test_buffered_store.py) reaches the subscriber, none reordered within its stream;
 duplicates (a batch acknowledged but not yet deleted at the kill) are counted and carry a known
 batch id. Lines lost at the kill itself (read from the line, not yet committed) are reported."""
 
@@ -14,7 +14,7 @@ d = h.workdir("kill9")
 broker = h.Mosquitto(h.free_port(), d).start()
 sub = h.Subscriber(broker.port)
 line = h.PtyPair(d, "met")
-cfg = h.line_config(d, broker.port, line.gateway_end, max_delay="50ms")
+cfg = h.line_config(d, broker.port, line.gateway_end, max_delay="50ms", durability="write-through")
 store = f"{d}/store.db"
 feeder = h.Feeder(line, period=0.004)
 feeder.start()

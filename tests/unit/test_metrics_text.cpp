@@ -149,6 +149,7 @@ TEST_CASE("metrics text: every family declared once, valid names, one series per
                                 "loopgate_store_recoveries_total",
                                 "loopgate_store_commit_failures_total",
                                 "loopgate_store_sync_failures_total",
+                                "loopgate_store_unwritten_batches_total",
                                 "loopgate_disk_bytes_written_total",
                                 "loopgate_uplink_connected",
                                 "loopgate_uplink_reconnects_total",
