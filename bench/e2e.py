@@ -403,6 +403,40 @@ def run_latency(args, d):
     broker.stop()
 
 
+def run_outage(args, d):
+    """Bytes written while the broker is away: the readings of an outage at a fixed rate are written
+    once each (buffered: write_delay after they were read), then deleted once they are delivered."""
+    rate = args.rate
+    period = 2.0 / rate
+    n = int(args.seconds * rate / 2)
+    broker = Broker(free_port(), d)  # down: the outage
+    pty = make_pty(args, d)
+    gw = Gateway(write_config(d, broker.port, [pty], durability=args.durability, commit_interval=args.commit_interval,
+                              max_delay=args.max_delay), d, env=slow_disk_env(args)).start()
+    time.sleep(0.5)
+    wb0 = proc_io(gw.pid)
+    t0 = time.monotonic()
+    for k in range(1, n + 1):
+        delay = t0 + (k - 1) * period - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        pty.write(b"T=21.25 N=%d\n" % k)
+    time.sleep(2 * int(args.write_delay_ms) / 1000 + 0.5)  # the last writes of the outage are due
+    wb_outage = proc_io(gw.pid) - wb0
+    broker.start()
+    sub = Subscriber(broker.port)
+    ok = sub.wait_readings(2 * n, 60, gw)
+    time.sleep(1)  # the deletions of the delivered backlog
+    wb_total = proc_io(gw.pid) - wb0
+    emit(complete=ok, readings=sub.readings, payload_bytes=sub.payload_bytes,
+         outage_disk_write_bytes=wb_outage,
+         outage_disk_bytes_per_payload_byte=f"{wb_outage / max(1, sub.payload_bytes):.2f}",
+         **disk_figures(wb_total, sub.readings, sub.payload_bytes), load_after=f"'{loadavg()}'")
+    sub.close()
+    gw.stop()
+    broker.stop()
+
+
 def committed(store, device):
     try:
         db = sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5)
@@ -513,13 +547,14 @@ def run_callgrind(args, d):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("scenario", choices=["throughput", "latency", "backlog", "memory", "callgrind"])
+    ap.add_argument("scenario", choices=["throughput", "latency", "outage", "backlog", "memory", "callgrind"])
     ap.add_argument("--readings", type=int, default=600_000)
     ap.add_argument("--rate", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--ports", type=int, default=32)
     ap.add_argument("--durability", default="buffered", choices=["buffered", "write-through"])
     ap.add_argument("--commit-interval", default="0", help="write-through only")
+    ap.add_argument("--write-delay-ms", default="900", help="outage: the store's write_delay (the default)")
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--out-dir", default=".")
     ap.add_argument("--socat", action="store_true", help="throughput/latency: feed through a socat pty pair")
@@ -530,7 +565,7 @@ def main():
     args = ap.parse_args()
     d = tempfile.mkdtemp(prefix=f"lgbench-{args.scenario}-")
     try:
-        {"throughput": run_throughput, "latency": run_latency, "backlog": run_backlog, "memory": run_memory,
+        {"throughput": run_throughput, "latency": run_latency, "outage": run_outage, "backlog": run_backlog, "memory": run_memory,
          "callgrind": run_callgrind}[args.scenario](args, d)
     finally:
         _cleanup()

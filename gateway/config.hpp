@@ -58,7 +58,7 @@ struct StoreConfig {
     // buffered: readings the broker acknowledges within write_delay are never written (README
     // "Durability"); write-through: every reading is committed and synced before it is published.
     std::string durability = "buffered";
-    std::int64_t write_delay_ms = 500;
+    std::int64_t write_delay_ms = 900;  // with a commit and a sync: a crash window under a second
     std::int64_t commit_interval_ms = 0;  // write-through: 0 commits after every read; >0 group commits
     double replay_rate = 0;               // readings per second replayed after an outage; 0: as fast as acked
 };

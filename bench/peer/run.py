@@ -58,7 +58,9 @@ def parse_args():
     ap.add_argument("--proto-py", default=os.environ.get("LOOPGATE_PROTO_PY"),
                     help="directory holding loopgate_pb2.py (default: generated with protoc from proto/loopgate.proto)")
     ap.add_argument("--loopgate-max-delay", default="100ms", help="Loopgate's uplink.batch.max_delay (default: its default, 100ms)")
-    ap.add_argument("--loopgate-commit-interval", default="0", help="Loopgate's store.commit_interval (default: its default, 0)")
+    ap.add_argument("--loopgate-durability", default="buffered", choices=["buffered", "write-through"],
+                    help="Loopgate's store.durability (default: its default, buffered)")
+    ap.add_argument("--loopgate-commit-interval", default="0", help="Loopgate's store.commit_interval (write-through only)")
     ap.add_argument("--gateways", default="loopgate,nodered", help="which gateways, in the order they alternate")
     return ap.parse_args()
 
@@ -172,12 +174,13 @@ def pty_pair(directory, name):
 def loopgate_config(directory, broker_port, line_path, interval_ms):
     points = "\n".join(f"          - {{name: r{i}, table: holding, address: {i}, type: uint16}}" for i in range(REGISTERS))
     path = os.path.join(directory, "loopgate.yaml")
+    store_extra = f", commit_interval: {args.loopgate_commit_interval}" if args.loopgate_durability == "write-through" else ""
     with open(path, "w") as f:
         f.write(f"""gateway: {{id: peer-gw, metrics: off}}
 uplink:
   broker: tcp://127.0.0.1:{broker_port}
   batch: {{max_delay: {args.loopgate_max_delay}}}
-store: {{path: {directory}/store.db, commit_interval: {args.loopgate_commit_interval}}}
+store: {{path: {directory}/store.db, durability: {args.loopgate_durability}{store_extra}}}
 ports:
   - name: bus
     path: {line_path}
@@ -381,7 +384,8 @@ def main():
     print(f"Machine: {cpu_model()}, {os.cpu_count()} cores, Linux {platform.release()}; load average before each run: "
           + ", ".join(r["load"].split()[0] for r in rows) + ".")
     print("Versions: " + ", ".join(f"{k} {val}" for k, val in v.items())
-          + f"; Loopgate uplink.batch.max_delay {args.loopgate_max_delay}, store.commit_interval {args.loopgate_commit_interval}.")
+          + f"; Loopgate uplink.batch.max_delay {args.loopgate_max_delay}, store.durability {args.loopgate_durability}"
+          + (f", commit_interval {args.loopgate_commit_interval}" if args.loopgate_durability == "write-through" else "") + ".")
     print()
     print("| gateway | poll | run | answers/s | readings/s delivered | CPU µs/reading | CPU % of a core "
           "| latency p50 ms | p99 ms | max ms | disk B/reading | VmHWM kB |")

@@ -136,7 +136,9 @@ void Bridge::schedule_commit() {
         commit_timer_.expires_at(*due);
         commit_timer_.async_wait([this](const boost::system::error_code& ec) {
             commit_armed_ = false;
-            if (!ec) commit_now();
+            // The oldest write waited write_delay: everything queued goes with it, so an outage
+            // costs one commit per write_delay, not one per read.
+            if (!ec) commit_now(std::chrono::steady_clock::time_point::max());
         });
         return;
     }
@@ -154,14 +156,17 @@ void Bridge::schedule_commit() {
 }
 
 void Bridge::commit_now() {
-    auto due_before = buffered() ? std::chrono::steady_clock::now() - std::chrono::milliseconds(config_.store.write_delay_ms) +
-                                       std::chrono::nanoseconds(1)
-                                 : std::chrono::steady_clock::time_point::max();
+    commit_now(buffered() ? std::chrono::steady_clock::now() - std::chrono::milliseconds(config_.store.write_delay_ms) +
+                                std::chrono::nanoseconds(1)
+                          : std::chrono::steady_clock::time_point::max());
+}
+
+void Bridge::commit_now(std::chrono::steady_clock::time_point due_before) {
     if (store_.commit(commit_chunks_per_turn, due_before)) {
         pump();
         if (store_.has_due(due_before)) {
             // A backlog held in memory (after a full disk): the rest after the uplink had its turn.
-            boost::asio::post(commit_timer_.get_executor(), [this] { commit_now(); });
+            boost::asio::post(commit_timer_.get_executor(), [this, due_before] { commit_now(due_before); });
             return;
         }
         if (logged_commit_failure_) log::info("store: writable again; the readings held in memory are committed");
@@ -292,8 +297,12 @@ void Bridge::on_ack(std::uint64_t sequence, bool delivered) {
         replay_cursor_ = 0;
         live_cursor_ = backlog_end_;
     }
-    // Room again: what gathered while this one was out goes now.
-    if (open_batch_ != 0 && buffered() && has_room()) seal_batch();
+    // Room again: what gathered while this one was out goes now (or, if a commit wrote part of it
+    // already, right after the commit of its close).
+    if (open_batch_ != 0 && buffered() && has_room()) {
+        seal_batch();
+        schedule_commit();
+    }
     if (in_flight_.empty() && on_drained_) {
         auto done = std::move(on_drained_);
         on_drained_ = nullptr;

@@ -66,6 +66,7 @@ private:
     void arm_batch_timer();
     void seal_batch();
     void commit_now();
+    void commit_now(std::chrono::steady_clock::time_point due_before);
     void schedule_commit();
     void publish(const StoredBatch& b, bool historical);
     void correct_unsynced();

@@ -21,7 +21,7 @@ class IdMarks {
 public:
     // Reads the marks at `path`; a missing file means none yet. An unreadable one is logged and
     // treated as none (stats: damaged()).
-    explicit IdMarks(std::string path, std::uint64_t batch_block = 1024, std::uint64_t device_block = 65536);
+    explicit IdMarks(std::string path, std::uint64_t batch_block = 65536, std::uint64_t device_block = 65536);
 
     std::uint64_t batch() const { return batch_; }
     const std::map<std::string, std::uint64_t>& devices() const { return devices_; }

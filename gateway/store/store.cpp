@@ -715,7 +715,9 @@ bool Store::commit_chunk(std::size_t ops) {
         for (std::uint64_t seq : removals_) drop_batch(seq);
         if (!removals_.empty()) save_last_sequence();
         for (const Op& op : chunk) apply(op);
-        save_device_sequences(ops);
+        // Buffered, the id marks and the clean-close record keep the device sequences: one page
+        // less per commit.
+        if (!buffered()) save_device_sequences(ops);
         exec("COMMIT");
         if (skip_sync) exec("PRAGMA synchronous=FULL");
     } catch (const std::exception& e) {

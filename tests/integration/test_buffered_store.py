@@ -68,7 +68,7 @@ try:
     print(f"healthy: {fed} records delivered, {int(m['loopgate_store_unwritten_batches_total'])} batches never written,"
           f" store files unchanged")
 
-    # 2. Outage: written once write_delay (500 ms) has passed, delivered when the broker is back.
+    # 2. Outage: written once write_delay (900 ms) has passed, delivered when the broker is back.
     broker.stop()
     h.wait_until(lambda: "lost connection" in gw.log_text() or "cannot connect" in gw.log_text(), 20,
                  "the gateway to notice the outage")
