@@ -136,9 +136,13 @@ void Bridge::schedule_commit() {
         commit_timer_.expires_at(*due);
         commit_timer_.async_wait([this](const boost::system::error_code& ec) {
             commit_armed_ = false;
-            // The oldest write waited write_delay: everything queued goes with it, so an outage
-            // costs one commit per write_delay, not one per read.
-            if (!ec) commit_now(std::chrono::steady_clock::time_point::max());
+            if (ec) return;
+            // The write this timer was set for may have been acknowledged meanwhile: then it waits
+            // for the next one. Once the oldest write waited write_delay, everything queued goes
+            // with it, so an outage costs one commit per write_delay, not one per read.
+            auto due = store_.next_due();
+            if (due && *due <= std::chrono::steady_clock::now()) commit_now(std::chrono::steady_clock::time_point::max());
+            else schedule_commit();
         });
         return;
     }

@@ -66,7 +66,9 @@ print(f"soak: {SOAK_SECONDS:.0f}s, {readings} readings (~{rate:.0f}/s), WAL at m
       f"database at most {db_max} bytes, RSS {rss_early} KiB -> {rss_late} KiB, "
       f"{written} bytes written to disk ({written / max(readings, 1):.0f} per reading)")
 assert readings >= 50 * SOAK_SECONDS, "the sensor's readings did not arrive at the expected rate"
-assert wal_max <= 4 * MIB + MIB, f"the write-ahead log grew to {wal_max} bytes"
+# Buffered (the default) with the broker acknowledging: the steady state writes nothing, so the log
+# holds no more than the start-up's few pages.
+assert wal_max <= MIB, f"the write-ahead log grew to {wal_max} bytes while the broker acknowledged everything"
 assert db_max <= 2 * MIB, f"the database grew to {db_max} bytes with nothing backlogged"
 assert rss_late - rss_early < (16 if SANITIZED else 8) * 1024, f"memory grew from {rss_early} to {rss_late} KiB"
 sub.close()
