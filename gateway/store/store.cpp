@@ -480,15 +480,7 @@ bool Store::save_exact_ids() {
     // continues right after them instead of above the marks.
     try {
         exec("BEGIN IMMEDIATE");
-        for (const auto& [device, seq] : handed_out_) {
-            sqlite3_stmt* d = prepare(
-                "INSERT INTO device_sequences (device, sequence) VALUES (?, ?) "
-                "ON CONFLICT(device) DO UPDATE SET sequence = max(sequence, excluded.sequence)");
-            Reset r{d};
-            sqlite3_bind_text(d, 1, device.data(), static_cast<int>(device.size()), SQLITE_STATIC);
-            sqlite3_bind_int64(d, 2, static_cast<sqlite3_int64>(seq));
-            if (sqlite3_step(d) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), sqlite3_errcode(db_));
-        }
+        write_device_sequences(handed_out_);
         save_last_sequence();
         set_meta("unclean_buffered_run", 0);
         exec("COMMIT");
@@ -636,6 +628,10 @@ void Store::save_device_sequences(std::size_t ops) {
     std::map<std::string, std::uint64_t> high;
     for (auto op = queue_.begin(); op != queue_.begin() + static_cast<std::ptrdiff_t>(ops); ++op)
         for (const auto& [device, seq] : op->device_sequences) high[device] = std::max(high[device], seq);
+    write_device_sequences(high);
+}
+
+void Store::write_device_sequences(const std::map<std::string, std::uint64_t>& high) {
     for (const auto& [device, seq] : high) {
         sqlite3_stmt* d = prepare(
             "INSERT INTO device_sequences (device, sequence) VALUES (?, ?) "

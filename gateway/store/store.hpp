@@ -223,6 +223,7 @@ private:
     void apply(const Op& op);
     void close_in_db(std::uint64_t sequence);
     void save_device_sequences(std::size_t ops);
+    void write_device_sequences(const std::map<std::string, std::uint64_t>& high);
     void save_last_sequence();
     void synced(std::uint64_t ticket, int error);
     void sync_failed(int error);
