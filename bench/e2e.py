@@ -384,8 +384,10 @@ def run_latency(args, d):
         delay = target - time.monotonic()
         if delay > 0:
             time.sleep(delay)
+        # Stamped before the write: one stamped after it can land after the subscriber already has
+        # the reading (the writer thread is descheduled), which showed as a negative latency.
+        sent[k] = time.time_ns()
         pty.write(b"T=21.25 N=%d\n" % k)
-        sent[k] = time.time_ns()  # the last byte is written
     ok = sub.wait_readings(2 * n, 30, gw)
     elapsed = time.monotonic() - t0
     cpu1, wb1 = cpu_seconds(gw.pid), proc_io(gw.pid)
