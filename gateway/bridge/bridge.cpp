@@ -21,6 +21,7 @@ constexpr std::size_t commit_chunks_per_turn = 4;
 Bridge::Bridge(boost::asio::io_context& io, const Config& config, Store& store, Uplink& uplink,
                BatchPublisher& publisher)
     : config_(config),
+      buffered_(config.store.durability == "buffered"),
       store_(store),
       uplink_(uplink),
       publisher_(publisher),
@@ -35,7 +36,7 @@ Bridge::Bridge(boost::asio::io_context& io, const Config& config, Store& store, 
       device_sequences_(store.device_sequences()),
       stored_before_start_(store.last_sequence()) {
     store_.protect_in_flight([this](std::uint64_t sequence) { return in_flight_.count(sequence) > 0; });
-    if (buffered()) store_.buffer_unacknowledged(std::chrono::milliseconds(config_.store.write_delay_ms));
+    if (buffered_) store_.buffer_unacknowledged(std::chrono::milliseconds(config_.store.write_delay_ms));
     check_limits();
 }
 
@@ -85,15 +86,13 @@ void Bridge::submit(std::vector<Reading>& readings) {
     // Buffered, a batch goes out at once while the uplink has room for it; it gathers readings only
     // while earlier ones are unacknowledged (or for max_delay): low latency at low rates, large
     // batches at high ones.
-    if (open_batch_ != 0 && buffered() && has_room()) {
+    if (open_batch_ != 0 && buffered_ && has_room()) {
         seal_batch();
         pump();
     }
     if (open_batch_ != 0) arm_batch_timer();
     schedule_commit();
 }
-
-bool Bridge::buffered() const { return config_.store.durability == "buffered"; }
 
 bool Bridge::has_room() const {
     return uplink_.connected() && publisher_.ready() && in_flight_.size() < config_.uplink.max_inflight;
@@ -113,7 +112,7 @@ void Bridge::close_batch() {
     // Write-through, a closed batch goes out once committed and durable: at once by default, with the
     // next group commit when store.commit_interval asks for fewer writes (latency: up to max_delay +
     // interval). Buffered, it goes out now.
-    if (buffered()) pump();
+    if (buffered_) pump();
     schedule_commit();
 }
 
@@ -128,7 +127,7 @@ void Bridge::seal_batch() {
 }
 
 void Bridge::schedule_commit() {
-    if (buffered()) {
+    if (buffered_) {
         // Writes wait write_delay for their acknowledgement; the timer follows the oldest one.
         auto due = store_.next_due();
         if (!due || (commit_armed_ && commit_timer_.expiry() <= *due)) return;
@@ -160,7 +159,7 @@ void Bridge::schedule_commit() {
 }
 
 void Bridge::commit_now() {
-    commit_now(buffered() ? std::chrono::steady_clock::now() - std::chrono::milliseconds(config_.store.write_delay_ms) +
+    commit_now(buffered_ ? std::chrono::steady_clock::now() - std::chrono::milliseconds(config_.store.write_delay_ms) +
                                 std::chrono::nanoseconds(1)
                           : std::chrono::steady_clock::time_point::max());
 }
@@ -175,7 +174,7 @@ void Bridge::commit_now(std::chrono::steady_clock::time_point due_before) {
         }
         if (logged_commit_failure_) log::info("store: writable again; the readings held in memory are committed");
         logged_commit_failure_ = false;
-        if (buffered()) schedule_commit();
+        if (buffered_) schedule_commit();
         return;
     }
     if (!logged_commit_failure_) log::error(store_.last_error(), "; holding readings in memory and retrying");
@@ -285,9 +284,9 @@ void Bridge::on_ack(std::uint64_t sequence, bool delivered) {
         // Deletions wait for the next commit (or at most removal_delay): one per acknowledgement
         // would cost a transaction each.
         store_.remove(sequence);
-        if (config_.store.commit_interval_ms > 0 && !buffered()) {
+        if (config_.store.commit_interval_ms > 0 && !buffered_) {
             schedule_commit();
-        } else if (!removal_armed_ && (!buffered() || store_.has_removals())) {
+        } else if (!removal_armed_ && (!buffered_ || store_.has_removals())) {
             removal_armed_ = true;
             removal_timer_.expires_after(removal_delay);
             removal_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -303,7 +302,7 @@ void Bridge::on_ack(std::uint64_t sequence, bool delivered) {
     }
     // Room again: what gathered while this one was out goes now (or, if a commit wrote part of it
     // already, right after the commit of its close).
-    if (open_batch_ != 0 && buffered() && has_room()) {
+    if (open_batch_ != 0 && buffered_ && has_room()) {
         seal_batch();
         schedule_commit();
     }
@@ -337,7 +336,7 @@ void Bridge::shutdown(std::function<void()> done) {
     limits_timer_.cancel();
     replay_timer_.cancel();
     seal_batch();
-    if (!buffered()) {
+    if (!buffered_) {
         commit_now();
         store_.sync_now();  // the last batch may go out before the process does
     }

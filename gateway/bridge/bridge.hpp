@@ -61,7 +61,6 @@ public:
     std::uint64_t backlog_end() const { return backlog_end_; }
 
 private:
-    bool buffered() const;
     bool has_room() const;
     void arm_batch_timer();
     void seal_batch();
@@ -74,6 +73,7 @@ private:
     void check_limits();
 
     const Config& config_;
+    const bool buffered_;  // store.durability: buffered
     Store& store_;
     Uplink& uplink_;
     BatchPublisher& publisher_;

@@ -441,7 +441,7 @@ void Store::buffer_unacknowledged(std::chrono::milliseconds window) {
     try {
         set_meta("unclean_buffered_run", 1);
     } catch (const std::exception& e) {
-        throw std::runtime_error(std::string(e.what()) + " (marking the store as in use)");
+        throw std::runtime_error("store " + path_ + ": " + e.what() + " (marking the store as in use)");
     }
     window_ = window;
 }
@@ -465,7 +465,7 @@ void Store::set_meta(const char* key, std::int64_t value) {
     Reset r{m};
     sqlite3_bind_text(m, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_int64(m, 2, value);
-    if (sqlite3_step(m) != SQLITE_DONE) throw StoreError("store " + path_ + ": " + sqlite3_errmsg(db_), sqlite3_errcode(db_));
+    if (sqlite3_step(m) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), sqlite3_errcode(db_));
 }
 
 std::int64_t Store::meta(const char* key, std::int64_t fallback) {
@@ -645,12 +645,7 @@ void Store::write_device_sequences(const std::map<std::string, std::uint64_t>& h
 
 void Store::save_last_sequence() {
     // Needed only once batches are deleted: until then max(sequence) of `batches` says the same.
-    sqlite3_stmt* m = prepare(
-        "INSERT INTO meta (key, value) VALUES ('last_sequence', ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
-    Reset r{m};
-    sqlite3_bind_int64(m, 1, static_cast<sqlite3_int64>(last_sequence_));
-    if (sqlite3_step(m) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), sqlite3_errcode(db_));
+    set_meta("last_sequence", static_cast<std::int64_t>(last_sequence_));
 }
 
 void Store::drop_batch(std::uint64_t sequence) {
