@@ -33,7 +33,7 @@ fi
 
 # --- build (Release) ------------------------------------------------------------------------------
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOOPGATE_BENCH=ON -DLOOPGATE_TESTS=OFF >/dev/null
-cmake --build "$BUILD" -j2 --target loopgate loopgate_decode_bench loopgate_sparkplug_bench lgbench_slow_fsync | tail -1
+cmake --build "$BUILD" -j2 --target loopgate loopgate_decode_bench loopgate_sparkplug_bench loopgate_wake_cost lgbench_slow_fsync | tail -1
 
 WORK=$(mktemp -d /tmp/lgbench.XXXXXX)
 SHM=""
@@ -63,6 +63,7 @@ echo "build:   Release (-O3 -DNDEBUG), $BUILD, commit $(git rev-parse --short HE
 echo "config:  one line-driver port per pty (keyvalue, 2 fields: 'T=21.25 N=<n>'), batch max_readings 1000, max_delay 100ms,"
 echo "         max_inflight 16, store WAL on /tmp synced by its own thread, QoS 1, mosquitto on 127.0.0.1 (persistence off)"
 echo "load:    $(uptime | sed 's/.*load average/load average/')"
+echo "costs:   $("$BUILD/bench/loopgate_wake_cost" | tr '\n' ' ')(µs of CPU: a system call, a timer re-arm, a cold wake by a timer, a wake by another thread)"
 
 run() {  # scenario args... ; prints the scenario's result lines indented
   echo "-- $* (load $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -450,6 +450,7 @@ private:
     void deliver(std::size_t device, Table table, std::uint16_t address, const std::vector<std::uint16_t>& regs,
                  const std::vector<bool>& bits, const std::vector<std::size_t>& points, const DriverClock& now,
                  DriverOutput& out) {
+        out.readings.reserve(out.readings.size() + points.size());
         for (std::size_t i : points) {
             const Point& p = devices_[device].points[i];
             std::size_t at = p.address - address;

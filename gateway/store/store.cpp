@@ -271,6 +271,7 @@ void Store::open_database() {
         "(SELECT count(*) FROM batches), (SELECT coalesce(sum(bytes),0) FROM batches)");
     if (sqlite3_step(s) == SQLITE_ROW) {
         last_sequence_ = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+        db_newest_ = last_sequence_;
         stats_.depth = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
         stats_.bytes = static_cast<std::uint64_t>(sqlite3_column_int64(s, 2));
     }
@@ -604,6 +605,7 @@ void Store::apply(const Op& op) {
             sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(op.sequence));
             sqlite3_bind_int64(s, 2, op.created_ns);
             step(s);
+            db_newest_ = std::max(db_newest_, op.sequence);
             memory_.erase(op.sequence);  // partly on disk from now on: handed out from there
             [[fallthrough]];  // the header is the batch's first part
         }
@@ -791,6 +793,7 @@ void Store::advance_durable() {
 
 std::vector<StoredBatch> Store::read_after(std::uint64_t after, std::size_t limit) {
     std::vector<StoredBatch> out;
+    if (after >= db_newest_) return from_memory(after, limit, {});
     sqlite3_stmt* s = prepare(
         "SELECT sequence, created_ns, readings FROM batches WHERE sequence > ? AND sequence <= ? AND closed = 1 "
         "ORDER BY sequence LIMIT ?");
@@ -855,6 +858,10 @@ std::vector<StoredBatch> Store::read_after(std::uint64_t after, std::size_t limi
         log::error("store ", path_, ": batch ", b.sequence, " has ", damaged, " damaged part(s) on disk (checksum mismatch); ",
                    header_damaged ? "dropped the batch, " : "published the rest, ", lost, " readings lost");
     }
+    return from_memory(after, limit, std::move(good));
+}
+
+std::vector<StoredBatch> Store::from_memory(std::uint64_t after, std::size_t limit, std::vector<StoredBatch> good) const {
     if (memory_.empty()) return good;
     // Buffered: the closed batches no write has reached yet, merged in sequence order.
     // A batch partly written and still being written goes out first: the ones after it wait.

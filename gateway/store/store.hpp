@@ -234,6 +234,8 @@ private:
     void set_meta(const char* key, std::int64_t value);
     std::int64_t meta(const char* key, std::int64_t fallback);
     bool save_exact_ids();
+    // Merges the closed in-memory batches after `after` into `good` (batches read from the database).
+    std::vector<StoredBatch> from_memory(std::uint64_t after, std::size_t limit, std::vector<StoredBatch> good) const;
 
     std::string path_;
     StoreLimits limits_;
@@ -260,6 +262,9 @@ private:
     std::uint64_t durable_commits_ = 0;
     std::deque<std::pair<std::uint64_t, std::uint64_t>> closes_waiting_;  // (batch, data commits it needs)
     std::uint64_t durable_closed_ = 0;  // newest batch that may be handed out
+    // No batch row in the database has a higher sequence. Buffered with a healthy uplink, batches
+    // never reach the database: read_after() then skips SQLite altogether.
+    std::uint64_t db_newest_ = 0;
     std::function<void(std::function<void()>)> post_;
     std::function<void()> on_durable_;
     std::function<bool(std::uint64_t)> in_flight_;

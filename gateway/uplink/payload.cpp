@@ -62,10 +62,17 @@ std::string encode_batch_header(const std::string& gateway_id, std::uint64_t bat
 }
 
 std::string encode_readings(std::span<const Reading> readings) {
-    v1::Batch part;
+    // One message per thread, cleared instead of destroyed: Clear() keeps the repeated field's
+    // elements and their strings' capacity, so a steady flow encodes without allocating (a fresh
+    // Batch cost a malloc and a free per string field, a fifth of the event loop's instructions).
+    thread_local v1::Batch part;
+    part.Clear();
     part.mutable_readings()->Reserve(static_cast<int>(readings.size()));
     for (const Reading& r : readings) to_proto(r, *part.add_readings());
-    return part.SerializeAsString();
+    std::string out = part.SerializeAsString();
+    // An unusually large batch (a backlog replayed in one go) is not kept for the rest of the run.
+    if (out.size() > (1u << 20)) part = v1::Batch();
+    return out;
 }
 
 std::string mark_historical(const std::string& payload) {
