@@ -18,6 +18,7 @@
 
 #include "core/config_node.hpp"
 #include "core/reading.hpp"
+#include "core/report_policy.hpp"
 
 namespace loopgate {
 
@@ -42,6 +43,13 @@ using Counters = std::map<std::string, std::uint64_t>;
 struct WriteResult {
     bool accepted = false;
     std::string error;  // why not, when !accepted
+};
+
+// A report-by-exception policy a driver's own config sets for one metric (a Modbus point's deadband).
+struct MetricPolicy {
+    std::string device;
+    std::string metric;
+    ReportPolicy policy;
 };
 
 // What a driver learns about its line at construction.
@@ -79,6 +87,12 @@ public:
 
     // Whether this driver serves `device` (commands are routed to the port whose driver says yes).
     virtual bool has_device(const std::string& /*device*/) const { return false; }
+
+    // The devices whose readings this driver makes (for the report stage's per-device settings).
+    virtual std::vector<std::string> device_names() const = 0;
+    // Report-by-exception settings made in the driver's own config (a Modbus point's deadband); the
+    // report stage (gateway/report/) applies them, with the port's and devices' settings around them.
+    virtual std::vector<MetricPolicy> report_policies() const { return {}; }
 
     virtual Counters counters() const = 0;
 };

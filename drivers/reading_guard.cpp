@@ -32,6 +32,8 @@ public:
         return inner_->write_point(device, point, value);
     }
     bool has_device(const std::string& device) const override { return inner_->has_device(device); }
+    std::vector<std::string> device_names() const override { return inner_->device_names(); }
+    std::vector<MetricPolicy> report_policies() const override { return inner_->report_policies(); }
 
     Counters counters() const override {
         Counters c = inner_->counters();

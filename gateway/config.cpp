@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "core/report_policy.hpp"
 #include "core/topic_name.hpp"
 #include "drivers/registry.hpp"
 
@@ -84,7 +85,7 @@ Rs485Config parse_rs485(const ConfigNode& n) {
 
 PortConfig parse_port(const ConfigNode& n) {
     n.allow_only({"name", "path", "baud", "data_bits", "parity", "stop_bits", "flow_control", "rs485", "driver",
-                  "settings", "devices", "reopen_min", "reopen_max"});
+                  "settings", "devices", "reopen_min", "reopen_max", "report"});
     PortConfig p;
     p.name = n.str("name");
     require_topic_name(n.need("name"), p.name);
@@ -105,6 +106,15 @@ PortConfig parse_port(const ConfigNode& n) {
         n.need("flow_control").fail("hardware flow control uses RTS, which RS-485 direction control needs too");
     p.reopen_min_ms = n.millis("reopen_min", 500);
     p.reopen_max_ms = n.millis("reopen_max", 30'000);
+    p.report = n["report"];
+    if (p.report.present()) {
+        p.report.allow_only({"deadband", "on_change", "max_silence", "min_interval", "metrics"});
+        (void)parse_report_policy(p.report);
+        for (const auto& [name, node] : report_metrics(p.report)) {
+            node.allow_only({"deadband", "on_change", "max_silence", "min_interval"});
+            (void)parse_report_policy(node);
+        }
+    }
     p.fingerprint = YAML::Dump(n.yaml());
     return p;
 }
@@ -116,6 +126,19 @@ void parse_driver(const ConfigNode& n, PortConfig& p) {
     p.devices = n["devices"];
     if (p.devices.present() && !p.devices.is_sequence()) p.devices.fail("expected a list of devices");
     (void)make_driver(p.driver, driver_spec(p));  // validates the driver's settings and devices
+    // What every driver's devices may carry for the report stage (each driver allows the keys).
+    ConfigErrors errors;
+    for (const ConfigNode& d : p.devices.items()) {
+        errors.check([&] {
+            if (d["report"].present()) {
+                d["report"].allow_only({"deadband", "on_change", "max_silence", "min_interval"});
+                (void)parse_report_policy(d["report"]);
+            }
+            if (d["offline_after_silence"].present() && d["offline_after_silence"].as_millis() < 100)
+                d["offline_after_silence"].fail("offline_after_silence must be at least 100ms");
+        });
+    }
+    errors.throw_if_any();
 }
 
 }  // namespace

@@ -85,6 +85,7 @@ struct PortConfig {
     ConfigNode driver;                  // the `driver:` scalar, kept for located errors
     ConfigNode settings;
     ConfigNode devices;
+    ConfigNode report;                  // report by exception for the whole port (gateway/report/)
 };
 
 struct Config {

@@ -22,6 +22,7 @@
 #include "gateway/ops/status.hpp"
 #include "gateway/ops/status_refresh.hpp"
 #include "gateway/ops/systemd_notify.hpp"
+#include "gateway/report/report_stage.hpp"
 #include "gateway/serial/port_set.hpp"
 #include "gateway/sparkplug/sparkplug_publisher.hpp"
 #include "gateway/store/store.hpp"
@@ -50,13 +51,15 @@ int run_gateway(const Config& config) {
     store.sync_in_background([&io](std::function<void()> f) { boost::asio::post(io, std::move(f)); },
                              [&bridge] { bridge.pump(); });
 
-    // --- the data path: ports -> (device presence) -> bridge -> store -> uplink ---
+    // --- the data path: ports -> (device presence) -> report by exception -> bridge -> store -> uplink ---
     DevicePresence devices;
-    PortSet ports(io, [&bridge, &devices](std::vector<Reading>& readings) {
-        devices.observe(readings);
-        bridge.submit(readings);
+    ReportStage report(io, [&bridge](std::vector<Reading>& readings) { bridge.submit(readings); });
+    PortSet ports(io, [&devices, &report](std::vector<Reading>& readings) {
+        devices.observe(readings);  // every reading a device sent, reported or not
+        report.submit(readings);
     });
     for (const PortConfig& port : config.ports) ports.add(port);
+    report.configure(ports.slots());
     uplink.on_connected([&] {
         publisher.on_connected();
         bridge.on_uplink_up();
@@ -64,7 +67,7 @@ int run_gateway(const Config& config) {
     bridge.on_pause([&ports](bool pause) { pause ? ports.stop() : ports.start(); });
 
     // --- what the gateway reports about itself ---
-    GatewayView view{config, store, bridge, uplink, ports.slots(), devices};
+    GatewayView view{config, store, bridge, uplink, ports.slots(), devices, report.counts()};
     std::unique_ptr<MetricsServer> metrics;
     if (config.metrics_listen != "off") {
         try {
@@ -101,6 +104,7 @@ int run_gateway(const Config& config) {
                     notify_reloading();
                     log::info("SIGHUP: reloading ", config.file);
                     reload_ports(config, ports);
+                    report.configure(ports.slots());
                     notify_ready();
                 }
                 wait_signal();
@@ -111,6 +115,7 @@ int run_gateway(const Config& config) {
             log::info("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT", "; stopping");
             notify_stopping();
             ports.stop();
+            report.stop();
             status_refresh.stop();
             if (metrics) metrics->stop();
             bridge.shutdown([&] {

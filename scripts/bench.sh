@@ -7,7 +7,7 @@
 # and every figure. Not part of scripts/test.sh: CI never runs it.
 #
 #   scripts/bench.sh                 # everything (~5 minutes on 2 cores, most of it callgrind)
-#   BENCH_ONLY="decode latency" scripts/bench.sh   # a subset: decode sparkplug fsync throughput latency backlog memory callgrind
+#   BENCH_ONLY="decode latency" scripts/bench.sh   # a subset: decode report sparkplug fsync throughput latency backlog memory callgrind
 #   BENCH_REPEAT=3 scripts/bench.sh  # end-to-end throughput runs per commit_interval (median is yours to take)
 #
 # Knobs: BENCH_READINGS (throughput, 600000), BENCH_BACKLOG (1000000), BENCH_CALLGRIND_READINGS (20000),
@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${BENCH_BUILD_DIR:-build-bench}
-ONLY=${BENCH_ONLY:-"fsync decode sparkplug throughput latency backlog memory callgrind"}
+ONLY=${BENCH_ONLY:-"fsync decode report sparkplug throughput latency backlog memory callgrind"}
 REPEAT=${BENCH_REPEAT:-1}
 READINGS=${BENCH_READINGS:-600000}
 BACKLOG=${BENCH_BACKLOG:-1000000}
@@ -33,7 +33,7 @@ fi
 
 # --- build (Release) ------------------------------------------------------------------------------
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOOPGATE_BENCH=ON -DLOOPGATE_TESTS=OFF >/dev/null
-cmake --build "$BUILD" -j2 --target loopgate loopgate_decode_bench loopgate_sparkplug_bench loopgate_wake_cost lgbench_slow_fsync | tail -1
+cmake --build "$BUILD" -j2 --target loopgate loopgate_decode_bench loopgate_sparkplug_bench loopgate_report_bench loopgate_wake_cost lgbench_slow_fsync | tail -1
 
 WORK=$(mktemp -d /tmp/lgbench.XXXXXX)
 SHM=""
@@ -78,6 +78,11 @@ fi
 if want decode; then
   echo "== decode cost per driver (median of 7 runs after a warm-up; 4096-byte reads; load $(cut -d' ' -f1-3 /proc/loadavg))"
   "$BUILD/bench/loopgate_decode_bench" 7
+fi
+
+if want report; then
+  echo "== report by exception: readings in and out on a recorded NMEA capture and a simulated meter (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  "$BUILD/bench/loopgate_report_bench" "$ROOT/../shared/fixtures"
 fi
 
 if want sparkplug; then

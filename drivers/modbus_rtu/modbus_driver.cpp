@@ -38,10 +38,6 @@ struct Settings {
 
 struct PointState {
     std::optional<Value> last_good;
-    std::optional<Value> last_reported;
-    Quality quality = Quality::good;
-    std::string reason;
-    bool reported = false;
 };
 
 struct DeviceState {
@@ -59,18 +55,6 @@ struct Transaction {
     int attempts = 0;
     bool broadcast = false;
 };
-
-bool numeric_distance(const Value& a, const Value& b, double& out) {
-    auto num = [](const Value& v, double& d) {
-        if (const auto* x = std::get_if<double>(&v)) return d = *x, true;
-        if (const auto* i = std::get_if<std::int64_t>(&v)) return d = static_cast<double>(*i), true;
-        return false;
-    };
-    double x = 0, y = 0;
-    if (!num(a, x) || !num(b, y)) return false;
-    out = std::fabs(x - y);
-    return true;
-}
 
 class ModbusDriver final : public Driver {
 public:
@@ -193,6 +177,20 @@ public:
 
     bool has_device(const std::string& device) const override {
         return std::any_of(devices_.begin(), devices_.end(), [&](const Device& d) { return d.name == device; });
+    }
+
+    std::vector<std::string> device_names() const override {
+        std::vector<std::string> names;
+        for (const Device& d : devices_) names.push_back(d.name);
+        return names;
+    }
+
+    std::vector<MetricPolicy> report_policies() const override {
+        std::vector<MetricPolicy> out;
+        for (const Device& d : devices_)
+            for (const Point& p : d.points)
+                if (!p.report.empty()) out.push_back({d.name, p.name, p.report});
+        return out;
     }
 
     Counters counters() const override {
@@ -462,20 +460,12 @@ private:
         }
     }
 
+    // Every answer is reported: deadband and report_on_change are the report stage's (gateway/report/),
+    // which has the driver's settings through report_policies().
     void report(std::size_t device, std::size_t i, const Decoded& d, const DriverClock& now, DriverOutput& out) {
         const Point& p = devices_[device].points[i];
         PointState& s = states_[device].points[i];
-        const bool quality_changed = !s.reported || s.quality != d.quality || s.reason != d.reason;
         if (d.quality == Quality::good) s.last_good = d.value;
-        if (!quality_changed && d.quality == Quality::good && s.last_reported) {
-            if (p.report_on_change && *s.last_reported == d.value) return;
-            double moved = 0;
-            if (p.deadband > 0 && numeric_distance(*s.last_reported, d.value, moved) && moved < p.deadband) return;
-        }
-        s.reported = true;
-        s.quality = d.quality;
-        s.reason = d.reason;
-        s.last_reported = d.value;
         out.readings.push_back(reading(devices_[device].name, p.name, d.value, p.unit, d.quality, d.reason, now));
     }
 

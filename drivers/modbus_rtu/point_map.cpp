@@ -112,7 +112,7 @@ bool number_of(const Value& v, double& out, std::string& error) {
 
 Point parse_point(const ConfigNode& n, const Device& dev) {
     n.allow_only({"name", "table", "address", "ref", "type", "word_order", "length", "bit", "scale", "offset",
-                  "unit", "deadband", "report_on_change", "writable", "min", "max"});
+                  "unit", "deadband", "report_on_change", "max_silence", "min_interval", "writable", "min", "max"});
     Point p;
     p.name = n.str("name");
     require_topic_name(n.need("name"), p.name);
@@ -172,9 +172,10 @@ Point parse_point(const ConfigNode& n, const Device& dev) {
     p.scale = n.real("scale", 1.0);
     if (p.scale == 0.0) n["scale"].fail("scale must not be 0");
     p.offset = n.real("offset", 0.0);
-    p.deadband = n.real("deadband", 0.0);
-    if (p.deadband < 0) n["deadband"].fail("deadband must not be negative");
-    p.report_on_change = n.boolean("report_on_change", false);
+    // The point's report-by-exception settings, under its own key names (report_on_change is the
+    // stage's on_change); the rest of a policy comes from the device and the port.
+    p.report = parse_report_policy(n);
+    if (n["report_on_change"].present()) p.report.on_change = n["report_on_change"].as_bool();
     p.unit = n.str("unit", "");
 
     p.writable = n.boolean("writable", false);
@@ -433,7 +434,7 @@ std::vector<Device> parse_devices(const ConfigNode& devices) {
     for (const ConfigNode& d : devices.items()) {
         Device dev;
         errors.check([&] {
-            d.allow_only({"name", "unit", "broadcast", "poll_interval", "max_registers", "max_bits", "points"});
+            d.allow_only({"name", "unit", "broadcast", "poll_interval", "max_registers", "max_bits", "points", "report"});
             dev.name = d.str("name");
             require_topic_name(d.need("name"), dev.name);
             if (!names.insert(dev.name).second) d.need("name").fail("duplicate device name '" + dev.name + "'");

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/report_policy.hpp"
 #include "core/config_node.hpp"
 #include "core/reading.hpp"
 #include "drivers/modbus_rtu/modbus_pdu.hpp"
@@ -36,8 +37,7 @@ struct Point {
     double scale = 1.0;
     double offset = 0.0;
     std::string unit;
-    double deadband = 0.0;      // > 0: report only when the value moved at least this much
-    bool report_on_change = false;
+    ReportPolicy report;        // deadband, report_on_change, max_silence, min_interval: the report stage's
     bool writable = false;
     std::optional<double> min, max;  // write limits, in engineering units
 

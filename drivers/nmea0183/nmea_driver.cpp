@@ -42,6 +42,8 @@ public:
         // corrects a rollover that happened while the line was down.
     }
 
+    std::vector<std::string> device_names() const override { return {device_}; }
+
     Counters counters() const override {
         const auto& f = framer_.counters();
         return {{"sentences", sentences_},
@@ -134,7 +136,7 @@ std::unique_ptr<Driver> make_nmea_driver(const DriverSpec& spec) {
     if (devices.size() > 1)
         spec.devices.fail("the nmea0183 driver serves one device per port; list at most one device with a name");
     if (devices.size() == 1) {
-        devices[0].allow_only({"name"});
+        devices[0].allow_only({"name", "report", "offline_after_silence"});  // the last two: the report stage's
         settings.device = devices[0].str("name");
         require_topic_name(devices[0].need("name"), settings.device);
     } else {

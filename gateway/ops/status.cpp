@@ -46,6 +46,10 @@ std::string status_json(const GatewayView& v, const char* state) {
            (b.readings ? std::to_string(static_cast<double>(written) / static_cast<double>(b.readings)) : std::string("null"));
     if (!s.recovered_from.empty()) out += ",\"recovered_from\":\"" + json_escape(s.recovered_from) + "\"";
     out += "}";
+    const ReportCounts& rc = v.report;
+    out += ",\"report\":{\"passed\":" + std::to_string(rc.passed) + ",\"suppressed\":" + std::to_string(rc.suppressed) +
+           ",\"throttled\":" + std::to_string(rc.throttled) + ",\"replaced\":" + std::to_string(rc.replaced) +
+           ",\"heartbeats\":" + std::to_string(rc.heartbeats) + ",\"offline\":" + std::to_string(rc.offline) + "}";
     out += ",\"uplink\":{\"connected\":" + std::string(v.uplink.connected() ? "true" : "false") +
            ",\"reconnects\":" + std::to_string(v.uplink.reconnects()) +
            ",\"publish_failures\":" + std::to_string(b.publish_failures) + "}";
@@ -113,6 +117,15 @@ std::string prometheus_text(const GatewayView& v) {
         {"loopgate_store_unwritten_batches_total", counter,
          "Batches acknowledged while still in memory (store.durability: buffered), never written to disk.",
          [&] { return n(s.unwritten_batches); }},
+        {"loopgate_report_suppressed_total", counter,
+         "Readings the report stage dropped: inside their deadband or unchanged (README \"Report by exception\").",
+         [&] { return n(v.report.suppressed); }},
+        {"loopgate_report_throttled_total", counter, "Readings held back by a min_interval (the latest of them is sent).",
+         [&] { return n(v.report.throttled); }},
+        {"loopgate_report_heartbeats_total", counter, "Readings sent again after max_silence without a report.",
+         [&] { return n(v.report.heartbeats); }},
+        {"loopgate_report_offline_total", counter, "Devices declared offline after offline_after_silence without a frame.",
+         [&] { return n(v.report.offline); }},
         {"loopgate_disk_bytes_written_total", counter, "Bytes the process wrote to storage.",
          [] { return static_cast<double>(process_bytes_written()); }},
         {"loopgate_uplink_connected", gauge, "1 while connected to the broker.",

@@ -6,6 +6,7 @@
 #include <list>
 #include <string>
 
+#include "gateway/report/report_filter.hpp"
 #include "gateway/bridge/bridge.hpp"
 #include "gateway/config.hpp"
 #include "gateway/ops/device_presence.hpp"
@@ -22,6 +23,7 @@ struct GatewayView {
     const Uplink& uplink;
     std::list<PortSlot>& ports;
     const DevicePresence& devices;
+    const ReportCounts& report;
 };
 
 std::string status_json(const GatewayView& view, const char* state);

@@ -119,7 +119,8 @@ TEST_CASE("metrics text: every family declared once, valid names, one series per
     temperature.value = 21.5;
     devices.observe({online, offline, temperature});
 
-    GatewayView view{config, store, bridge, uplink, ports.slots(), devices};
+    ReportCounts report;
+    GatewayView view{config, store, bridge, uplink, ports.slots(), devices, report};
     const std::string text = prometheus_text(view);
     Scrape s = scrape(text);
     INFO(text);
@@ -150,6 +151,10 @@ TEST_CASE("metrics text: every family declared once, valid names, one series per
                                 "loopgate_store_commit_failures_total",
                                 "loopgate_store_sync_failures_total",
                                 "loopgate_store_unwritten_batches_total",
+                                "loopgate_report_suppressed_total",
+                                "loopgate_report_throttled_total",
+                                "loopgate_report_heartbeats_total",
+                                "loopgate_report_offline_total",
                                 "loopgate_disk_bytes_written_total",
                                 "loopgate_uplink_connected",
                                 "loopgate_uplink_reconnects_total",
