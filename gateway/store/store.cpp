@@ -449,7 +449,10 @@ void Store::buffer_unacknowledged(std::chrono::milliseconds window) {
 
 std::optional<Store::Clock::time_point> Store::next_due() const {
     if (queue_.empty()) return std::nullopt;
-    if (!memory_.count(queue_.front().sequence)) return Clock::now();
+    // The rest of a batch already partly written waits its window like any write: made due at once,
+    // each part appended to the open batch during an outage cost a commit of its own (three or four
+    // commits per window instead of one, 6-10 bytes written per payload byte at 100 readings/s).
+    // A commit that happens anyway takes them along (due()).
     return queue_.front().queued + window_;
 }
 
