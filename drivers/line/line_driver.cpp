@@ -51,7 +51,7 @@ public:
         });
     }
 
-    void on_close() override { framer_.reset(); }
+    void on_close(DriverOutput& /*out*/) override { framer_.reset(); }
 
     Counters counters() const override {
         return {{"lines", framer_.lines()},

@@ -8,6 +8,7 @@
 
 #include "gateway/bridge/bridge.hpp"
 #include "gateway/config.hpp"
+#include "gateway/downlink/command_path.hpp"
 #include "gateway/ops/device_presence.hpp"
 #include "gateway/serial/port_session.hpp"
 #include "gateway/store/store.hpp"
@@ -22,6 +23,7 @@ struct GatewayView {
     const Uplink& uplink;
     std::list<PortSlot>& ports;
     const DevicePresence& devices;
+    const CommandCounters& commands;
 };
 
 std::string status_json(const GatewayView& view, const char* state);

@@ -17,6 +17,8 @@
 
 #include "gateway/bridge/bridge.hpp"
 #include "gateway/config.hpp"
+#include "gateway/downlink/command_path.hpp"
+#include "gateway/downlink/device_router.hpp"
 #include "gateway/ops/device_presence.hpp"
 #include "gateway/ops/prometheus.hpp"
 #include "gateway/ops/status.hpp"
@@ -119,7 +121,15 @@ TEST_CASE("metrics text: every family declared once, valid names, one series per
     temperature.value = 21.5;
     devices.observe({online, offline, temperature});
 
-    GatewayView view{config, store, bridge, uplink, ports.slots(), devices};
+    DeviceRouter router(ports.slots());
+    CommandsConfig commands_config;
+    CommandPath commands(commands_config, router);
+    PendingCommand pump;
+    pump.device = "pump";
+    pump.point = "speed";
+    commands.refused(pump, "unknown_device", "no port has a device 'pump'");
+
+    GatewayView view{config, store, bridge, uplink, ports.slots(), devices, commands.counters()};
     const std::string text = prometheus_text(view);
     Scrape s = scrape(text);
     INFO(text);
@@ -160,6 +170,9 @@ TEST_CASE("metrics text: every family declared once, valid names, one series per
                                 "loopgate_port_bytes_read_total",
                                 "loopgate_port_failures_total",
                                 "loopgate_driver_events_total",
+                                "loopgate_commands_total",
+                                "loopgate_commands_refused_total",
+                                "loopgate_commands_failed_total",
                                 "loopgate_device_online",
                             });
 
@@ -175,6 +188,14 @@ TEST_CASE("metrics text: every family declared once, valid names, one series per
     CHECK(s.samples.at(R"(loopgate_device_online{device="met-dev"})") == 1);
     CHECK(s.samples.at(R"(loopgate_device_online{device="aux-dev"})") == 0);
     CHECK(devices.online().size() == 2);
+    // Command counters: every label of the fixed sets from zero, so a rate() sees the first one.
+    CHECK(s.samples.at(R"(loopgate_commands_total{outcome="refused"})") == 1);
+    CHECK(s.samples.at(R"(loopgate_commands_total{outcome="ok"})") == 0);
+    CHECK(s.samples.at(R"(loopgate_commands_total{outcome="timeout"})") == 0);
+    CHECK(s.samples.at(R"(loopgate_commands_refused_total{reason="unknown_device"})") == 1);
+    CHECK(s.samples.at(R"(loopgate_commands_refused_total{reason="rate"})") == 0);
+    CHECK(s.samples.at(R"(loopgate_commands_failed_total{reason="gateway_stopping"})") == 0);
+    CHECK(s.samples.at(R"(loopgate_commands_failed_total{reason="device_exception"})") == 0);
 }
 
 TEST_CASE("metrics text: label values are escaped, empty families are still declared", "[metrics]") {
