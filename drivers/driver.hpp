@@ -43,7 +43,7 @@ enum class WriteOutcome {
     timeout,           // no valid answer after the driver's retries
     line_closed,       // the line closed while the write was waiting or on the wire
     port_closed,       // the port was not open when the write was submitted (set by the session)
-    verify_mismatch,   // written and confirmed, but the value read back differs
+    verify_mismatch,   // answered, but the device holds another value (its echo, or the read-back)
 };
 
 // Stable snake_case names: log lines and counter labels.

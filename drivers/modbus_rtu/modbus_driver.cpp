@@ -393,7 +393,7 @@ private:
                 rx_.erase(rx_.begin(), rx_.begin() + static_cast<std::ptrdiff_t>(size.length));
                 continue;
             }
-            if (!response_matches(current_->request, *r, error)) {
+            if (!response_matches(current_->request, *r, error) && !echoes_other_value(current_->request, *r)) {
                 ++malformed_;
                 resync(now, out);
                 return;
@@ -407,6 +407,13 @@ private:
             rx_.clear();
             complete_current(*r, now, out);
         }
+    }
+
+    // FC 05/06 answers echo the value the device holds after the write (pymodbus reads it back; so
+    // do devices that clamp or lock a register): a different value there is an answer, not noise.
+    static bool echoes_other_value(const Request& q, const Response& r) {
+        return (q.function == fc::write_single_coil || q.function == fc::write_single_register) &&
+               r.unit == q.unit && r.function == q.function && !r.exception && r.address == q.address;
     }
 
     // Whatever arrived cannot be trusted to start a frame: drop it and everything up to the next
@@ -482,9 +489,23 @@ private:
         }
         if (t.kind == Transaction::write) {
             // FC 05/06 echo the value; FC 16 echoes address and quantity, confirming the words sent.
-            if (r.function == fc::write_single_coil) t.echoed = decode_bit(p, r.value == 0xFF00).value;
-            else if (r.function == fc::write_single_register) t.echoed = decode_registers(p, std::span(&r.value, 1)).value;
-            else t.echoed = decode_registers(p, t.words).value;
+            std::optional<std::uint16_t> expected;  // what an FC 05/06 echo must say
+            if (r.function == fc::write_single_coil) {
+                t.echoed = decode_bit(p, r.value == 0xFF00).value;
+                expected = t.words.at(0) ? 0xFF00 : 0x0000;
+            } else if (r.function == fc::write_single_register) {
+                t.echoed = decode_registers(p, std::span(&r.value, 1)).value;
+                expected = t.words.at(0);
+            } else {
+                t.echoed = decode_registers(p, t.words).value;
+            }
+            if (expected && r.value != *expected) {
+                ++write_failed_;
+                complete(out, t, WriteOutcome::verify_mismatch,
+                         "the device answered holding " + value_text(*t.echoed) + ", wrote " + value_text(t.value), &now);
+                scheduler_.poll_soon(t.device, now.steady);
+                return;
+            }
             if (t.verify) {
                 writes_.push_front(read_back_of(std::move(t)));  // before any other write or poll
                 return;

@@ -60,6 +60,7 @@ Refusal CommandPath::submit(const PendingCommand& command, Done done) {
         if (done) done(outcome);
     });
     if (!r.accepted) return {r.queue_full ? "queue_full" : "driver", r.error.empty() ? "refused by the driver" : r.error};
+    log::debug("command ", command.source, " ", printable(command.id), ": handed to port ", port->config().name);
     return {};
 }
 
@@ -117,7 +118,8 @@ void CommandPath::audit(const PendingCommand& command, const CommandOutcome& out
                                    command.verify ? " (verify)" : "", ": ", status);
     if (!outcome.reason.empty()) line += " (" + outcome.reason + ")";
     if (!outcome.error.empty()) line += ": " + printable(outcome.error);
-    if (outcome.read_back) line += "; read back " + printable(value_text(*outcome.read_back));
+    if (outcome.read_back && outcome.status == CommandStatus::ok)
+        line += "; read back " + printable(value_text(*outcome.read_back));
     log::info(line, " in ", latency, " ms");
 }
 

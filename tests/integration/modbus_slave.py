@@ -3,7 +3,9 @@
 
 Usage: /usr/bin/python3 modbus_slave.py PORT TABLE.json [--baud 19200]
 
-TABLE.json is a list of {"unit", "table", "address", "type", "order", "value"[, "length"]} entries.
+TABLE.json is a list of {"unit", "table", "address", "type", "order", "value"[, "length"][, "locked"]}
+entries. A "locked" entry acknowledges writes and keeps its value, as meters do for registers locked
+by a hardware switch or clamped by their firmware.
 Register contents are computed here with Python's struct module, independently of the driver's
 encoder, so the test checks our decoder against a second implementation of the byte orders.
 
@@ -50,13 +52,28 @@ def to_registers(entry):
     return [int.from_bytes(w, "big") for w in words]
 
 
+class LockableBlock(ModbusSequentialDataBlock):
+    """A data block whose `locked` addresses take writes without changing (pymodbus still answers the
+    write with its normal echo)."""
+
+    def __init__(self, address, values):
+        super().__init__(address, values)
+        self.locked = set()
+
+    def setValues(self, address, values):  # noqa: N802 (pymodbus's name)
+        if not isinstance(values, list):
+            values = [values]
+        kept = [self.getValues(address + i, 1)[0] if address + i in self.locked else v for i, v in enumerate(values)]
+        super().setValues(address, kept)
+
+
 def build_context(table):
     slaves = {}
     for unit in sorted({e["unit"] for e in table}):
         slaves[unit] = ModbusSlaveContext(
             di=ModbusSequentialDataBlock(0, [False] * BITS),
-            co=ModbusSequentialDataBlock(0, [False] * BITS),
-            hr=ModbusSequentialDataBlock(0, [0] * REGISTERS),
+            co=LockableBlock(0, [False] * BITS),
+            hr=LockableBlock(0, [0] * REGISTERS),
             ir=ModbusSequentialDataBlock(0, [0] * REGISTERS),
             zero_mode=True,  # address 0 is register 0, as on the wire
         )
@@ -65,9 +82,12 @@ def build_context(table):
         store = slaves[e["unit"]]
         fc = codes[e["table"]]
         if e["table"] in ("coil", "discrete_input"):
-            store.setValues(fc, e["address"], [bool(e["value"])])
+            words = [bool(e["value"])]
         else:
-            store.setValues(fc, e["address"], to_registers(e))
+            words = to_registers(e)
+        store.setValues(fc, e["address"], words)
+        if e.get("locked"):
+            store.store["c" if e["table"] == "coil" else "h"].locked.update(range(e["address"], e["address"] + len(words)))
     return ModbusServerContext(slaves=slaves, single=False), sorted(slaves)
 
 

@@ -509,6 +509,18 @@ TEST_CASE("modbus master: verify reads the point back; a different value fails t
     CHECK(b.completions[1].echoed == Value{std::int64_t{500}});
     CHECK(b.counter("write_ok") == 1);
     CHECK(b.counter("write_failed") == 1);
+
+    // One that echoes what it holds (pymodbus does): the echo is the answer, no read-back, no retry.
+    w = b.write_frame("meter1", "setpoint", Value{std::int64_t{600}});
+    std::size_t frames = b.sent.size();
+    b.feed(with_crc({0x01, 0x06, 0x00, 0x09, 0x01, 0x41}));  // holding 9 = 321
+    REQUIRE(b.completions.size() == 3);
+    CHECK(b.completions[2].outcome == WriteOutcome::verify_mismatch);
+    CHECK(b.completions[2].error == "the device answered holding 321, wrote 600");
+    CHECK(b.completions[2].echoed == Value{std::int64_t{321}});
+    CHECK(b.counter("malformed_responses") == 0);
+    b.advance(100ms);
+    CHECK(std::count(b.sent.begin() + static_cast<std::ptrdiff_t>(frames), b.sent.end(), w) == 0);
 }
 
 TEST_CASE("modbus master: a closed line completes every pending write; the queue is bounded", "[modbus][driver]") {
