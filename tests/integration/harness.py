@@ -329,7 +329,7 @@ def keygen(directory, name):
     return prefix
 
 
-def modbus_slave(directory, port_path, registers, baud=19200):
+def modbus_slave(directory, port_path, registers, baud=19200, responsive=False):
     """A Modbus RTU slave the project did not write (pymodbus, tests/integration/modbus_slave.py)
     on `port_path`, serving `registers` (dicts of unit, table, address, type, [order,] value); its
     output goes to slave.log in `directory`."""
@@ -337,7 +337,7 @@ def modbus_slave(directory, port_path, registers, baud=19200):
     with open(table, "w") as f:
         json.dump(registers, f)
     return spawn(["/usr/bin/python3", os.path.join(os.path.dirname(os.path.abspath(__file__)), "modbus_slave.py"),
-                  port_path, table, "--baud", str(baud)],
+                  port_path, table, "--baud", str(baud)] + (["--responsive"] if responsive else []),
                  stdout=open(os.path.join(directory, "slave.log"), "wb"), stderr=subprocess.STDOUT)
 
 

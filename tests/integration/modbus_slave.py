@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A pymodbus RTU slave for the modbus-rtu driver's interop test.
 
-Usage: /usr/bin/python3 modbus_slave.py PORT TABLE.json [--baud 19200]
+Usage: /usr/bin/python3 modbus_slave.py PORT TABLE.json [--baud 19200] [--responsive]
 
 TABLE.json is a list of {"unit", "table", "address", "type", "order", "value"[, "length"][, "locked"]}
 entries. A "locked" entry acknowledges writes and keeps its value, as meters do for registers locked
@@ -13,6 +13,10 @@ pymodbus frames, decodes, executes and encodes every request and response (Modbu
 ServerDecoder, ModbusSlaveContext). Only the I/O loop is ours: pymodbus 3.0's StartSerialServer
 needs the serial_asyncio module (python3-serial-asyncio), which Loopgate's dependencies don't
 include; a blocking pyserial loop does the same job for one line.
+
+By default it reads the line in 50 ms slices (pyserial's read(256) waits out its timeout), so each
+answer comes 50 ms late, like a slow slave; --responsive hands bytes to the framer as they arrive
+(bench/command_latency.py, where the slave's own delay must not hide the gateway's).
 
 Units listed in the table answer; any other unit id is ignored, so the master times out on it.
 Reads outside the datastore (holding/input 0..299, coils/discrete 0..63) get ILLEGAL_DATA_ADDRESS.
@@ -97,6 +101,7 @@ def main():
         return 2
     port, table_file = sys.argv[1], sys.argv[2]
     baud = int(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[3] == "--baud" else 19200
+    responsive = "--responsive" in sys.argv[3:]
     with open(table_file, encoding="utf-8") as f:
         table = json.load(f)
     context, units = build_context(table)
@@ -116,7 +121,7 @@ def main():
 
     print(f"modbus_slave: serving units {units} on {port}", flush=True)
     while True:
-        data = line.read(256)
+        data = line.read(max(1, line.in_waiting)) if responsive else line.read(256)
         if data:
             framer.processIncomingPacket(data, execute, units, single=False)
 

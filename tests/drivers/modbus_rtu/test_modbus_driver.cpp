@@ -185,6 +185,13 @@ void load_meter(FakeSlave& s) {
     s.coils[0] = true;
 }
 
+// kMeter opened, its first poll cycle (three requests) answered by `slave`.
+void start_meter(Bench& b, FakeSlave& slave) {
+    load_meter(slave);
+    b.open();
+    for (int i = 0; i < 3; ++i) b.feed(slave.answer(b.next_request()));
+}
+
 }  // namespace
 
 TEST_CASE("modbus master waits for t3.5, polls merged blocks and decodes", "[modbus][driver]") {
@@ -406,9 +413,7 @@ TEST_CASE("modbus master: exception responses give bad quality with the exceptio
 TEST_CASE("modbus master: writes go ahead of polls and are counted", "[modbus][driver]") {
     Bench b(kMeter);
     FakeSlave slave;
-    load_meter(slave);
-    b.open();
-    for (int i = 0; i < 3; ++i) b.feed(slave.answer(b.next_request()));
+    start_meter(b, slave);
     b.drain();
 
     // An idle, quiet line: the write leaves in the call itself, not at the next poll (1 s away).
@@ -460,9 +465,7 @@ TEST_CASE("modbus master: writes go ahead of polls and are counted", "[modbus][d
 TEST_CASE("modbus master: a write the device never answers times out after the retries", "[modbus][driver]") {
     Bench b(kMeter);  // response_timeout 200ms, retries 1
     FakeSlave slave;
-    load_meter(slave);
-    b.open();
-    for (int i = 0; i < 3; ++i) b.feed(slave.answer(b.next_request()));
+    start_meter(b, slave);
     auto w = b.write_frame("meter1", "setpoint", Value{std::int64_t{5}});
     SteadyTime first = b.now;
     CHECK(b.next_request(1s) == w);  // the one retry, after the response timeout
@@ -476,12 +479,10 @@ TEST_CASE("modbus master: a write the device never answers times out after the r
     CHECK(std::count(b.sent.begin(), b.sent.end(), w) == 2);
 }
 
-TEST_CASE("modbus master: verify reads the point back; a different value fails the write", "[modbus][driver]") {
+TEST_CASE("modbus master: verify reads the point back, and a different value fails the write", "[modbus][driver]") {
     Bench b(kMeter);
     FakeSlave slave;
-    load_meter(slave);
-    b.open();
-    for (int i = 0; i < 3; ++i) b.feed(slave.answer(b.next_request()));
+    start_meter(b, slave);
     b.drain();
 
     auto w = b.write_frame("meter1", "setpoint", Value{std::int64_t{321}}, true);
@@ -523,7 +524,7 @@ TEST_CASE("modbus master: verify reads the point back; a different value fails t
     CHECK(std::count(b.sent.begin() + static_cast<std::ptrdiff_t>(frames), b.sent.end(), w) == 0);
 }
 
-TEST_CASE("modbus master: a closed line completes every pending write; the queue is bounded", "[modbus][driver]") {
+TEST_CASE("modbus master: a closed line completes every pending write, and the queue is bounded", "[modbus][driver]") {
     Bench b(kMeter);
     FakeSlave slave;
     load_meter(slave);
@@ -556,9 +557,7 @@ TEST_CASE("modbus master: a closed line completes every pending write; the queue
 TEST_CASE("modbus master: a write asked for just after a frame waits one frame gap, no more", "[modbus][driver]") {
     Bench b(kMeter);
     FakeSlave slave;
-    load_meter(slave);
-    b.open();
-    for (int i = 0; i < 3; ++i) b.feed(slave.answer(b.next_request()));
+    start_meter(b, slave);
     b.advance(20ms);
     b.feed({0x00});  // a stray byte: the line was busy a moment ago
     SteadyTime asked = b.now;
