@@ -196,6 +196,10 @@ TEST_CASE("metrics text: every family declared once, valid names, one series per
     CHECK(s.samples.at(R"(loopgate_commands_refused_total{reason="rate"})") == 0);
     CHECK(s.samples.at(R"(loopgate_commands_failed_total{reason="gateway_stopping"})") == 0);
     CHECK(s.samples.at(R"(loopgate_commands_failed_total{reason="device_exception"})") == 0);
+    // The status document carries the same counts.
+    CHECK_THAT(status_json(view, "online"),
+               Catch::Contains(R"("commands":{"by_outcome":{"failed":0,"ok":0,"refused":1,"timeout":0},"refused":{)") &&
+                   Catch::Contains(R"("unknown_device":1)") && Catch::Contains(R"("failed":{"device_exception":0,)"));
 }
 
 TEST_CASE("metrics text: label values are escaped, empty families are still declared", "[metrics]") {
