@@ -22,6 +22,8 @@ struct Reading {
     std::optional<std::int64_t> source_time_ns;  // time the device says it measured, when the frame carries one
     std::int64_t receive_time_ns = 0;            // wall clock when the bytes arrived
     std::uint64_t sequence = 0;                  // per device, assigned by the bridge
+    // Never held back by report by exception (gateway/report/): a write's read-back, which confirms it.
+    bool always_report = false;
 };
 
 const char* quality_name(Quality q);

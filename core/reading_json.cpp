@@ -43,17 +43,6 @@ std::string value_json(const Value& v) {
     return "\"" + json_escape(std::get<std::string>(v)) + "\"";
 }
 
-std::string value_text(const Value& v) {
-    if (auto d = std::get_if<double>(&v)) {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%.10g", *d);
-        return buf;
-    }
-    if (auto i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
-    if (auto b = std::get_if<bool>(&v)) return *b ? "true" : "false";
-    return "\"" + std::get<std::string>(v) + "\"";
-}
-
 std::string utc_text(std::int64_t ns) {
     std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
     std::tm tm{};
@@ -65,6 +54,17 @@ std::string utc_text(std::int64_t ns) {
 }
 
 }  // namespace
+
+std::string value_text(const Value& v) {
+    if (auto d = std::get_if<double>(&v)) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.10g", *d);
+        return buf;
+    }
+    if (auto i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
+    if (auto b = std::get_if<bool>(&v)) return *b ? "true" : "false";
+    return "\"" + std::get<std::string>(v) + "\"";
+}
 
 std::string to_json_line(const Reading& r) {
     std::string out = "{\"device\":\"" + json_escape(r.device) + "\",\"metric\":\"" + json_escape(r.metric) +

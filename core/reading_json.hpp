@@ -10,5 +10,7 @@ namespace loopgate {
 std::string to_json_line(const Reading& r);
 std::string to_human_line(const Reading& r);
 std::string json_escape(const std::string& s);
+// A value as a person reads it (tail, log lines, errors): 42.25, -7, true, "text".
+std::string value_text(const Value& v);
 
 }  // namespace loopgate

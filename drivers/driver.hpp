@@ -29,20 +29,64 @@ struct DriverClock {
     std::int64_t wall_ns = 0; // receive timestamp for readings
 };
 
+// A write a command asked for (gateway/downlink/). `id` is the session's, echoed in the completion.
+struct WriteRequest {
+    std::uint64_t id = 0;
+    std::string device;
+    std::string point;
+    Value value;
+    bool verify = false;  // read the point back after the write; a different value fails the write
+};
+
+enum class WriteOutcome {
+    ok,                // the device confirmed the write (and, with verify, holds the value written)
+    device_exception,  // the device answered with an exception (exception_code)
+    timeout,           // no valid answer after the driver's retries
+    line_closed,       // the line closed while the write was waiting or on the wire
+    port_closed,       // the port was not open when the write was submitted (set by the session)
+    verify_mismatch,   // answered, but the device holds another value (its echo, or the read-back)
+};
+
+// Stable snake_case names: log lines and counter labels.
+inline const char* write_outcome_name(WriteOutcome o) {
+    switch (o) {
+        case WriteOutcome::ok: return "ok";
+        case WriteOutcome::device_exception: return "device_exception";
+        case WriteOutcome::timeout: return "timeout";
+        case WriteOutcome::line_closed: return "line_closed";
+        case WriteOutcome::port_closed: return "port_closed";
+        case WriteOutcome::verify_mismatch: return "verify_mismatch";
+    }
+    return "unknown";
+}
+
+// How a write ended, reported once per accepted WriteRequest through DriverOutput::completions.
+struct WriteCompletion {
+    std::uint64_t id = 0;
+    WriteOutcome outcome = WriteOutcome::ok;
+    std::string error;                 // why, when not ok (exception name, "read back 3, wrote 5"...)
+    int exception_code = 0;            // the device's exception code (device_exception)
+    std::optional<Value> echoed;       // the value the device's answer confirms
+    std::optional<Value> read_back;    // what the point holds after the write (verify)
+    std::int64_t device_time_ns = 0;   // wall clock when the device's (last) answer arrived; 0: none
+};
+
 struct DriverOutput {
     std::vector<Reading> readings;
     std::vector<std::uint8_t> to_write;      // bytes the session writes to the line, in order
     std::optional<SteadyTime> wake_at;       // earliest time the driver wants on_timer(); none = no timer
+    std::vector<WriteCompletion> completions;  // writes that ended, in any order
 };
 
 // Named counters a driver keeps (frames good/bad, overlong lines, timeouts...). Exposed in status and
 // metrics; names are snake_case and stable.
 using Counters = std::map<std::string, std::uint64_t>;
 
-// Result of a write requested through the command path.
+// Whether a write was taken (it completes later through DriverOutput::completions) or refused now.
 struct WriteResult {
     bool accepted = false;
-    std::string error;  // why not, when !accepted
+    std::string error;        // why not, when !accepted
+    bool queue_full = false;  // refused only because the port's write queue is full: try again later
 };
 
 // A report-by-exception policy a driver's own config sets for one metric (a Modbus point's deadband).
@@ -76,13 +120,16 @@ public:
     // The time asked for in wake_at has come.
     virtual void on_timer(const DriverClock& /*now*/, DriverOutput& /*out*/) {}
 
-    // The line closed (adapter unplugged, read error). Drivers drop partial frames here.
-    virtual void on_close() {}
+    // The line closed (adapter unplugged, read error, stop). Drivers drop partial frames here and
+    // complete every write they hold with line_closed: none may be left waiting for a reopen.
+    virtual void on_close(DriverOutput& /*out*/) {}
 
-    // A write requested by a command. Drivers that cannot write refuse.
-    virtual WriteResult write_point(const std::string& /*device*/, const std::string& /*point*/,
-                                    const Value& /*value*/) {
-        return {false, "this driver does not support writes"};
+    // A write requested by a command. An accepted write is reported exactly once, later, through
+    // DriverOutput::completions (or in `out` at once); the driver may already put its bytes in `out`
+    // so the write leaves as soon as the line allows. Drivers that cannot write refuse.
+    virtual WriteResult write_point(const WriteRequest& /*request*/, const DriverClock& /*now*/,
+                                    DriverOutput& /*out*/) {
+        return {false, "this driver does not support writes", false};
     }
 
     // Whether this driver serves `device` (commands are routed to the port whose driver says yes).

@@ -27,9 +27,12 @@ public:
         inner_->on_timer(now, out);
         guard(out, before);
     }
-    void on_close() override { inner_->on_close(); }
-    WriteResult write_point(const std::string& device, const std::string& point, const Value& value) override {
-        return inner_->write_point(device, point, value);
+    void on_close(DriverOutput& out) override { inner_->on_close(out); }
+    WriteResult write_point(const WriteRequest& request, const DriverClock& now, DriverOutput& out) override {
+        const std::size_t before = out.readings.size();
+        WriteResult r = inner_->write_point(request, now, out);
+        guard(out, before);
+        return r;
     }
     bool has_device(const std::string& device) const override { return inner_->has_device(device); }
     std::vector<std::string> device_names() const override { return inner_->device_names(); }

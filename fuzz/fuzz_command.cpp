@@ -14,20 +14,32 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return c;
     }();
     static loopgate::CommandProcessor processor(config, "fuzz");
+    static loopgate::RateLimiter rate(5);
     loopgate::CommandTarget target;
-    target.has_device = [](const std::string& d) { return !d.empty() && d[0] == 'm'; };
-    target.write = [](const std::string&, const std::string& p, const loopgate::Value&) {
-        return loopgate::WriteResult{p.size() % 2 == 0, "odd"};
+    target.admit = [](const std::string& d, std::int64_t now_ns) -> loopgate::Refusal {
+        if (d.empty() || d[0] != 'm') return {"unknown_device", "no"};
+        if (auto e = rate.admit(d, now_ns); !e.empty()) return {"rate", e};
+        return {};
+    };
+    target.submit = [](const loopgate::v1::Command& c) -> loopgate::Refusal {
+        // What the handler takes from an admitted command: its value, and whether to verify.
+        (void)loopgate::command_value(c);
+        (void)c.verify();
+        if (c.point().size() % 2) return {"driver", "odd"};
+        return {};
     };
     std::string_view payload(reinterpret_cast<const char*>(data), size);
     // Time moves with the input so expiry, replay pruning and the rate limiter all get exercised.
     std::int64_t now = static_cast<std::int64_t>(size) * 1'000'000'007LL;
-    auto result = processor.process(payload, now, target);
+    auto admission = processor.process(payload, now, target);
+    // A refusal always says why, with a label; a submitted command has not been answered yet.
+    if (!admission.submitted() && (admission.reason.empty() || admission.result.error().empty())) __builtin_trap();
+    if (admission.submitted() && !admission.reason.empty()) __builtin_trap();
     loopgate::v1::Command c;
     if (loopgate::decode_command(payload, c).empty()) {
         (void)loopgate::check_shape(c);
         (void)loopgate::signed_bytes(c);
-        (void)result.status();
+        (void)admission.result.status();
     }
     return 0;
 }

@@ -94,9 +94,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         driver->on_bytes(chunk, {now, 0}, o);
         if ((ctl & 0xC0) == 0xC0) {
-            (void)driver->write_point("a", "i", Value{std::int64_t{static_cast<std::int8_t>(ctl)}});
-            (void)driver->write_point("all", "r", Value{std::int64_t{1}});
-            (void)driver->write_point("a", "u", Value{static_cast<double>(ctl) * 1e17});
+            const bool verify = ctl & 0x01;
+            (void)driver->write_point({1, "a", "i", Value{std::int64_t{static_cast<std::int8_t>(ctl)}}, verify}, {now, 0}, o);
+            (void)driver->write_point({2, "all", "r", Value{std::int64_t{1}}, verify}, {now, 0}, o);
+            (void)driver->write_point({3, "a", "u", Value{static_cast<double>(ctl) * 1e17}, verify}, {now, 0}, o);
         }
         // Let the timers the driver asked for run, as the session would.
         for (int i = 0; i < 4 && o.wake_at; ++i) {
@@ -107,7 +108,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         out = std::move(o);
     }
-    driver->on_close();
+    DriverOutput closed;
+    driver->on_close(closed);
     (void)driver->counters();
     return 0;
 }

@@ -43,7 +43,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             d->on_bytes(bytes.subspan(pos, std::min(n, size - pos)), {SteadyTime(std::chrono::milliseconds(ms)), ms},
                         out);
         }
-        d->on_close();
+        DriverOutput closed;
+        d->on_close(closed);
         (void)d->counters();
     }
 

@@ -14,6 +14,7 @@
 #include "core/log.hpp"
 #include "gateway/bridge/bridge.hpp"
 #include "gateway/downlink/command_handler.hpp"
+#include "gateway/downlink/command_path.hpp"
 #include "gateway/downlink/dcmd_handler.hpp"
 #include "gateway/downlink/device_router.hpp"
 #include "gateway/ops/config_reload.hpp"
@@ -66,8 +67,12 @@ int run_gateway(const Config& config) {
     });
     bridge.on_pause([&ports](bool pause) { pause ? ports.stop() : ports.start(); });
 
+    // --- commands pushed down from the broker, native and DCMD: one path to the ports (README "Commands") ---
+    DeviceRouter router(ports.slots());
+    CommandPath command_path(config.commands, router);
+
     // --- what the gateway reports about itself ---
-    GatewayView view{config, store, bridge, uplink, ports.slots(), devices, report.counts()};
+    GatewayView view{config, store, bridge, uplink, ports.slots(), devices, report.counts(), command_path.counters()};
     std::unique_ptr<MetricsServer> metrics;
     if (config.metrics_listen != "off") {
         try {
@@ -79,12 +84,10 @@ int run_gateway(const Config& config) {
     uplink.status_source([&](const char* state) { return status_json(view, state); });
     StatusRefresh status_refresh(io, uplink, std::chrono::milliseconds(config.uplink.status_interval_ms));
 
-    // --- commands pushed down from the broker (gateway/downlink/command_handler.hpp; README "Security") ---
-    DeviceRouter router(ports.slots());
-    CommandHandler commands(config, uplink, router);
+    CommandHandler commands(config, uplink, command_path);
     if (config.commands.enabled)
         uplink.subscribe(config.command_topic(), [&](const std::string&, const std::string& p) { commands.handle(p); });
-    DcmdHandler dcmd(config, router);
+    DcmdHandler dcmd(config, command_path);
     if (sparkplug) {
         sparkplug->on_device_command([&](const std::string& device, const SparkplugPublisher::Writes& writes) {
             dcmd.handle(device, writes);
@@ -114,6 +117,7 @@ int run_gateway(const Config& config) {
             stopping = true;
             log::info("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT", "; stopping");
             notify_stopping();
+            command_path.stopping();  // writes the ports' close ends are FAILED "gateway stopping"
             ports.stop();
             report.stop();
             status_refresh.stop();

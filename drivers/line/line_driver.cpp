@@ -51,7 +51,7 @@ public:
         });
     }
 
-    void on_close() override { framer_.reset(); }
+    void on_close(DriverOutput& /*out*/) override { framer_.reset(); }
 
     std::vector<std::string> device_names() const override { return {device_}; }
 

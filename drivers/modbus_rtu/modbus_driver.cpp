@@ -1,9 +1,12 @@
+
 #include "drivers/modbus_rtu/modbus_driver.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <utility>
 
+#include "core/reading_json.hpp"
 #include "drivers/modbus_rtu/crc16.hpp"
 #include "drivers/modbus_rtu/modbus_pdu.hpp"
 #include "drivers/modbus_rtu/point_map.hpp"
@@ -17,10 +20,8 @@ using namespace modbus;
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
 
+// Writes waiting for the line, per port: a command source faster than the bus is refused, not buffered.
 constexpr std::size_t kMaxQueuedWrites = 64;
-// write_point() cannot wake the session, so an idle master with writable points looks at its write
-// queue at least this often.
-constexpr milliseconds kWriteCheck{50};
 // A monitor that never sees a frame end must not grow without bound.
 constexpr std::size_t kMaxMonitorBuffer = 4096;
 constexpr nanoseconds kUtilizationWindow = std::chrono::seconds(10);
@@ -38,6 +39,7 @@ struct Settings {
 
 struct PointState {
     std::optional<Value> last_good;
+    bool confirm_next = false;  // a write completed: the next answer confirms it
 };
 
 struct DeviceState {
@@ -47,13 +49,21 @@ struct DeviceState {
 };
 
 struct Transaction {
-    enum Kind { poll, write } kind = poll;
+    // read_back: the verify step of a write, a read of the written point that completes the write.
+    enum Kind { poll, write, read_back } kind = poll;
     std::size_t device = 0;
     const PollBlock* block = nullptr;
     Request request;  // what was asked, to check the answer against
     std::vector<std::uint8_t> adu;
     int attempts = 0;
     bool broadcast = false;
+    // write and read_back: the command's completion id, the point, what was written and confirmed.
+    std::uint64_t write_id = 0;
+    std::size_t point = 0;
+    bool verify = false;
+    Value value;
+    std::vector<std::uint16_t> words;
+    std::optional<Value> echoed;
 };
 
 class ModbusDriver final : public Driver {
@@ -71,7 +81,6 @@ public:
         states_.resize(devices_.size());
         for (std::size_t d = 0; d < devices_.size(); ++d) {
             states_[d].points.resize(devices_[d].points.size());
-            for (const Point& p : devices_[d].points) has_writable_ = has_writable_ || p.writable;
             if (devices_[d].broadcast) continue;
             scheduler_.add_device(d, milliseconds(devices_[d].poll_interval_ms),
                                   plan_blocks(devices_[d], d, settings_.max_gap, settings_.max_bit_gap));
@@ -93,12 +102,25 @@ public:
         pump(now, out);
     }
 
-    void on_close() override {
+    void on_close(DriverOutput& out) override {
         opened_ = false;
-        phase_ = Phase::idle;  // an interrupted transaction is sent again after the reopen
+        phase_ = Phase::idle;  // an interrupted poll is sent again after the reopen
         rx_.clear();
         mon_.clear();
         pending_.reset();
+        // A write does not wait for a reopen that may never come: whoever asked learns now.
+        if (current_ && current_->kind != Transaction::poll) {
+            ++write_failed_;
+            complete(out, *current_, WriteOutcome::line_closed, "the line closed before the device answered");
+            current_.reset();
+        }
+        for (const Transaction& t : writes_) {
+            ++write_failed_;
+            complete(out, t, WriteOutcome::line_closed,
+                     t.kind == Transaction::read_back ? "the line closed before the write was read back"
+                                                      : "the line closed before the write was sent");
+        }
+        writes_.clear();
     }
 
     void on_bytes(std::span<const std::uint8_t> bytes, const DriverClock& now, DriverOutput& out) override {
@@ -130,29 +152,41 @@ public:
         pump(now, out);
     }
 
-    WriteResult write_point(const std::string& device, const std::string& point, const Value& value) override {
-        if (settings_.monitor) return {false, "the modbus-rtu driver is in monitor mode and never writes to the bus"};
+    WriteResult write_point(const WriteRequest& request, const DriverClock& now, DriverOutput& out) override {
+        const std::string& device = request.device;
+        const std::string& point = request.point;
+        if (settings_.monitor) return {false, "the modbus-rtu driver is in monitor mode and never writes to the bus", false};
         auto dit = std::find_if(devices_.begin(), devices_.end(), [&](const Device& d) { return d.name == device; });
-        if (dit == devices_.end()) return {false, "no device '" + device + "' on this port"};
+        if (dit == devices_.end()) return {false, "no device '" + device + "' on this port", false};
         auto pit = std::find_if(dit->points.begin(), dit->points.end(), [&](const Point& p) { return p.name == point; });
-        if (pit == dit->points.end()) return {false, "device '" + device + "' has no point '" + point + "'"};
+        if (pit == dit->points.end()) return {false, "device '" + device + "' has no point '" + point + "'", false};
         const Point& p = *pit;
         if (!p.writable)
-            return {false, "point '" + point + "' of device '" + device + "' is not writable (writable: true in the point map)"};
+            return {false, "point '" + point + "' of device '" + device + "' is not writable (writable: true in the point map)", false};
         std::string error;
-        auto words = encode_for_write(p, value, error);
+        auto words = encode_for_write(p, request.value, error);
         if (!words) {
             ++write_refused_;
-            return {false, error};
+            return {false, error, false};
         }
+        if (request.verify && dit->broadcast) {
+            ++write_refused_;
+            return {false, "device '" + device + "' is a broadcast: nobody answers, so a write to it cannot be verified", false};
+        }
+        if (!opened_) return {false, "port closed", false};
         if (writes_.size() >= kMaxQueuedWrites) {
             ++write_refused_;
-            return {false, "the write queue of this port is full (" + std::to_string(kMaxQueuedWrites) + " writes)"};
+            return {false, "the write queue of this port is full (" + std::to_string(kMaxQueuedWrites) + " writes)", true};
         }
         Transaction t;
         t.kind = Transaction::write;
         t.device = static_cast<std::size_t>(dit - devices_.begin());
         t.broadcast = dit->broadcast;
+        t.write_id = request.id;
+        t.point = static_cast<std::size_t>(pit - dit->points.begin());
+        t.verify = request.verify;
+        t.value = request.value;
+        t.words = *words;
         Request& q = t.request;
         q.unit = dit->unit;
         q.address = p.address;
@@ -172,7 +206,9 @@ public:
         }
         writes_.push_back(std::move(t));
         ++writes_queued_;
-        return {true, {}};
+        // On an idle line the write leaves now (after the frame gap), not at the next poll.
+        pump(now, out);
+        return {true, {}, false};
     }
 
     bool has_device(const std::string& device) const override {
@@ -255,6 +291,7 @@ private:
                     // Nobody answers a broadcast: having sent it is all the confirmation there is.
                     ++write_ok_;
                     account_busy(now.steady);
+                    complete(out, *current_, WriteOutcome::ok, {});
                     current_.reset();
                     phase_ = Phase::idle;
                     break;
@@ -262,7 +299,6 @@ private:
                     if (!current_) current_ = take_next(now.steady);
                     if (!current_) {
                         auto due = scheduler_.next_due();
-                        if (has_writable_) due = due ? std::min(*due, now.steady + kWriteCheck) : now.steady + kWriteCheck;
                         if (due) set_wake(out, *due);
                         return;
                     }
@@ -358,7 +394,7 @@ private:
                 rx_.erase(rx_.begin(), rx_.begin() + static_cast<std::ptrdiff_t>(size.length));
                 continue;
             }
-            if (!response_matches(current_->request, *r, error)) {
+            if (!response_matches(current_->request, *r, error) && !echoes_other_value(current_->request, *r)) {
                 ++malformed_;
                 resync(now, out);
                 return;
@@ -372,6 +408,13 @@ private:
             rx_.clear();
             complete_current(*r, now, out);
         }
+    }
+
+    // FC 05/06 answers echo the value the device holds after the write (pymodbus reads it back; so
+    // do devices that clamp or lock a register): a different value there is an answer, not noise.
+    static bool echoes_other_value(const Request& q, const Response& r) {
+        return (q.function == fc::write_single_coil || q.function == fc::write_single_register) &&
+               r.unit == q.unit && r.function == q.function && !r.exception && r.address == q.address;
     }
 
     // Whatever arrived cannot be trusted to start a frame: drop it and everything up to the next
@@ -390,12 +433,16 @@ private:
         bool offline = states_[t.device].online == false && t.kind == Transaction::poll;
         if (t.attempts < 1 + settings_.retries && !offline) return;  // stays current: sent again after the silence
         std::size_t device = t.device;
-        bool poll = t.kind == Transaction::poll;
-        current_.reset();
-        if (!poll) {
+        if (t.kind != Transaction::poll) {
             ++write_failed_;
+            complete(out, t, WriteOutcome::timeout,
+                     std::string(t.kind == Transaction::read_back ? "no valid answer to the read-back after "
+                                                                  : "no valid answer after ") +
+                         std::to_string(t.attempts) + (t.attempts == 1 ? " try" : " tries"));
+            current_.reset();
             return;
         }
+        current_.reset();
         DeviceState& s = states_[device];
         ++s.consecutive_failures;
         if (s.consecutive_failures >= settings_.offline_after && s.online != false) {
@@ -419,10 +466,8 @@ private:
         }
         if (r.exception) ++exceptions_;
         else ++responses_ok_;
-        if (t.kind == Transaction::write) {
-            if (r.exception) ++write_failed_;
-            else ++write_ok_;
-            scheduler_.poll_soon(t.device, now.steady);  // read back what the device made of it
+        if (t.kind != Transaction::poll) {
+            finish_write(std::move(t), r, now, out);
             return;
         }
         if (r.exception) {
@@ -430,6 +475,87 @@ private:
             return;
         }
         deliver(t.device, t.block->table, t.block->address, r.registers, r.bits, t.block->points, now, out);
+    }
+
+    // A write the device answered: done, or (verify) followed at once by a read of the point.
+    void finish_write(Transaction t, const Response& r, const DriverClock& now, DriverOutput& out) {
+        const Point& p = devices_[t.device].points[t.point];
+        if (r.exception) {
+            ++write_failed_;
+            std::string name = exception_name(r.exception_code);
+            complete(out, t, WriteOutcome::device_exception,
+                     t.kind == Transaction::read_back ? "reading back: " + name : name, &now, r.exception_code);
+            if (t.kind == Transaction::write) scheduler_.poll_soon(t.device, now.steady);
+            return;
+        }
+        if (t.kind == Transaction::write) {
+            // FC 05/06 echo the value; FC 16 echoes address and quantity, confirming the words sent.
+            std::optional<std::uint16_t> expected;  // what an FC 05/06 echo must say
+            if (r.function == fc::write_single_coil) {
+                t.echoed = decode_bit(p, r.value == 0xFF00).value;
+                expected = t.words.at(0) ? 0xFF00 : 0x0000;
+            } else if (r.function == fc::write_single_register) {
+                t.echoed = decode_registers(p, std::span(&r.value, 1)).value;
+                expected = t.words.at(0);
+            } else {
+                t.echoed = decode_registers(p, t.words).value;
+            }
+            if (expected && r.value != *expected) {
+                ++write_failed_;
+                complete(out, t, WriteOutcome::verify_mismatch,
+                         "the device answered holding " + value_text(*t.echoed) + ", wrote " + value_text(t.value), &now);
+                scheduler_.poll_soon(t.device, now.steady);
+                return;
+            }
+            if (t.verify) {
+                writes_.push_front(read_back_of(std::move(t)));  // before any other write or poll
+                return;
+            }
+            ++write_ok_;
+            complete(out, t, WriteOutcome::ok, {}, &now);
+            states_[t.device].points[t.point].confirm_next = true;
+            scheduler_.poll_soon(t.device, now.steady);  // read back what the device made of it
+            return;
+        }
+        // response_matches() has checked the quantity against the request for the point.
+        const bool bit = is_bit_table(p.table);
+        Decoded held = bit ? decode_bit(p, r.bits[0]) : decode_registers(p, std::span(r.registers).first(p.count()));
+        // The read-back is a measurement like any other, reported even when unchanged: it is what
+        // confirms a Sparkplug DCMD (a DDATA with the point's new value).
+        report(t.device, t.point, held, now, out, true);
+        const bool same = bit ? r.bits[0] == (t.words.at(0) != 0)
+                              : std::equal(t.words.begin(), t.words.end(), r.registers.begin());
+        WriteCompletion& c = complete(out, t, same ? WriteOutcome::ok : WriteOutcome::verify_mismatch,
+                                      same ? std::string() : "read back " + value_text(held.value) + ", wrote " + value_text(t.value),
+                                      &now);
+        c.read_back = held.value;
+        ++(same ? write_ok_ : write_failed_);
+    }
+
+    Transaction read_back_of(Transaction t) const {
+        const Point& p = devices_[t.device].points[t.point];
+        Transaction r = std::move(t);
+        r.kind = Transaction::read_back;
+        r.attempts = 0;
+        r.request = Request{};
+        r.request.unit = devices_[r.device].unit;
+        r.request.function = read_function(p.table);
+        r.request.address = p.address;
+        r.request.count = p.count();
+        r.adu = build_read_request(r.request.unit, p.table, p.address, p.count());
+        return r;
+    }
+
+    static WriteCompletion& complete(DriverOutput& out, const Transaction& t, WriteOutcome outcome, std::string error,
+                                     const DriverClock* answered = nullptr, int exception_code = 0) {
+        WriteCompletion& c = out.completions.emplace_back();
+        c.id = t.write_id;
+        c.outcome = outcome;
+        c.error = std::move(error);
+        c.exception_code = exception_code;
+        c.echoed = t.echoed;
+        c.device_time_ns = answered ? answered->wall_ns : 0;
+        return c;
     }
 
     void account_busy(SteadyTime now) {
@@ -461,11 +587,17 @@ private:
     }
 
     // Every answer is reported: deadband and report_on_change are the report stage's (gateway/report/),
-    // which has the driver's settings through report_policies().
-    void report(std::size_t device, std::size_t i, const Decoded& d, const DriverClock& now, DriverOutput& out) {
+    // which has the driver's settings through report_policies(). `always`, and the first answer after
+    // a write, are marked for the stage never to hold back: they confirm the write (a Sparkplug DCMD
+    // is confirmed by a DDATA with the point's new value).
+    void report(std::size_t device, std::size_t i, const Decoded& d, const DriverClock& now, DriverOutput& out,
+                bool always = false) {
         const Point& p = devices_[device].points[i];
         PointState& s = states_[device].points[i];
         if (d.quality == Quality::good) s.last_good = d.value;
+        out.readings.push_back(reading(devices_[device].name, p.name, d.value, p.unit, d.quality, d.reason, now));
+        out.readings.back().always_report = always || std::exchange(s.confirm_next, false);
+    }
         out.readings.push_back(reading(devices_[device].name, p.name, d.value, p.unit, d.quality, d.reason, now));
     }
 
@@ -622,7 +754,6 @@ private:
     std::vector<DeviceState> states_;
     PollScheduler scheduler_;
     bool raw_ = false;
-    bool has_writable_ = false;
     nanoseconds char_time_{};
     nanoseconds t35_{};
     nanoseconds silence_{};

@@ -35,7 +35,7 @@ public:
         framer_.feed(bytes, [&](std::string_view text) { on_sentence(text, now, out); });
     }
 
-    void on_close() override {
+    void on_close(DriverOutput& /*out*/) override {
         framer_.reset();
         gsv_.reset();
         // The date stays: a reopened receiver is still on the same day, and the nearest-day rule

@@ -136,30 +136,28 @@ CommandProcessor::CommandProcessor(const CommandsConfig& config, std::string gat
     : config_(config),
       gateway_id_(std::move(gateway_id)),
       keys_(std::move(keys)),
-      replay_(config.id_cache),
-      rate_(config.rate_per_second) {}
+      replay_(config.id_cache) {}
 
-std::string CommandProcessor::check_and_write(const v1::Command& c, std::int64_t now_ns, const CommandTarget& target) {
-    if (auto e = check_shape(c); !e.empty()) return e;
-    if (auto e = keys_.check(c, config_.require_signature); !e.empty()) return e;
-    if (auto e = check_expiry(c.expires_ns(), now_ns, config_.max_lifetime_ms * 1'000'000); !e.empty()) return e;
-    if (auto e = replay_.check(c.id(), now_ns); !e.empty()) return e;
+Refusal CommandProcessor::check_and_submit(const v1::Command& c, std::int64_t now_ns, const CommandTarget& target) {
+    if (auto e = check_shape(c); !e.empty()) return {"malformed", e};
+    if (auto e = keys_.check(c, config_.require_signature); !e.empty()) return {"signature", e};
+    if (auto e = check_expiry(c.expires_ns(), now_ns, config_.max_lifetime_ms * 1'000'000); !e.empty())
+        return {"expiry", e};
+    if (auto e = replay_.check(c.id(), now_ns); !e.empty()) return {"replay", e};
     if (c.expires_ns() <= replay_fence_ns_)
-        return "the replay window of the previous run was lost; a command expiring before " +
-               std::to_string(replay_fence_ns_) + " ns could be a replay and is refused until then";
-    if (!target.has_device || !target.has_device(c.device())) return "no port has a device '" + c.device() + "'";
-    if (auto e = rate_.admit(c.device(), now_ns); !e.empty()) return e;
+        return {"replay", "the replay window of the previous run was lost; a command expiring before " +
+                              std::to_string(replay_fence_ns_) + " ns could be a replay and is refused until then"};
+    if (!target.admit) return {"unknown_device", "no port has a device '" + c.device() + "'"};
+    if (Refusal r = target.admit(c.device(), now_ns); !r.passed()) return r;
     replay_.remember(c.id(), c.expires_ns());
     if (save_window_) {
         if (auto e = save_window_(replay_.ids()); !e.empty()) {
             replay_.forget(c.id());
-            return "cannot record the command id, so it could be replayed after a restart: " + e;
+            return {"journal", "cannot record the command id, so it could be replayed after a restart: " + e};
         }
     }
-    WriteResult r = target.write ? target.write(c.device(), c.point(), command_value(c))
-                                 : WriteResult{false, "no writer"};
-    if (!r.accepted) return r.error.empty() ? "refused by the driver" : r.error;
-    return {};
+    if (!target.submit) return {"driver", "no writer"};
+    return target.submit(c);
 }
 
 void CommandProcessor::restore_replay_window(const ReplayIds& ids, std::int64_t fence_ns) {
@@ -167,29 +165,36 @@ void CommandProcessor::restore_replay_window(const ReplayIds& ids, std::int64_t 
     replay_fence_ns_ = fence_ns;
 }
 
-v1::CommandResult CommandProcessor::process(std::string_view payload, std::int64_t now_ns, const CommandTarget& target) {
-    v1::CommandResult result;
+Admission CommandProcessor::process(std::string_view payload, std::int64_t now_ns, const CommandTarget& target) {
+    Admission a;
+    v1::CommandResult& result = a.result;
     result.set_gateway_id(gateway_id_);
     result.set_time_ns(now_ns);
-    v1::Command c;
-    if (auto e = decode_command(payload, c); !e.empty()) {
+    if (auto e = decode_command(payload, a.command); !e.empty()) {
+        a.command.Clear();  // a half-parsed message says nothing trustworthy
         result.set_status(v1::CommandResult::REFUSED);
         result.set_error(e);
-        return result;
+        a.reason = "malformed";
+        return a;
     }
+    const v1::Command& c = a.command;
     // An id is echoed only once it is known to be printable and bounded.
     if (!c.id().empty() && c.id().size() <= kMaxCommandIdLength) result.set_id(c.id());
-    std::string error;
+    Refusal refusal;
     try {
-        error = check_and_write(c, now_ns, target);
+        refusal = check_and_submit(c, now_ns, target);
     } catch (const std::exception& e) {
         result.set_status(v1::CommandResult::FAILED);
         result.set_error(e.what());
-        return result;
+        a.reason = "error";
+        return a;
     }
-    result.set_status(error.empty() ? v1::CommandResult::OK : v1::CommandResult::REFUSED);
-    result.set_error(error);
-    return result;
+    if (!refusal.passed()) {
+        result.set_status(v1::CommandResult::REFUSED);
+        result.set_error(refusal.error);
+        a.reason = refusal.reason;
+    }
+    return a;
 }
 
 }  // namespace loopgate

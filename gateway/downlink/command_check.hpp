@@ -1,12 +1,13 @@
 #pragma once
 // Commands pushed down from the broker, without any I/O: decoding, the checks (shape, signature,
-// expiry, replay, rate) and the decision. gateway/downlink/command_handler.hpp wires this to the uplink and the
-// port sessions; unit tests (tests/unit/test_commands.cpp) and the fuzzer (fuzz/fuzz_command.cpp) drive
-// it directly with fake time.
+// expiry, replay) and the decision. gateway/downlink/command_handler.hpp wires this to the uplink and
+// gateway/downlink/command_path.hpp (the gate and the write both command sources share); unit tests
+// (tests/unit/test_commands.cpp) and the fuzzer (fuzz/fuzz_command.cpp) drive it directly with fake time.
 //
-// Order of the checks: decode -> shape (id, names, value) -> signature -> expiry -> replay -> routing
-// (which port owns the device) -> per-device rate -> the driver's own checks (writable, type, range).
-// Every check answers with an error text; empty means it passed.
+// Order of the checks: decode -> shape (id, names, value) -> signature -> expiry -> replay -> the
+// shared gate (which port owns the device, the device's rate) -> the id is recorded -> the driver's
+// own checks (writable, type, range, a full queue). Every check answers with an error text; empty
+// means it passed.
 
 #include <cstdint>
 #include <functional>
@@ -74,7 +75,8 @@ private:
 // driver still refuses points that are not writable or values out of range).
 std::string dcmd_refusal(const CommandsConfig& config);
 
-// A token bucket per device: `rate` commands per second, bursts of max(1, rate).
+// A token bucket per device: `rate` commands per second, bursts of max(1, rate). One per gateway,
+// shared by native commands and Sparkplug DCMD (gateway/downlink/command_path.hpp).
 class RateLimiter {
 public:
     explicit RateLimiter(double rate_per_second) : rate_(rate_per_second), burst_(rate_per_second < 1 ? 1 : rate_per_second) {}
@@ -90,10 +92,31 @@ private:
     std::unordered_map<std::string, Bucket> buckets_;
 };
 
-// Where accepted commands go: which port owns a device, and the driver's write.
+// Why a command was not carried out: `reason` is a short stable label (a counter's label, see
+// README "Commands"), `error` the text for the reply and the log. Empty reason: it passed.
+struct Refusal {
+    std::string reason;
+    std::string error;
+    bool passed() const { return reason.empty(); }
+};
+
+// Where checked commands go: the gate shared with DCMD, and the write.
 struct CommandTarget {
-    std::function<bool(const std::string& device)> has_device;
-    std::function<WriteResult(const std::string& device, const std::string& point, const Value& value)> write;
+    // Which port owns the device, and the device's rate; a refusal or none.
+    std::function<Refusal(const std::string& device, std::int64_t now_ns)> admit;
+    // Hands the write on: a refusal (the driver's: not writable, out of range, queue full), or none
+    // once the write is under way; its outcome is the target's to report.
+    std::function<Refusal(const v1::Command& c)> submit;
+};
+
+// What became of one payload. A command handed to the target leaves result.status() at
+// STATUS_UNSPECIFIED: its outcome is not known yet. Otherwise status is REFUSED (or FAILED on an
+// internal error) with the error, and `reason` labels it.
+struct Admission {
+    v1::Command command;       // as far as it decoded
+    v1::CommandResult result;  // id, gateway_id, time_ns always; status and error when refused
+    std::string reason;
+    bool submitted() const { return result.status() == v1::CommandResult::STATUS_UNSPECIFIED; }
 };
 
 class CommandProcessor {
@@ -101,8 +124,8 @@ public:
     // Throws std::runtime_error when an operator key cannot be loaded.
     CommandProcessor(const CommandsConfig& config, std::string gateway_id);
     CommandProcessor(const CommandsConfig& config, std::string gateway_id, OperatorKeys keys);
-    // Decodes and checks one payload, hands it to the target when every check passed, and says how it went.
-    v1::CommandResult process(std::string_view payload, std::int64_t now_ns, const CommandTarget& target);
+    // Decodes and checks one payload, hands it to the target when every check passed, and says how far it got.
+    Admission process(std::string_view payload, std::int64_t now_ns, const CommandTarget& target);
 
     // Persisting the replay window (gateway/downlink/replay_journal.hpp). `save` gets the live ids once a new
     // one is remembered and before the command is carried out; an error from it refuses the command
@@ -115,13 +138,12 @@ public:
     void restore_replay_window(const ReplayIds& ids, std::int64_t fence_ns);
 
 private:
-    std::string check_and_write(const v1::Command& c, std::int64_t now_ns, const CommandTarget& target);
+    Refusal check_and_submit(const v1::Command& c, std::int64_t now_ns, const CommandTarget& target);
 
     CommandsConfig config_;
     std::string gateway_id_;
     OperatorKeys keys_;
     ReplayGuard replay_;
-    RateLimiter rate_;
     WindowSaver save_window_;
     std::int64_t replay_fence_ns_ = 0;
 };

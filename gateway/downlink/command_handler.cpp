@@ -2,17 +2,50 @@
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
-#include "gateway/downlink/device_router.hpp"
+#include "gateway/downlink/command_path.hpp"
 #include "gateway/uplink/uplink.hpp"
 
 namespace loopgate {
 
 std::string replay_journal_path(const Config& config) { return config.store.path + ".command-ids"; }
 
-CommandHandler::CommandHandler(const Config& config, Uplink& uplink, const DeviceRouter& router)
+namespace {
+
+void set_point_value(v1::PointValue& out, const Value& v) {
+    if (const auto* d = std::get_if<double>(&v)) out.set_double_value(*d);
+    else if (const auto* i = std::get_if<std::int64_t>(&v)) out.set_int_value(*i);
+    else if (const auto* b = std::get_if<bool>(&v)) out.set_bool_value(*b);
+    else out.set_string_value(std::get<std::string>(v));
+}
+
+v1::CommandResult::Status status_of(CommandStatus s) {
+    switch (s) {
+        case CommandStatus::ok: return v1::CommandResult::OK;
+        case CommandStatus::refused: return v1::CommandResult::REFUSED;
+        case CommandStatus::failed: return v1::CommandResult::FAILED;
+        case CommandStatus::timeout: return v1::CommandResult::TIMEOUT;
+    }
+    return v1::CommandResult::FAILED;
+}
+
+PendingCommand pending_of(const v1::Command& c, std::chrono::steady_clock::time_point received) {
+    PendingCommand p;
+    p.source = "cmd";
+    p.id = c.id();
+    p.device = c.device();
+    p.point = c.point();
+    if (c.value_case() != v1::Command::VALUE_NOT_SET) p.value = command_value(c);
+    p.verify = c.verify();
+    p.received = received;
+    return p;
+}
+
+}  // namespace
+
+CommandHandler::CommandHandler(const Config& config, Uplink& uplink, CommandPath& path)
     : config_(config),
       uplink_(uplink),
-      router_(router),
+      path_(path),
       processor_(config.commands, config.gateway_id),
       journal_(replay_journal_path(config)) {
     if (!config.commands.enabled) return;
@@ -34,19 +67,44 @@ CommandHandler::CommandHandler(const Config& config, Uplink& uplink, const Devic
 }
 
 void CommandHandler::handle(const std::string& payload) {
+    const auto received = std::chrono::steady_clock::now();
+    const std::int64_t now = wall_now_ns();
     CommandTarget target;
-    target.has_device = [this](const std::string& device) { return router_.find(device) != nullptr; };
-    target.write = [this](const std::string& device, const std::string& point, const Value& value) {
-        return router_.write(device, point, value);
+    target.admit = [this](const std::string& device, std::int64_t t) { return path_.admit(device, t); };
+    target.submit = [&](const v1::Command& c) {
+        v1::CommandResult result;
+        result.set_id(c.id());
+        result.set_gateway_id(config_.gateway_id);
+        result.set_time_ns(now);
+        return path_.submit(pending_of(c, received), [this, result](const CommandOutcome& o) mutable {
+            result.set_status(status_of(o.status));
+            result.set_error(o.error);
+            result.set_device_time_ns(o.device_time_ns);
+            result.set_exception_code(static_cast<std::uint32_t>(o.exception_code));
+            if (o.echoed) set_point_value(*result.mutable_echoed(), *o.echoed);
+            if (o.read_back) set_point_value(*result.mutable_read_back(), *o.read_back);
+            reply(result);
+        });
     };
-    v1::CommandResult r = processor_.process(payload, wall_now_ns(), target);
-    if (r.status() == v1::CommandResult::OK)
-        log::info("command ", r.id(), ": accepted");
-    else
-        log::warning("command ", r.id().empty() ? "(no id)" : r.id(), ": ",
-                     v1::CommandResult::Status_Name(r.status()), ": ", r.error());
+    Admission a = processor_.process(payload, now, target);
+    if (a.submitted()) return;
+    PendingCommand p = pending_of(a.command, received);
+    p.id = a.result.id();  // only an id known to be printable and bounded
+    path_.refused(p, a.reason, a.result.error(),
+                  a.result.status() == v1::CommandResult::FAILED ? CommandStatus::failed : CommandStatus::refused);
+    reply(a.result);
+}
+
+void CommandHandler::reply(const v1::CommandResult& result) {
+    // A write may end after the broker went away (or while the gateway stops, after the uplink has
+    // closed): the outcome is in the audit line, and there is nobody to tell on the broker.
+    if (!uplink_.connected()) {
+        log::warning("command ", result.id().empty() ? "(no id)" : result.id(),
+                     ": the uplink is down; its reply is not published");
+        return;
+    }
     std::string out;
-    r.SerializeToString(&out);
+    result.SerializeToString(&out);
     uplink_.publish(config_.command_reply_topic(), out, false, {});
 }
 

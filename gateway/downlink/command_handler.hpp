@@ -1,7 +1,9 @@
 #pragma once
-// The command path's I/O: a Command arriving on <prefix>/<gateway>/cmd is checked by CommandProcessor
-// (gateway/downlink/command_check.hpp), handed to the PortSession whose driver owns the device, and answered with
-// a CommandResult on <prefix>/<gateway>/cmd/reply (QoS 1). Runs on the event loop thread.
+// Native commands' I/O: a Command arriving on <prefix>/<gateway>/cmd is checked by CommandProcessor
+// (gateway/downlink/command_check.hpp), passes the gate it shares with DCMD and goes to its port
+// (gateway/downlink/command_path.hpp), and is answered with a CommandResult on
+// <prefix>/<gateway>/cmd/reply (QoS 1) once its outcome is known: at once when refused, when the
+// device has answered (or the driver gave up) when written. Runs on the event loop thread.
 //
 // The replay window survives restarts: accepted ids are saved to <store.path>.command-ids before the
 // write reaches the device (gateway/downlink/replay_journal.hpp). When that file is damaged or unreadable at
@@ -16,18 +18,20 @@
 
 namespace loopgate {
 
-class DeviceRouter;
+class CommandPath;
 class Uplink;
 
 class CommandHandler {
 public:
-    CommandHandler(const Config& config, Uplink& uplink, const DeviceRouter& router);
+    CommandHandler(const Config& config, Uplink& uplink, CommandPath& path);
     void handle(const std::string& payload);
 
 private:
+    void reply(const v1::CommandResult& result);
+
     const Config& config_;
     Uplink& uplink_;
-    const DeviceRouter& router_;
+    CommandPath& path_;
     CommandProcessor processor_;
     ReplayJournal journal_;
 };

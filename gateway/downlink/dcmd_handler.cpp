@@ -1,21 +1,24 @@
 #include "gateway/downlink/dcmd_handler.hpp"
 
 #include "core/clock.hpp"
-#include "core/log.hpp"
 
 namespace loopgate {
 
-DcmdHandler::DcmdHandler(const Config& config, const DeviceRouter& router)
-    : config_(config), router_(router), rate_(config.commands.rate_per_second) {}
+DcmdHandler::DcmdHandler(const Config& config, CommandPath& path) : config_(config), path_(path) {}
 
 void DcmdHandler::handle(const std::string& device, const std::vector<std::pair<std::string, Value>>& writes) {
-    std::string policy = dcmd_refusal(config_.commands);
+    const std::string policy = dcmd_refusal(config_.commands);
     for (const auto& [metric, value] : writes) {
-        // The same gate and per-device rate as <prefix>/<gw>/cmd, then the driver's own checks.
-        std::string refused = policy.empty() ? rate_.admit(device, wall_now_ns()) : policy;
-        WriteResult r = refused.empty() ? router_.write(device, metric, value) : WriteResult{false, refused};
-        if (r.accepted) log::info("sparkplug: DCMD ", device, "/", metric, " accepted");
-        else log::warning("sparkplug: DCMD ", device, "/", metric, " refused: ", r.error);
+        PendingCommand command;
+        command.source = "dcmd";
+        command.id = path_.next_dcmd_id();
+        command.device = device;
+        command.point = metric;
+        command.value = value;
+        command.verify = true;
+        Refusal r = policy.empty() ? path_.admit(device, wall_now_ns()) : Refusal{"policy", policy};
+        if (r.passed()) r = path_.submit(command, {});
+        if (!r.passed()) path_.refused(command, r.reason, r.error);
     }
 }
 

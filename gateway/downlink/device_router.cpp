@@ -8,12 +8,4 @@ PortSession* DeviceRouter::find(const std::string& device) const {
     return nullptr;
 }
 
-WriteResult DeviceRouter::write(const std::string& device, const std::string& point, const Value& value) const {
-    PortSession* session = find(device);
-    if (!session) return WriteResult{false, "no port has a device '" + device + "'"};
-    WriteResult result;
-    session->with_driver([&](Driver& d, DriverOutput&) { result = d.write_point(device, point, value); });
-    return result;
-}
-
 }  // namespace loopgate

@@ -17,8 +17,6 @@ public:
 
     // The session whose driver has `device`, or nullptr.
     PortSession* find(const std::string& device) const;
-    // Hands the write to that port's driver, which refuses points that are not writable.
-    WriteResult write(const std::string& device, const std::string& point, const Value& value) const;
 
 private:
     std::list<PortSlot>& ports_;

@@ -58,6 +58,14 @@ std::string status_json(const GatewayView& v, const char* state) {
            (clock.synchronized ? "true" : "false");
     if (!clock.problem.empty()) out += ",\"problem\":\"" + json_escape(clock.problem) + "\"";
     out += "}";
+    const CommandCounters& c = v.commands;
+    auto counts = [](const std::map<std::string, std::uint64_t>& m) {
+        std::string o = "{";
+        for (const auto& [name, value] : m) o += (o.size() > 1 ? ",\"" : "\"") + name + "\":" + std::to_string(value);
+        return o + "}";
+    };
+    out += ",\"commands\":{\"by_outcome\":" + counts(c.by_outcome) + ",\"refused\":" + counts(c.refused) +
+           ",\"failed\":" + counts(c.failed) + "}";
     out += ",\"ports\":{";
     bool first = true;
     for (PortSlot& slot : v.ports) {
@@ -85,6 +93,11 @@ std::string prometheus_text(const GatewayView& v) {
             for (PortSlot& slot : v.ports) out.push_back({{{"port", slot.config->name}}, value_of(*slot.session)});
             return out;
         };
+    };
+    auto labelled = [](const char* label, const std::map<std::string, std::uint64_t>& counts) {
+        std::vector<PrometheusSample> out;
+        for (const auto& [value, count] : counts) out.push_back({{{label, value}}, static_cast<double>(count)});
+        return out;
     };
     using enum PrometheusType;
     const std::vector<PrometheusMetric> table{
@@ -155,6 +168,13 @@ std::string prometheus_text(const GatewayView& v) {
                      out.push_back({{{"port", slot.config->name}, {"counter", name}}, static_cast<double>(value)});
              return out;
          }},
+        {"loopgate_commands_total", counter,
+         "Commands (native and Sparkplug DCMD) by outcome: ok, refused, failed, timeout.", nullptr,
+         [&] { return labelled("outcome", v.commands.by_outcome); }},
+        {"loopgate_commands_refused_total", counter, "Commands refused before reaching a device, by reason.", nullptr,
+         [&] { return labelled("reason", v.commands.refused); }},
+        {"loopgate_commands_failed_total", counter, "Commands that passed the checks but failed, by reason.", nullptr,
+         [&] { return labelled("reason", v.commands.failed); }},
         {"loopgate_device_online", gauge, "1 while the device answers (drivers that poll).", nullptr,
          [&] {
              std::vector<PrometheusSample> out;

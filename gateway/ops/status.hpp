@@ -6,10 +6,11 @@
 #include <list>
 #include <string>
 
-#include "gateway/report/report_filter.hpp"
 #include "gateway/bridge/bridge.hpp"
 #include "gateway/config.hpp"
+#include "gateway/downlink/command_path.hpp"
 #include "gateway/ops/device_presence.hpp"
+#include "gateway/report/report_filter.hpp"
 #include "gateway/serial/port_session.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/uplink/uplink.hpp"
@@ -24,6 +25,7 @@ struct GatewayView {
     std::list<PortSlot>& ports;
     const DevicePresence& devices;
     const ReportCounts& report;
+    const CommandCounters& commands;
 };
 
 std::string status_json(const GatewayView& view, const char* state);

@@ -142,7 +142,8 @@ void ReportFilter::submit(std::vector<Reading>& readings, Steady now) {
             continue;
         }
         if (s.policy->max_silence_ms) s.latest = r;
-        bool always = !s.reported || r.quality != s.quality || r.quality_reason != s.reason || r.quality != Quality::good;
+        bool always = r.always_report || !s.reported || r.quality != s.quality || r.quality_reason != s.reason ||
+                      r.quality != Quality::good;
         if (!always && s.held) {
             // Waiting for its turn already: the latest value wins.
             s.held = std::move(r);

@@ -5,8 +5,8 @@
 // that keeps silent is offline.
 //
 // Rules, per (device, metric) with its resolved ReportPolicy:
-//  - the first reading, and any whose quality or quality reason differs from the last reported one,
-//    is reported at once (a throttle never delays it); readings of bad or uncertain quality are not
+//  - the first reading, any whose quality or quality reason differs from the last reported one, and
+//    any marked always_report (a write's read-back) is reported at once (a throttle never delays it); readings of bad or uncertain quality are not
 //    filtered; neither is a device's `online` metric;
 //  - a good reading is significant when it differs from the last reported value (on_change), moved
 //    at least the deadband (absolute, or a percentage of the last reported value's magnitude; of a

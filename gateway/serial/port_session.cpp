@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
 #include "core/clock.hpp"
@@ -35,8 +36,25 @@ void PortSession::stop() {
     if (line_.is_open()) {
         ++generation_;
         line_.close();
-        driver_->on_close();
         stats_.open = false;
+    }
+    close_driver("the port stopped");
+}
+
+// The driver hears of the close and completes the writes it holds; any it did not (a driver that
+// forgets one) are failed here, so no command waits for a line that is gone.
+void PortSession::close_driver(const char* why) {
+    DriverOutput out;
+    driver_->on_close(out);
+    handle(out);
+    auto left = std::move(pending_writes_);
+    pending_writes_.clear();
+    for (auto& [id, done] : left) {
+        WriteCompletion c;
+        c.id = id;
+        c.outcome = WriteOutcome::line_closed;
+        c.error = why;
+        done(c);
     }
 }
 
@@ -101,20 +119,32 @@ void PortSession::lost(const std::string& why) {
     driver_timer_.cancel();
     write_queue_.clear();
     writing_ = false;
-    driver_->on_close();
     stats_.open = false;
     log::warning("port ", config_.name, ": lost ", config_.path, " (", why, "); reopening");
+    close_driver("the line was lost");
     logged_open_failure_ = true;  // the reopen attempts that follow are part of this one event
     schedule_reopen();
 }
 
-void PortSession::with_driver(const std::function<void(Driver&, DriverOutput&)>& call) {
+WriteResult PortSession::submit_write(WriteRequest request, WriteDone done) {
+    request.id = next_write_id_++;
+    if (stopped_ || !line_.is_open()) {
+        WriteCompletion c;
+        c.id = request.id;
+        c.outcome = WriteOutcome::port_closed;
+        c.error = "port closed";
+        boost::asio::post(io_, [done = std::move(done), c = std::move(c)] { done(c); });
+        return {true, {}, false};
+    }
     DriverOutput out;
-    call(*driver_, out);
+    WriteResult r = driver_->write_point(request, now(), out);
+    if (r.accepted) pending_writes_.emplace(request.id, std::move(done));
     handle(out);
+    return r;
 }
 
 void PortSession::handle(DriverOutput& out) {
+    // Readings first: a write's read-back reaches the bridge before whoever waits on the write hears.
     if (!out.readings.empty()) sink_(out.readings);
     if (!out.to_write.empty() && line_.is_open()) {
         write_queue_.push_back(std::move(out.to_write));
@@ -128,6 +158,13 @@ void PortSession::handle(DriverOutput& out) {
             driver_->on_timer(now(), next);
             handle(next);
         });
+    }
+    for (const WriteCompletion& c : out.completions) {
+        auto it = pending_writes_.find(c.id);
+        if (it == pending_writes_.end()) continue;
+        WriteDone done = std::move(it->second);
+        pending_writes_.erase(it);
+        done(c);
     }
 }
 

@@ -7,6 +7,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -30,6 +31,7 @@ struct PortStats {
 class PortSession {
 public:
     using Sink = std::function<void(std::vector<Reading>&)>;
+    using WriteDone = std::function<void(const WriteCompletion&)>;
 
     PortSession(boost::asio::io_context& io, const PortConfig& config, std::unique_ptr<Driver> driver, Sink sink);
     PortSession(const PortSession&) = delete;
@@ -41,8 +43,13 @@ public:
     const PortConfig& config() const { return config_; }
     const PortStats& stats() const { return stats_; }
     Driver& driver() { return *driver_; }
-    // Runs a driver call that may produce output (a command's write) and acts on that output.
-    void with_driver(const std::function<void(Driver&, DriverOutput&)>& call);
+    // Hands a command's write to the driver with the current time and acts on its output at once, so
+    // the frame leaves as soon as the line allows. Returns the driver's refusal, or accepted: then
+    // `done` runs exactly once, on the event loop, with the outcome. A port that is not open (adapter
+    // unplugged, stopped) completes it with port_closed; a line lost or a stop() while the write is
+    // pending completes it with line_closed. Never an ok the device did not give.
+    WriteResult submit_write(WriteRequest request, WriteDone done);
+    std::size_t pending_writes() const { return pending_writes_.size(); }
 
 private:
     void try_open();
@@ -50,6 +57,7 @@ private:
     void read();
     void lost(const std::string& why);
     void handle(DriverOutput& out);
+    void close_driver(const char* why);
     void write_next();
     DriverClock now() const;
 
@@ -73,6 +81,8 @@ private:
     bool stopped_ = false;
     bool logged_open_failure_ = false;
     std::uint64_t generation_ = 0;  // bumps on every close, so stale completions are ignored
+    std::uint64_t next_write_id_ = 1;
+    std::unordered_map<std::uint64_t, WriteDone> pending_writes_;
     PortStats stats_;
 };
 

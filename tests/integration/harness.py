@@ -329,7 +329,7 @@ def keygen(directory, name):
     return prefix
 
 
-def modbus_slave(directory, port_path, registers, baud=19200):
+def modbus_slave(directory, port_path, registers, baud=19200, responsive=False):
     """A Modbus RTU slave the project did not write (pymodbus, tests/integration/modbus_slave.py)
     on `port_path`, serving `registers` (dicts of unit, table, address, type, [order,] value); its
     output goes to slave.log in `directory`."""
@@ -337,14 +337,14 @@ def modbus_slave(directory, port_path, registers, baud=19200):
     with open(table, "w") as f:
         json.dump(registers, f)
     return spawn(["/usr/bin/python3", os.path.join(os.path.dirname(os.path.abspath(__file__)), "modbus_slave.py"),
-                  port_path, table, "--baud", str(baud)],
+                  port_path, table, "--baud", str(baud)] + (["--responsive"] if responsive else []),
                  stdout=open(os.path.join(directory, "slave.log"), "wb"), stderr=subprocess.STDOUT)
 
 
-def writable_meter(directory, pty):
+def writable_meter(directory, pty, poll_interval="200ms"):
     """A meter for the command tests: a pymodbus slave (unit 1) on `pty`'s sensor end with a writable
     float32 `setpoint` (holding 200, 10.0, allowed 0..100) and a read-only int16 `voltage` (holding
-    210, 230). Returns the `ports:` entry for the gateway's side, polled every 200 ms."""
+    210, 230). Returns the `ports:` entry for the gateway's side, polled every `poll_interval`."""
     modbus_slave(directory, pty.sensor_end,
                  [{"unit": 1, "table": "holding", "address": 200, "type": "float32", "value": 10.0},
                   {"unit": 1, "table": "holding", "address": 210, "type": "int16", "value": 230}])
@@ -356,7 +356,7 @@ def writable_meter(directory, pty):
     devices:
       - name: meter
         unit: 1
-        poll_interval: 200ms
+        poll_interval: {poll_interval}
         points:
           - {{name: setpoint, table: holding, address: 200, type: float32, writable: true, min: 0, max: 100}}
           - {{name: voltage, table: holding, address: 210, type: int16}}

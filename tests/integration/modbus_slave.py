@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """A pymodbus RTU slave for the modbus-rtu driver's interop test.
 
-Usage: /usr/bin/python3 modbus_slave.py PORT TABLE.json [--baud 19200]
+Usage: /usr/bin/python3 modbus_slave.py PORT TABLE.json [--baud 19200] [--responsive]
 
-TABLE.json is a list of {"unit", "table", "address", "type", "order", "value"[, "length"]} entries.
+TABLE.json is a list of {"unit", "table", "address", "type", "order", "value"[, "length"][, "locked"]}
+entries. A "locked" entry acknowledges writes and keeps its value, as meters do for registers locked
+by a hardware switch or clamped by their firmware.
 Register contents are computed here with Python's struct module, independently of the driver's
 encoder, so the test checks our decoder against a second implementation of the byte orders.
 
@@ -11,6 +13,10 @@ pymodbus frames, decodes, executes and encodes every request and response (Modbu
 ServerDecoder, ModbusSlaveContext). Only the I/O loop is ours: pymodbus 3.0's StartSerialServer
 needs the serial_asyncio module (python3-serial-asyncio), which Loopgate's dependencies don't
 include; a blocking pyserial loop does the same job for one line.
+
+By default it reads the line in 50 ms slices (pyserial's read(256) waits out its timeout), so each
+answer comes 50 ms late, like a slow slave; --responsive hands bytes to the framer as they arrive
+(bench/command_latency.py, where the slave's own delay must not hide the gateway's).
 
 Units listed in the table answer; any other unit id is ignored, so the master times out on it.
 Reads outside the datastore (holding/input 0..299, coils/discrete 0..63) get ILLEGAL_DATA_ADDRESS.
@@ -50,13 +56,28 @@ def to_registers(entry):
     return [int.from_bytes(w, "big") for w in words]
 
 
+class LockableBlock(ModbusSequentialDataBlock):
+    """A data block whose `locked` addresses take writes without changing (pymodbus still answers the
+    write with its normal echo)."""
+
+    def __init__(self, address, values):
+        super().__init__(address, values)
+        self.locked = set()
+
+    def setValues(self, address, values):  # noqa: N802 (pymodbus's name)
+        if not isinstance(values, list):
+            values = [values]
+        kept = [self.getValues(address + i, 1)[0] if address + i in self.locked else v for i, v in enumerate(values)]
+        super().setValues(address, kept)
+
+
 def build_context(table):
     slaves = {}
     for unit in sorted({e["unit"] for e in table}):
         slaves[unit] = ModbusSlaveContext(
             di=ModbusSequentialDataBlock(0, [False] * BITS),
-            co=ModbusSequentialDataBlock(0, [False] * BITS),
-            hr=ModbusSequentialDataBlock(0, [0] * REGISTERS),
+            co=LockableBlock(0, [False] * BITS),
+            hr=LockableBlock(0, [0] * REGISTERS),
             ir=ModbusSequentialDataBlock(0, [0] * REGISTERS),
             zero_mode=True,  # address 0 is register 0, as on the wire
         )
@@ -65,9 +86,12 @@ def build_context(table):
         store = slaves[e["unit"]]
         fc = codes[e["table"]]
         if e["table"] in ("coil", "discrete_input"):
-            store.setValues(fc, e["address"], [bool(e["value"])])
+            words = [bool(e["value"])]
         else:
-            store.setValues(fc, e["address"], to_registers(e))
+            words = to_registers(e)
+        store.setValues(fc, e["address"], words)
+        if e.get("locked"):
+            store.store["c" if e["table"] == "coil" else "h"].locked.update(range(e["address"], e["address"] + len(words)))
     return ModbusServerContext(slaves=slaves, single=False), sorted(slaves)
 
 
@@ -77,6 +101,7 @@ def main():
         return 2
     port, table_file = sys.argv[1], sys.argv[2]
     baud = int(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[3] == "--baud" else 19200
+    responsive = "--responsive" in sys.argv[3:]
     with open(table_file, encoding="utf-8") as f:
         table = json.load(f)
     context, units = build_context(table)
@@ -96,7 +121,7 @@ def main():
 
     print(f"modbus_slave: serving units {units} on {port}", flush=True)
     while True:
-        data = line.read(256)
+        data = line.read(max(1, line.in_waiting)) if responsive else line.read(256)
         if data:
             framer.processIncomingPacket(data, execute, units, single=False)
 

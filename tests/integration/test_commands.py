@@ -178,9 +178,12 @@ def round_trip_and_refusals():
         def expect(c, status, error=""):
             return expect_reply(replies, c, status, error)
 
-        # A write round-trips: accepted, written by the driver, read back by the next poll, published.
+        # A write round-trips: answered OK once the meter confirmed it (FC 16 confirms the words sent),
+        # read back by the next poll, published.
         ok = cmd(value=42.25, cid="write-1")
-        expect(ok, OK)
+        r = expect(ok, OK)
+        assert r.HasField("echoed") and r.echoed.double_value == 42.25, r
+        assert r.device_time_ns >= r.time_ns, r
         sub.wait_for(lambda s: latest("setpoint") and abs(latest("setpoint").double_value - 42.25) < 1e-6, 10,
                      "the written setpoint to be read back and published")
 
@@ -225,7 +228,7 @@ def round_trip_and_refusals():
         sub.wait_for(lambda s: latest("setpoint") and abs(latest("setpoint").double_value - float(last_ok)) < 1e-6, 10,
                      f"setpoint {last_ok} to be read back")
         log = gw.log_text()
-        assert "bad signature" in log and "write-1: accepted" in log, log
+        assert "bad signature" in log and "command cmd write-1: meter/setpoint = 42.25: ok in" in log, log
     except BaseException:
         print(gw.log_text())
         raise

@@ -34,16 +34,22 @@ std::string bytes(const v1::Command& c) {
     return out;
 }
 
+// The gate and the port as CommandPath would be: one device, a rate of 3/s, one writable point.
 struct FakeTarget {
+    RateLimiter rate{3};
     std::vector<std::string> writes;
     CommandTarget target() {
         CommandTarget t;
-        t.has_device = [](const std::string& d) { return d == "meter"; };
-        t.write = [this](const std::string& d, const std::string& p, const Value& v) -> WriteResult {
-            if (p != "setpoint") return {false, "point '" + p + "' of device '" + d + "' is not writable"};
-            if (std::get<double>(v) > 100) return {false, "value 150 is above max 100"};
-            writes.push_back(d + "/" + p);
-            return {true, {}};
+        t.admit = [this](const std::string& d, std::int64_t now_ns) -> Refusal {
+            if (d != "meter") return {"unknown_device", "no port has a device '" + d + "'"};
+            if (auto e = rate.admit(d, now_ns); !e.empty()) return {"rate", e};
+            return {};
+        };
+        t.submit = [this](const v1::Command& c) -> Refusal {
+            if (c.point() != "setpoint") return {"driver", "point '" + c.point() + "' of device '" + c.device() + "' is not writable"};
+            if (c.double_value() > 100) return {"driver", "value 150 is above max 100"};
+            writes.push_back(c.device() + "/" + c.point());
+            return {};
         };
         return t;
     }
@@ -153,17 +159,20 @@ TEST_CASE("command processor: every refusal answered, accepted ones written once
     FakeTarget fake;
     auto run = [&](const std::string& payload, std::int64_t t = now) { return p.process(payload, t, fake.target()); };
 
-    v1::CommandResult ok = run(bytes(command("c1")));
-    CHECK(ok.status() == v1::CommandResult::OK);
-    CHECK(ok.id() == "c1");
-    CHECK(ok.gateway_id() == "gw1");
-    CHECK(ok.time_ns() == now);
+    // Handed on, its outcome not known yet: the reply waits for the device.
+    Admission ok = run(bytes(command("c1")));
+    CHECK(ok.submitted());
+    CHECK(ok.reason.empty());
+    CHECK(ok.result.id() == "c1");
+    CHECK(ok.result.gateway_id() == "gw1");
+    CHECK(ok.result.time_ns() == now);
     CHECK(fake.writes.size() == 1);
 
     struct Row {
         std::string what;
         std::string payload;
         std::string error;
+        std::string reason;
     };
     v1::Command expired = command("c3");
     expired.set_expires_ns(now - s);
@@ -172,23 +181,25 @@ TEST_CASE("command processor: every refusal answered, accepted ones written once
     v1::Command too_big = command("c6");
     too_big.set_double_value(150);
     for (const Row& r : std::vector<Row>{
-             {"garbage", "\xff\xff\xff", "not a loopgate.v1.Command"},
-             {"replayed id", bytes(command("c1")), "repeated id 'c1'"},
-             {"expired", bytes(expired), "expired"},
-             {"no expiry", bytes(no_expiry), "missing expires_ns"},
-             {"unknown device", bytes(command("c5", "pump")), "no port has a device 'pump'"},
-             {"not writable", bytes(command("c8", "meter", "voltage")), "not writable"},
-             {"out of range", bytes(too_big), "above max"},
-             {"rate limited", bytes(command("c7")), "rate limit"},
+             {"garbage", "\xff\xff\xff", "not a loopgate.v1.Command", "malformed"},
+             {"no id", bytes(command("")), "missing id", "malformed"},
+             {"replayed id", bytes(command("c1")), "repeated id 'c1'", "replay"},
+             {"expired", bytes(expired), "expired", "expiry"},
+             {"no expiry", bytes(no_expiry), "missing expires_ns", "expiry"},
+             {"unknown device", bytes(command("c5", "pump")), "no port has a device 'pump'", "unknown_device"},
+             {"not writable", bytes(command("c8", "meter", "voltage")), "not writable", "driver"},
+             {"out of range", bytes(too_big), "above max", "driver"},
+             {"rate limited", bytes(command("c7")), "rate limit", "rate"},
          }) {
         INFO(r.what);
-        v1::CommandResult res = run(r.payload);
-        CHECK(res.status() == v1::CommandResult::REFUSED);
-        CHECK_THAT(res.error(), Catch::Contains(r.error));
+        Admission res = run(r.payload);
+        CHECK(res.result.status() == v1::CommandResult::REFUSED);
+        CHECK_THAT(res.result.error(), Catch::Contains(r.error));
+        CHECK(res.reason == r.reason);
     }
     CHECK(fake.writes.size() == 1);
     // c7 was refused for its rate, not remembered: it may come again once the bucket refilled.
-    CHECK(run(bytes(command("c7")), now + 2 * s).status() == v1::CommandResult::OK);
+    CHECK(run(bytes(command("c7")), now + 2 * s).submitted());
 }
 
 TEST_CASE("command signatures by operator keys", "[commands][signing]") {
@@ -217,10 +228,15 @@ TEST_CASE("command signatures by operator keys", "[commands][signing]") {
     k2.add(op);
     CommandProcessor p(cfg, "gw1", std::move(k2));
     FakeTarget fake;
-    CHECK(p.process(bytes(signed_by(op, command("s1"))), now, fake.target()).status() == v1::CommandResult::OK);
-    v1::CommandResult bad = p.process(bytes(tampered), now, fake.target());
-    CHECK(bad.status() == v1::CommandResult::REFUSED);
-    CHECK(bad.error() == "bad signature");
+    CHECK(p.process(bytes(signed_by(op, command("s1"))), now, fake.target()).submitted());
+    // `verify` is part of what is signed: turning it on after signing breaks the signature.
+    v1::Command verified = signed_by(op, command("s2"));
+    verified.set_verify(true);
+    CHECK(p.process(bytes(verified), now, fake.target()).reason == "signature");
+    Admission bad = p.process(bytes(tampered), now, fake.target());
+    CHECK(bad.result.status() == v1::CommandResult::REFUSED);
+    CHECK(bad.result.error() == "bad signature");
+    CHECK(bad.reason == "signature");
     CHECK(fake.writes.size() == 1);
 }
 

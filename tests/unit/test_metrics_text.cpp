@@ -17,6 +17,8 @@
 
 #include "gateway/bridge/bridge.hpp"
 #include "gateway/config.hpp"
+#include "gateway/downlink/command_path.hpp"
+#include "gateway/downlink/device_router.hpp"
 #include "gateway/ops/device_presence.hpp"
 #include "gateway/ops/prometheus.hpp"
 #include "gateway/ops/status.hpp"
@@ -120,7 +122,15 @@ TEST_CASE("metrics text: every family declared once, valid names, one series per
     devices.observe({online, offline, temperature});
 
     ReportCounts report;
-    GatewayView view{config, store, bridge, uplink, ports.slots(), devices, report};
+    DeviceRouter router(ports.slots());
+    CommandsConfig commands_config;
+    CommandPath commands(commands_config, router);
+    PendingCommand pump;
+    pump.device = "pump";
+    pump.point = "speed";
+    commands.refused(pump, "unknown_device", "no port has a device 'pump'");
+
+    GatewayView view{config, store, bridge, uplink, ports.slots(), devices, report, commands.counters()};
     const std::string text = prometheus_text(view);
     Scrape s = scrape(text);
     INFO(text);
@@ -165,6 +175,9 @@ TEST_CASE("metrics text: every family declared once, valid names, one series per
                                 "loopgate_port_bytes_read_total",
                                 "loopgate_port_failures_total",
                                 "loopgate_driver_events_total",
+                                "loopgate_commands_total",
+                                "loopgate_commands_refused_total",
+                                "loopgate_commands_failed_total",
                                 "loopgate_device_online",
                             });
 
@@ -180,6 +193,18 @@ TEST_CASE("metrics text: every family declared once, valid names, one series per
     CHECK(s.samples.at(R"(loopgate_device_online{device="met-dev"})") == 1);
     CHECK(s.samples.at(R"(loopgate_device_online{device="aux-dev"})") == 0);
     CHECK(devices.online().size() == 2);
+    // Command counters: every label of the fixed sets from zero, so a rate() sees the first one.
+    CHECK(s.samples.at(R"(loopgate_commands_total{outcome="refused"})") == 1);
+    CHECK(s.samples.at(R"(loopgate_commands_total{outcome="ok"})") == 0);
+    CHECK(s.samples.at(R"(loopgate_commands_total{outcome="timeout"})") == 0);
+    CHECK(s.samples.at(R"(loopgate_commands_refused_total{reason="unknown_device"})") == 1);
+    CHECK(s.samples.at(R"(loopgate_commands_refused_total{reason="rate"})") == 0);
+    CHECK(s.samples.at(R"(loopgate_commands_failed_total{reason="gateway_stopping"})") == 0);
+    CHECK(s.samples.at(R"(loopgate_commands_failed_total{reason="device_exception"})") == 0);
+    // The status document carries the same counts.
+    CHECK_THAT(status_json(view, "online"),
+               Catch::Contains(R"("commands":{"by_outcome":{"failed":0,"ok":0,"refused":1,"timeout":0},"refused":{)") &&
+                   Catch::Contains(R"("unknown_device":1)") && Catch::Contains(R"("failed":{"device_exception":0,)"));
 }
 
 TEST_CASE("metrics text: label values are escaped, empty families are still declared", "[metrics]") {

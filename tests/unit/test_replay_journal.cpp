@@ -78,18 +78,18 @@ TEST_CASE("an accepted command id is saved before the write, and refused by the 
     ReplayJournal journal(dir.file());
     std::vector<std::string> events;
     CommandTarget target;
-    target.has_device = [](const std::string&) { return true; };
-    target.write = [&](const std::string&, const std::string&, const Value&) {
+    target.admit = [](const std::string&, std::int64_t) { return Refusal{}; };
+    target.submit = [&](const v1::Command&) {
         // The id must already be on disk when the device is written.
         ReplayWindow w = journal.load(now);
         events.push_back("write with " + std::to_string(w.ids.size()) + " ids on disk");
-        return WriteResult{true, {}};
+        return Refusal{};
     };
     {
         CommandProcessor first(enabled(), "gw1");
         first.restore_replay_window(journal.load(now).ids, 0);
         first.save_replay_window_with([&](const auto& ids) { return journal.save(ids); });
-        CHECK(first.process(bytes("c1", now + 10 * s), now, target).status() == v1::CommandResult::OK);
+        CHECK(first.process(bytes("c1", now + 10 * s), now, target).submitted());
     }
     CHECK(events == std::vector<std::string>{"write with 1 ids on disk"});
     CHECK_FALSE(std::filesystem::exists(dir.file() + ".tmp"));
@@ -99,7 +99,7 @@ TEST_CASE("an accepted command id is saved before the write, and refused by the 
     ReplayWindow w = journal.load(now + 3 * s);
     REQUIRE(w.problem.empty());
     second.restore_replay_window(w.ids, 0);
-    v1::CommandResult again = second.process(bytes("c1", now + 10 * s), now + 3 * s, target);
+    v1::CommandResult again = second.process(bytes("c1", now + 10 * s), now + 3 * s, target).result;
     CHECK(again.status() == v1::CommandResult::REFUSED);
     CHECK_THAT(again.error(), Catch::Contains("repeated id 'c1' (replay)"));
     CHECK(events.size() == 1);
@@ -112,16 +112,16 @@ TEST_CASE("a command whose id cannot be saved is refused, and may be retried", "
     CommandProcessor p(enabled(), "gw1");
     int writes = 0;
     CommandTarget target;
-    target.has_device = [](const std::string&) { return true; };
-    target.write = [&](const std::string&, const std::string&, const Value&) { return ++writes, WriteResult{true, {}}; };
+    target.admit = [](const std::string&, std::int64_t) { return Refusal{}; };
+    target.submit = [&](const v1::Command&) { return ++writes, Refusal{}; };
     std::string disk_error = "cannot sync x: No space left on device";
     p.save_replay_window_with([&](const auto&) { return disk_error; });
-    v1::CommandResult r = p.process(bytes("c1", now + 10 * s), now, target);
+    v1::CommandResult r = p.process(bytes("c1", now + 10 * s), now, target).result;
     CHECK(r.status() == v1::CommandResult::REFUSED);
     CHECK_THAT(r.error(), Catch::Contains("cannot record the command id") && Catch::Contains("No space left"));
     CHECK(writes == 0);
     disk_error.clear();
-    CHECK(p.process(bytes("c1", now + 10 * s), now + s, target).status() == v1::CommandResult::OK);
+    CHECK(p.process(bytes("c1", now + 10 * s), now + s, target).submitted());
     CHECK(writes == 1);
 }
 
@@ -136,14 +136,14 @@ TEST_CASE("a lost replay window refuses what could predate the start, and nothin
     CommandProcessor p(cfg, "gw1");
     p.restore_replay_window(w.ids, now + cfg.max_lifetime_ms * 1'000'000);
     CommandTarget target;
-    target.has_device = [](const std::string&) { return true; };
-    target.write = [](const std::string&, const std::string&, const Value&) { return WriteResult{true, {}}; };
+    target.admit = [](const std::string&, std::int64_t) { return Refusal{}; };
+    target.submit = [](const v1::Command&) { return Refusal{}; };
     // Issued up to a minute before the start, expiring after it: maybe accepted by the last run.
-    v1::CommandResult captured = p.process(bytes("old", now + 30 * s), now + s, target);
+    v1::CommandResult captured = p.process(bytes("old", now + 30 * s), now + s, target).result;
     CHECK(captured.status() == v1::CommandResult::REFUSED);
     CHECK_THAT(captured.error(), Catch::Contains("replay window of the previous run was lost"));
     // Issued 5 s after the start with the full lifetime: cannot be from before.
-    CHECK(p.process(bytes("new", now + 65 * s), now + 5 * s, target).status() == v1::CommandResult::OK);
+    CHECK(p.process(bytes("new", now + 65 * s), now + 5 * s, target).submitted());
 }
 
 TEST_CASE("an unreadable replay window file is reported, a missing one is the first start", "[commands][replay]") {

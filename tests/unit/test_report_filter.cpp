@@ -255,3 +255,15 @@ ports:
     CHECK(plan.at("quiet").policy.max_silence_ms == 600000);
     CHECK_FALSE(plan.at("quiet").policy.min_interval_ms);
 }
+
+TEST_CASE("report filter: a reading marked always_report (a write's read-back) is never held back", "[report]") {
+    ReportPolicy p = deadband(100);
+    p.min_interval_ms = 60'000;
+    Rig rig(p);
+    CHECK(rig.passes(1.0));
+    Reading confirm = reading("x", 1.0);
+    confirm.always_report = true;
+    rig.now += 10ms;
+    CHECK(rig.feed(confirm).size() == 1);  // inside the deadband and the throttle: still sent
+    CHECK_FALSE(rig.passes(1.0));
+}

@@ -4,6 +4,7 @@
 
 #include "tests/drivers/hex_bytes.hpp"
 
+#include <algorithm>
 #include <map>
 #include <sstream>
 
@@ -82,6 +83,8 @@ struct Bench {
     std::optional<SteadyTime> wake;
     std::vector<std::vector<std::uint8_t>> sent;
     std::vector<Reading> readings;
+    std::vector<WriteCompletion> completions;
+    std::uint64_t write_ids = 0;
 
     explicit Bench(const std::string& yaml, unsigned baud = 9600) {
         ConfigNode root = ConfigNode::load_string(yaml, "port.yaml");
@@ -93,7 +96,29 @@ struct Bench {
     void take(DriverOutput& o) {
         if (!o.to_write.empty()) sent.push_back(o.to_write);
         for (auto& r : o.readings) readings.push_back(r);
+        for (auto& c : o.completions) completions.push_back(c);
         wake = o.wake_at;
+    }
+    // A command's write, as the port session hands it over: with the clock, acting on the output.
+    WriteResult write(const std::string& device, const std::string& point, Value value, bool verify = false) {
+        DriverOutput o;
+        WriteResult r = driver->write_point({++write_ids, device, point, std::move(value), verify}, clock(), o);
+        auto timer = wake;  // a refused write leaves the session's timer as it was
+        take(o);
+        if (!o.wake_at) wake = timer;
+        return r;
+    }
+    // The frame a write puts on the line: at once on a quiet line, else when the driver's timer fires.
+    std::vector<std::uint8_t> write_frame(const std::string& device, const std::string& point, Value value,
+                                          bool verify = false) {
+        std::size_t before = sent.size();
+        REQUIRE(write(device, point, std::move(value), verify).accepted);
+        return sent.size() > before ? sent.back() : next_request(1s);
+    }
+    void close() {
+        DriverOutput o;
+        driver->on_close(o);
+        take(o);
     }
     void open() {
         DriverOutput o;
@@ -158,6 +183,13 @@ void load_meter(FakeSlave& s) {
     s.input[7] = 0x0000;
     s.holding[9] = 500;
     s.coils[0] = true;
+}
+
+// kMeter opened, its first poll cycle (three requests) answered by `slave`.
+void start_meter(Bench& b, FakeSlave& slave) {
+    load_meter(slave);
+    b.open();
+    for (int i = 0; i < 3; ++i) b.feed(slave.answer(b.next_request()));
 }
 
 }  // namespace
@@ -381,37 +413,158 @@ TEST_CASE("modbus master: exception responses give bad quality with the exceptio
 TEST_CASE("modbus master: writes go ahead of polls and are counted", "[modbus][driver]") {
     Bench b(kMeter);
     FakeSlave slave;
-    load_meter(slave);
-    b.open();
-    for (int i = 0; i < 3; ++i) b.feed(slave.answer(b.next_request()));
+    start_meter(b, slave);
     b.drain();
 
-    CHECK(b.driver->write_point("meter1", "setpoint", Value{std::int64_t{750}}).accepted);
-    auto w = b.next_request(100ms);  // an idle master looks at its write queue within 50 ms
+    // An idle, quiet line: the write leaves in the call itself, not at the next poll (1 s away).
+    b.advance(20ms);
+    std::size_t before = b.sent.size();
+    REQUIRE(b.write("meter1", "setpoint", Value{std::int64_t{750}}).accepted);
+    REQUIRE(b.sent.size() == before + 1);
+    auto w = b.sent.back();
     CHECK(w == mb::build_write_single_register(1, 9, 750));
+    CHECK(b.completions.empty());  // nothing is known before the device answers
+    b.wall += 7;
     b.feed(slave.answer(w));
     CHECK(b.counter("write_ok") == 1);
     CHECK(slave.holding[9] == 750);
+    REQUIRE(b.completions.size() == 1);
+    CHECK(b.completions[0].id == b.write_ids);
+    CHECK(b.completions[0].outcome == WriteOutcome::ok);
+    CHECK(b.completions[0].echoed == Value{std::int64_t{750}});  // FC 06 echoes the value
+    CHECK(b.completions[0].device_time_ns == b.wall);
     // Read back soon after the write.
     auto rb = b.next_request(100ms);
     CHECK(rb[1] == mb::fc::read_coils);
 
-    CHECK(b.driver->write_point("meter1", "relay", Value{false}).accepted);
+    // Asked while a poll is on the wire: waits for it, then goes ahead of the polls due.
+    CHECK(b.write("meter1", "relay", Value{false}).accepted);
     b.feed(slave.answer(rb));
     auto wc = b.next_request();
     CHECK(wc == mb::build_write_single_coil(1, 0, false));
-    b.feed(with_crc({0x01, 0x85, 0x04}));
+    b.feed(with_crc({0x01, 0x85, 0x02}));
     CHECK(b.counter("write_failed") == 1);
+    REQUIRE(b.completions.size() == 2);
+    CHECK(b.completions[1].outcome == WriteOutcome::device_exception);
+    CHECK(b.completions[1].exception_code == 2);
+    CHECK(b.completions[1].error == "ILLEGAL_DATA_ADDRESS");
+    CHECK(b.completions[1].device_time_ns == b.wall);
 
-    auto refused = b.driver->write_point("meter1", "voltage", Value{1.0});
+    auto refused = b.write("meter1", "voltage", Value{1.0});
     CHECK_FALSE(refused.accepted);
     CHECK(refused.error == "point 'voltage' of device 'meter1' is not writable (writable: true in the point map)");
-    auto range = b.driver->write_point("meter1", "setpoint", Value{std::int64_t{1001}});
+    auto range = b.write("meter1", "setpoint", Value{std::int64_t{1001}});
     CHECK_FALSE(range.accepted);
     CHECK(range.error == "point 'setpoint' accepts 0..1000, got 1001");
-    CHECK_FALSE(b.driver->write_point("meter9", "setpoint", Value{1.0}).accepted);
-    CHECK(b.driver->write_point("meter1", "nope", Value{1.0}).error == "device 'meter1' has no point 'nope'");
+    CHECK_FALSE(b.write("meter9", "setpoint", Value{1.0}).accepted);
+    CHECK(b.write("meter1", "nope", Value{1.0}).error == "device 'meter1' has no point 'nope'");
     CHECK(b.counter("write_refused") == 1);
+    CHECK(b.completions.size() == 2);  // a refusal is answered at once, never completed later
+}
+
+TEST_CASE("modbus master: a write the device never answers times out after the retries", "[modbus][driver]") {
+    Bench b(kMeter);  // response_timeout 200ms, retries 1
+    FakeSlave slave;
+    start_meter(b, slave);
+    auto w = b.write_frame("meter1", "setpoint", Value{std::int64_t{5}});
+    SteadyTime first = b.now;
+    CHECK(b.next_request(1s) == w);  // the one retry, after the response timeout
+    CHECK(b.now - first >= 200ms);
+    b.advance(1s);
+    REQUIRE(b.completions.size() == 1);
+    CHECK(b.completions[0].outcome == WriteOutcome::timeout);
+    CHECK(b.completions[0].error == "no valid answer after 2 tries");
+    CHECK(b.completions[0].device_time_ns == 0);
+    CHECK(b.counter("write_failed") == 1);
+    CHECK(std::count(b.sent.begin(), b.sent.end(), w) == 2);
+}
+
+TEST_CASE("modbus master: verify reads the point back, and a different value fails the write", "[modbus][driver]") {
+    Bench b(kMeter);
+    FakeSlave slave;
+    start_meter(b, slave);
+    b.drain();
+
+    auto w = b.write_frame("meter1", "setpoint", Value{std::int64_t{321}}, true);
+    b.feed(slave.answer(w));
+    CHECK(b.completions.empty());  // confirmed, but not yet read back
+    auto rb = b.next_request(50ms);  // the read-back goes before any poll (1 s away)
+    CHECK(rb == mb::build_read_request(1, mb::Table::holding, 9, 1));
+    b.feed(slave.answer(rb));
+    REQUIRE(b.completions.size() == 1);
+    CHECK(b.completions[0].outcome == WriteOutcome::ok);
+    CHECK(b.completions[0].read_back == Value{std::int64_t{321}});
+    // The read-back is a reading like a poll's: what confirms a Sparkplug DCMD downstream.
+    REQUIRE(find(b.readings, "setpoint"));
+    CHECK(find(b.readings, "setpoint")->value == Value{std::int64_t{321}});
+
+    // A device that acknowledges a write and keeps its old value (a locked register).
+    w = b.write_frame("meter1", "setpoint", Value{std::int64_t{500}}, true);
+    b.feed(slave.answer(w));
+    slave.holding[9] = 321;
+    b.feed(slave.answer(b.next_request(50ms)));
+    REQUIRE(b.completions.size() == 2);
+    CHECK(b.completions[1].outcome == WriteOutcome::verify_mismatch);
+    CHECK(b.completions[1].error == "read back 321, wrote 500");
+    CHECK(b.completions[1].read_back == Value{std::int64_t{321}});
+    CHECK(b.completions[1].echoed == Value{std::int64_t{500}});
+    CHECK(b.counter("write_ok") == 1);
+    CHECK(b.counter("write_failed") == 1);
+
+    // One that echoes what it holds (pymodbus does): the echo is the answer, no read-back, no retry.
+    w = b.write_frame("meter1", "setpoint", Value{std::int64_t{600}});
+    std::size_t frames = b.sent.size();
+    b.feed(with_crc({0x01, 0x06, 0x00, 0x09, 0x01, 0x41}));  // holding 9 = 321
+    REQUIRE(b.completions.size() == 3);
+    CHECK(b.completions[2].outcome == WriteOutcome::verify_mismatch);
+    CHECK(b.completions[2].error == "the device answered holding 321, wrote 600");
+    CHECK(b.completions[2].echoed == Value{std::int64_t{321}});
+    CHECK(b.counter("malformed_responses") == 0);
+    b.advance(100ms);
+    CHECK(std::count(b.sent.begin() + static_cast<std::ptrdiff_t>(frames), b.sent.end(), w) == 0);
+}
+
+TEST_CASE("modbus master: a closed line completes every pending write, and the queue is bounded", "[modbus][driver]") {
+    Bench b(kMeter);
+    FakeSlave slave;
+    load_meter(slave);
+    CHECK(b.write("meter1", "setpoint", Value{std::int64_t{1}}).error == "port closed");  // never opened
+    b.open();
+    for (int i = 0; i < 3; ++i) b.feed(slave.answer(b.next_request()));
+    b.advance(10ms);
+
+    // One on the wire, 64 waiting: the 66th is refused as a full queue, and said so.
+    int accepted = 0;
+    WriteResult r;
+    while ((r = b.write("meter1", "setpoint", Value{std::int64_t{accepted}})).accepted) ++accepted;
+    CHECK(accepted == 65);
+    CHECK(r.queue_full);
+    CHECK_THAT(r.error, Catch::Contains("write queue of this port is full (64 writes)"));
+
+    b.close();
+    REQUIRE(b.completions.size() == 65);
+    CHECK(std::all_of(b.completions.begin(), b.completions.end(),
+                      [](const WriteCompletion& c) { return c.outcome == WriteOutcome::line_closed; }));
+    CHECK(b.completions[0].error == "the line closed before the device answered");
+    CHECK(b.completions[1].error == "the line closed before the write was sent");
+    // Nothing is left to complete after the reopen: the line starts again with a poll.
+    b.open();
+    auto q = b.next_request();
+    CHECK(q[1] != mb::fc::write_single_register);
+    CHECK(b.completions.size() == 65);
+}
+
+TEST_CASE("modbus master: a write asked for just after a frame waits one frame gap, no more", "[modbus][driver]") {
+    Bench b(kMeter);
+    FakeSlave slave;
+    start_meter(b, slave);
+    b.advance(20ms);
+    b.feed({0x00});  // a stray byte: the line was busy a moment ago
+    SteadyTime asked = b.now;
+    auto w = b.write_frame("meter1", "setpoint", Value{std::int64_t{9}});
+    CHECK(w == mb::build_write_single_register(1, 9, 9));
+    // t3.5 at 9600 baud, 8N1 (10 bits a character): 3.5 * 10 / 9600 s = 3.65 ms.
+    CHECK(b.now - asked == std::chrono::nanoseconds(1'041'667 * 7 / 2));
 }
 
 TEST_CASE("modbus master: multi-register writes use FC 16, broadcasts wait the turnaround delay", "[modbus][driver]") {
@@ -432,8 +585,7 @@ devices:
     slave.unit = 5;
     b.open();
     b.feed(slave.answer(b.next_request()));
-    REQUIRE(b.driver->write_point("drive", "speed", Value{1.5}).accepted);
-    auto w = b.next_request(100ms);
+    auto w = b.write_frame("drive", "speed", Value{1.5});
     // 1.5f = 3FC0 0000, CDAB: low word first.
     CHECK(w == mb::build_write_multiple_registers(5, 0, std::vector<std::uint16_t>{0x0000, 0x3FC0}));
     b.feed(slave.answer(w));
@@ -444,11 +596,11 @@ devices:
     b.feed(slave.answer(poll));
     CHECK(find(b.readings, "speed")->value == Value{1.5});
 
-    REQUIRE(b.driver->write_point("all", "reset", Value{std::int64_t{1}}).accepted);
-    auto bc = b.next_request(100ms);
+    CHECK_FALSE(b.write("all", "reset", Value{std::int64_t{1}}, true).accepted);  // nobody could read it back
+    auto bc = b.write_frame("all", "reset", Value{std::int64_t{1}});
     CHECK(bc == mb::build_write_single_register(0, 99, 1));
     SteadyTime sent = b.now;
-    CHECK(b.driver->write_point("drive", "speed", Value{2.0}).accepted);
+    CHECK(b.write("drive", "speed", Value{2.0}).accepted);
     b.next_request(1s);
     CHECK(b.now - sent == std::chrono::nanoseconds(8 * 1'041'667) + 100ms);
     CHECK(b.counter("write_ok") == 2);
@@ -584,7 +736,8 @@ TEST_CASE("modbus monitor: a capture decodes without config into raw registers",
         CHECK(c.at("monitor_responses") == 4);
         CHECK(c.at("noise_bytes") == 3);
         CHECK(c.at("unmatched_responses") == 0);
-        CHECK_FALSE(d->write_point("unit-1", "x", Value{1.0}).accepted);
+        DriverOutput o;
+        CHECK_FALSE(d->write_point({1, "unit-1", "x", Value{1.0}, false}, {SteadyTime{}, 0}, o).accepted);
     }
 }
 

@@ -286,9 +286,11 @@ TEST_CASE("modbus master against a pymodbus RTU slave over a pty pair", "[modbus
     auto wall = [] {
         return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     };
+    std::map<std::uint64_t, WriteCompletion> completed;
     auto handle = [&](DriverOutput& o) {
         if (!o.to_write.empty()) REQUIRE(write_all(line.fd, o.to_write));
         for (auto& r : o.readings) latest[r.device + "/" + r.metric] = r;
+        for (auto& c : o.completions) completed[c.id] = c;
         wake = o.wake_at;
     };
     auto run = [&](auto done, Clock::duration limit) {
@@ -351,16 +353,35 @@ TEST_CASE("modbus master against a pymodbus RTU slave over a pty pair", "[modbus
     CHECK(latest.at("ghost/x").quality_reason == "device offline");
 
     // --- write round trip: FC 16 (float32), FC 06 (int16), FC 05 (coil), read back ---------------------
-    REQUIRE(driver->write_point("meter", "setpoint", Value{42.25}).accepted);
-    REQUIRE(driver->write_point("meter", "limit", Value{std::int64_t{-7}}).accepted);
-    REQUIRE(driver->write_point("meter", "relay", Value{true}).accepted);
-    CHECK_FALSE(driver->write_point("meter", "setpoint", Value{100.5}).accepted);
+    auto write = [&](std::uint64_t id, const std::string& point, Value v, bool verify = false) {
+        DriverOutput o;
+        WriteResult r = driver->write_point({id, "meter", point, std::move(v), verify}, DriverClock{Clock::now(), wall()}, o);
+        auto timer = wake;  // a refused write leaves the timer as it was, as in the session
+        handle(o);
+        if (!o.wake_at) wake = timer;
+        return r;
+    };
+    REQUIRE(write(1, "setpoint", Value{42.25}, true).accepted);
+    REQUIRE(write(2, "limit", Value{std::int64_t{-7}}).accepted);
+    REQUIRE(write(3, "relay", Value{true}).accepted);
+    CHECK_FALSE(write(4, "setpoint", Value{100.5}).accepted);
     bool written = run([&] {
-        return driver->counters().at("write_ok") == 3 && latest.at("meter/setpoint").value == Value{42.25} &&
+        return completed.size() == 3 && latest.at("meter/setpoint").value == Value{42.25} &&
                latest.at("meter/limit").value == Value{std::int64_t{-7}} && latest.at("meter/relay").value == Value{true};
     }, 10s);
     CHECK(written);
+    CHECK(driver->counters().at("write_ok") == 3);
     CHECK(driver->counters().at("write_failed") == 0);
+    // pymodbus's answers: FC 06 and 05 echo the value, FC 16 confirms the words; verify read it back.
+    for (std::uint64_t id : {1, 2, 3}) {
+        INFO("write " << id << ": " << completed[id].error);
+        CHECK(completed[id].outcome == WriteOutcome::ok);
+        CHECK(completed[id].device_time_ns > 0);
+    }
+    CHECK(completed[1].read_back == Value{42.25});
+    CHECK(completed[2].echoed == Value{std::int64_t{-7}});
+    CHECK_FALSE(completed[2].read_back);
+    CHECK(completed[3].echoed == Value{true});
     // The raw words, read back as plain registers: 42.25f = 0x42290000, -7 = 0xFFF9.
     CHECK(latest.at("meter/setpoint_hi").value == Value{std::int64_t{0x4229}});
     CHECK(latest.at("meter/setpoint_lo").value == Value{std::int64_t{0}});

@@ -192,7 +192,8 @@ TEST_CASE("nmea driver: counters and resync over a dirty stream", "[nmea]") {
 
     SECTION("closing the line drops a partial sentence") {
         h.feed("$GPHDT,27");
-        h.driver->on_close();
+        DriverOutput closed;
+        h.driver->on_close(closed);
         CHECK(h.feed("4.07,T*03\r\n").empty());
         CHECK(h.counter("truncated") == 3);
     }
