@@ -86,7 +86,7 @@ TEST_CASE("power-cut VFS: a commit under synchronous=OFF is lost in a cut, thoug
     CHECK(db.number("SELECT max(x) FROM t") == 1);
 }
 
-TEST_CASE("power-cut VFS: a file never synced is gone after a cut; a synced one keeps its content", "[power-cut-vfs]") {
+TEST_CASE("power-cut VFS: a file never synced is gone after a cut, a synced one keeps its content", "[power-cut-vfs]") {
     testing::TempDir dir{"power-cut-vfs", testing::Medium::memory};
     PowerCutVfs vfs;
     std::mt19937_64 rng(1);

@@ -322,7 +322,7 @@ TEST_CASE("over the size limit the oldest batches are dropped and counted, and t
     CHECK(most <= one_mib + s.wal_limit() + s.commit_chunk() + 64 * 1024);
 }
 
-TEST_CASE("stop_reading keeps batches over the size limit and takes no new readings; max_age drops old ones regardless", "[store]") {
+TEST_CASE("stop_reading keeps batches over the size limit and takes no new readings, and max_age drops old ones regardless", "[store]") {
     testing::TempDir dir{"store"};
     Store s(dir.file("store.db"), StoreLimits{one_mib, 1000, 64 << 20, false});
     int stored = 0;
@@ -527,7 +527,7 @@ TEST_CASE("a write-ahead log torn at its end is normal: nothing is moved aside",
     CHECK(s.next_sequence() == 20);  // the torn last transaction is gone, and was never handed out
 }
 
-TEST_CASE("a write-ahead log damaged in the middle is copied aside, logged and counted; what SQLite can read is kept; ids go on upward", "[store][wal]") {
+TEST_CASE("a write-ahead log damaged in the middle is copied aside, logged and counted, what SQLite can read is kept, ids go on upward", "[store][wal]") {
     testing::TempDir dir{"store"};
     fill_and_die(dir.file("store.db"), 20);
     auto wal = read_bytes(dir.file("store.db") + "-wal");

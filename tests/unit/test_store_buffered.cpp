@@ -137,7 +137,7 @@ TEST_CASE("buffered: writes wait for their cut-off, and a batch partly written g
     CHECK(s.stats().unwritten_batches == 1);
 }
 
-TEST_CASE("buffered: a clean close continues the ids exactly; a run that did not close continues above the marks",
+TEST_CASE("buffered: a clean close continues the ids exactly, and a run that did not close continues above the marks",
           "[store][buffered]") {
     testing::TempDir dir{"buffered"};
     const std::string path = dir.file("store.db");

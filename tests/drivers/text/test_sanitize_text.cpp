@@ -68,7 +68,7 @@ TEST_CASE("sanitize_text keeps well-formed text and replaces each maximal ill-fo
     }
 }
 
-TEST_CASE("valid_utf8 judges form only; control characters are well-formed", "[text]") {
+TEST_CASE("valid_utf8 judges form only, control characters are well-formed", "[text]") {
     CHECK(valid_utf8("\x1B[0m\x07"));
     CHECK(valid_utf8("\xC2\x9B"));
     CHECK_FALSE(clean_text("\x1B[0m"));
