@@ -45,6 +45,7 @@ void CommandHandler::handle(const std::string& payload) {
     else
         log::warning("command ", r.id().empty() ? "(no id)" : r.id(), ": ",
                      v1::CommandResult::Status_Name(r.status()), ": ", r.error());
+    if (on_result_) on_result_(r);
     std::string out;
     r.SerializeToString(&out);
     uplink_.publish(config_.command_reply_topic(), out, false, {});

@@ -8,6 +8,7 @@
 // start, the handler says so once and fails closed: commands that could have been issued before the
 // start (expiring within max_lifetime of it) are refused.
 
+#include <functional>
 #include <string>
 
 #include "gateway/config.hpp"
@@ -23,6 +24,8 @@ class CommandHandler {
 public:
     CommandHandler(const Config& config, Uplink& uplink, const DeviceRouter& router);
     void handle(const std::string& payload);
+    // Sees every result once it is decided (the status page's recent commands).
+    void on_result(std::function<void(const v1::CommandResult&)> f) { on_result_ = std::move(f); }
 
 private:
     const Config& config_;
@@ -30,6 +33,7 @@ private:
     const DeviceRouter& router_;
     CommandProcessor processor_;
     ReplayJournal journal_;
+    std::function<void(const v1::CommandResult&)> on_result_;
 };
 
 // Where the replay window of this config is kept: next to the store, in the state directory.

@@ -7,6 +7,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -25,6 +26,7 @@ struct PortStats {
     std::uint64_t opens = 0;
     std::uint64_t failures = 0;  // failed opens and lost lines
     bool open = false;
+    std::string last_error;  // why the line last failed to open or was lost; empty until it did
 };
 
 class PortSession {
@@ -40,6 +42,8 @@ public:
 
     const PortConfig& config() const { return config_; }
     const PortStats& stats() const { return stats_; }
+    // The device node the path led to when last opened (a /dev/serial/by-id link resolved).
+    const std::string& resolved_path() const { return line_.resolved_path(); }
     Driver& driver() { return *driver_; }
     // Runs a driver call that may produce output (a command's write) and acts on that output.
     void with_driver(const std::function<void(Driver&, DriverOutput&)>& call);
