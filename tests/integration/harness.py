@@ -94,6 +94,15 @@ def workdir(name):
     return d
 
 
+def output_dir(name):
+    """Where a test leaves what a person should look at afterwards (a screenshot): kept after the run,
+    under the build directory (test-output/NAME), or under the test's work directory without one."""
+    base = os.environ.get("LOOPGATE_BUILD_DIR")
+    d = os.path.join(base, "test-output", name) if base else workdir(name + "-output")
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
 class Mosquitto:
     """A real broker on loopback. With persistent=True its sessions and queued messages survive a
     restart (saved at shutdown), as a production broker's would. Its log goes to mosquitto-PORT.log
