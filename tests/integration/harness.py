@@ -372,6 +372,33 @@ def writable_meter(directory, pty):
 """
 
 
+def simulated_sensors(directory, weather_device="ws1"):
+    """`loopgate simulate` with a weather sensor (its device named `weather_device`) and a Modbus meter
+    (unit 3) on ptys under directory/dev. Returns the simulator's process and the `ports:` entries
+    that read both (the meter's voltage_l1 and frequency, polled every 200 ms)."""
+    dev = os.path.join(directory, "dev")
+    sim = spawn([LOOPGATE, "simulate", "--dir", dev, "--line", "weather", "--modbus", "meter=3", "--interval", "200"])
+    wait_until(lambda: os.path.exists(os.path.join(dev, "weather")) and os.path.exists(os.path.join(dev, "meter")), 10,
+               "the simulated devices")
+    return sim, f"""  - name: weather
+    path: {dev}/weather
+    driver: line
+    settings: {{terminator: "\\r\\n", fields: [{{field: T, metric: air_temperature, unit: degC}}]}}
+    devices: [{{name: {weather_device}}}]
+  - name: rs485
+    path: {dev}/meter
+    baud: 9600
+    driver: modbus-rtu
+    devices:
+      - name: meter
+        unit: 3
+        poll_interval: 200ms
+        points:
+          - {{name: voltage_l1, table: input, address: 0, type: float32, unit: V}}
+          - {{name: frequency, table: input, address: 6, type: float32, unit: Hz}}
+"""
+
+
 def write_config(directory, broker_port, ports_yaml):
     """A minimal gateway config around the given `ports:` entries (YAML text, indented by two)."""
     path = os.path.join(directory, "loopgate.yaml")

@@ -17,29 +17,11 @@ import harness as h
 browser.chromium_path()  # skipped (77) without chromium, before anything starts
 d = h.workdir("status-page")
 out = h.output_dir("test_status_page")
-dev = os.path.join(d, "dev")
 broker = h.Mosquitto(h.free_port(), d).start()
 line = h.PtyPair(d)
-sim = h.spawn([h.LOOPGATE, "simulate", "--dir", dev, "--line", "weather", "--modbus", "meter=3", "--interval", "200"])
-h.wait_until(lambda: os.path.exists(os.path.join(dev, "weather")) and os.path.exists(os.path.join(dev, "meter")), 10,
-             "the simulated devices")
+sim, simulated = h.simulated_sensors(d, weather_device="station")
 http_port = h.free_port()
-cfg = h.line_config(d, broker.port, line.gateway_end, metrics=f"127.0.0.1:{http_port}", extra_ports=f"""  - name: weather
-    path: {dev}/weather
-    driver: line
-    settings: {{terminator: "\\r\\n", fields: [{{field: T, metric: air_temperature, unit: degC}}]}}
-    devices: [{{name: station}}]
-  - name: rs485
-    path: {dev}/meter
-    baud: 9600
-    driver: modbus-rtu
-    devices:
-      - name: meter
-        unit: 3
-        poll_interval: 200ms
-        points:
-          - {{name: voltage_l1, table: input, address: 0, type: float32, unit: V}}
-""")
+cfg = h.line_config(d, broker.port, line.gateway_end, metrics=f"127.0.0.1:{http_port}", extra_ports=simulated)
 gw = h.Gateway(cfg, d).start()
 feeder = h.Feeder(line, period=0.05)
 feeder.start()
