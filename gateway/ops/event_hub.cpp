@@ -8,7 +8,7 @@ namespace loopgate {
 
 EventHub::EventHub(boost::asio::io_context& io, std::function<std::string()> status,
                    std::function<std::string(std::uint64_t&)> log_since)
-    : timer_(io), status_(std::move(status)), log_since_(std::move(log_since)) {}
+    : timer_(io), readings_timer_(io), status_(std::move(status)), log_since_(std::move(log_since)) {}
 
 EventFrame EventHub::frame(const char* name, const std::string& data) {
     auto out = std::make_shared<std::string>();
@@ -37,13 +37,32 @@ void EventHub::subscribe(const std::shared_ptr<EventSubscriber>& subscriber) {
 }
 
 void EventHub::publish_readings(const std::vector<Reading>& readings) {
-    if (readings.empty()) return;
-    std::string data = "[";
+    if (readings.empty() || stopped_) return;
     for (const Reading& r : readings) {
-        if (data.size() > 1) data += ',';
-        data += to_json_line(r);
+        if (!pending_readings_.empty()) pending_readings_ += ',';
+        append_json(pending_readings_, r);
     }
+    if (pending_readings_.size() >= readings_flush_bytes) {
+        flush_readings();
+    } else if (!readings_due_) {
+        readings_due_ = true;
+        readings_timer_.expires_after(readings_delay);
+        readings_timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec && readings_due_) flush_readings();
+        });
+    }
+}
+
+void EventHub::flush_readings() {
+    readings_due_ = false;
+    readings_timer_.cancel();
+    if (pending_readings_.empty()) return;
+    std::string data;
+    data.reserve(pending_readings_.size() + 2);
+    data += '[';
+    data += pending_readings_;
     data += ']';
+    pending_readings_.clear();
     publish(frame("readings", data));
 }
 
@@ -75,6 +94,8 @@ void EventHub::tick() {
 void EventHub::stop() {
     stopped_ = true;
     timer_.cancel();
+    readings_timer_.cancel();
+    pending_readings_.clear();
     subscribers_.clear();
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// Server-Sent Events for the status page (GET /api/events): readings as the ports hand them up, and
-// once a second the status document and any new log lines. With no page open it does nothing at
+// Server-Sent Events for the status page (GET /api/events): readings as the ports hand them up
+// (gathered for at most 200 ms into one event: one write per page five times a second instead of
+// one per serial read), and once a second the status document and any new log lines. With no page open it does nothing at
 // all: the data path asks active() first. A subscriber that cannot keep up is dropped by its own
 // bounded queue, never waited for.
 
@@ -50,8 +51,15 @@ public:
 private:
     void publish(const EventFrame& frame);
     void tick();
+    void flush_readings();
+
+    static constexpr auto readings_delay = std::chrono::milliseconds(200);
+    static constexpr std::size_t readings_flush_bytes = 256 * 1024;
 
     boost::asio::steady_timer timer_;
+    boost::asio::steady_timer readings_timer_;
+    std::string pending_readings_;  // JSON objects, comma-separated, not yet sent
+    bool readings_due_ = false;
     std::function<std::string()> status_;
     std::function<std::string(std::uint64_t&)> log_since_;
     std::vector<std::weak_ptr<EventSubscriber>> subscribers_;
