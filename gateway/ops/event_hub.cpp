@@ -39,12 +39,14 @@ void EventHub::subscribe(const std::shared_ptr<EventSubscriber>& subscriber) {
 void EventHub::publish_readings(const std::vector<Reading>& readings) {
     if (readings.empty() || stopped_) return;
     for (const Reading& r : readings) {
+        if (pending_readings_.size() >= readings_window_bytes) {
+            ++skipped_readings_;
+            continue;
+        }
         if (!pending_readings_.empty()) pending_readings_ += ',';
         append_json(pending_readings_, r);
     }
-    if (pending_readings_.size() >= readings_flush_bytes) {
-        flush_readings();
-    } else if (!readings_due_) {
+    if (!readings_due_) {
         readings_due_ = true;
         readings_timer_.expires_after(readings_delay);
         readings_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -55,7 +57,10 @@ void EventHub::publish_readings(const std::vector<Reading>& readings) {
 
 void EventHub::flush_readings() {
     readings_due_ = false;
-    readings_timer_.cancel();
+    if (skipped_readings_) {
+        publish(frame("skipped", "{\"readings\":" + std::to_string(skipped_readings_) + "}"));
+        skipped_readings_ = 0;
+    }
     if (pending_readings_.empty()) return;
     std::string data;
     data.reserve(pending_readings_.size() + 2);

@@ -1,7 +1,10 @@
 #pragma once
 // Server-Sent Events for the status page (GET /api/events): readings as the ports hand them up
 // (gathered for at most 200 ms into one event: one write per page five times a second instead of
-// one per serial read), and once a second the status document and any new log lines. With no page open it does nothing at
+// one per serial read), and once a second the status document and any new log lines.
+// A page needs no more readings than it can show: past 128 KiB of readings in one 200 ms window (some
+// 4,500 readings a second) the rest of the window's readings are left out of the stream and counted
+// in a "skipped" event; the next status (a second later at most) carries every latest value. With no page open it does nothing at
 // all: the data path asks active() first. A subscriber that cannot keep up is dropped by its own
 // bounded queue, never waited for.
 
@@ -54,11 +57,12 @@ private:
     void flush_readings();
 
     static constexpr auto readings_delay = std::chrono::milliseconds(200);
-    static constexpr std::size_t readings_flush_bytes = 256 * 1024;
+    static constexpr std::size_t readings_window_bytes = 128 * 1024;
 
     boost::asio::steady_timer timer_;
     boost::asio::steady_timer readings_timer_;
     std::string pending_readings_;  // JSON objects, comma-separated, not yet sent
+    std::uint64_t skipped_readings_ = 0;  // in this window
     bool readings_due_ = false;
     std::function<std::string()> status_;
     std::function<std::string(std::uint64_t&)> log_since_;
