@@ -132,7 +132,7 @@ bool reaches_off_box(const std::string& listen) {
 }
 
 HttpConfig parse_http(const ConfigNode& n, const ConfigNode& metrics, const std::string& listen) {
-    n.allow_only({"users", "cert_file", "key_file"});
+    n.allow_only({"users", "users_file", "cert_file", "key_file"});
     HttpConfig h;
     ConfigNode users = n["users"];
     if (users.present() && !users.is_sequence()) users.fail("expected a list of {name, password_hash}");
@@ -147,13 +147,14 @@ HttpConfig parse_http(const ConfigNode& n, const ConfigNode& metrics, const std:
             u.need("password_hash").fail(problem);
         h.users.push_back(std::move(user));
     }
+    h.users_file = n.str("users_file", "");
     h.cert_file = n.str("cert_file", "");
     h.key_file = n.str("key_file", "");
     if (h.cert_file.empty() != h.key_file.empty())
         n.need(h.cert_file.empty() ? "key_file" : "cert_file").fail("HTTPS needs both cert_file and key_file");
-    if (h.users.empty() && reaches_off_box(listen))
+    if (h.users.empty() && h.users_file.empty() && reaches_off_box(listen))
         (metrics.present() ? metrics : n).fail("'" + listen + "' is reachable off the box; the status page then needs "
-                                               "a login: add gateway.http.users (see `loopgate passwd`)");
+                                               "a login: add gateway.http.users or users_file (see `loopgate passwd`)");
     return h;
 }
 

@@ -94,7 +94,8 @@ struct HttpUser {
 };
 
 struct HttpConfig {
-    std::vector<HttpUser> users;  // required when gateway.metrics is not a loopback address
+    std::vector<HttpUser> users;  // these or users_file required when gateway.metrics is not a loopback address
+    std::string users_file;       // "name:hash" lines, or credential:<name>; read at start
     std::string cert_file;        // both set: HTTPS
     std::string key_file;
 };

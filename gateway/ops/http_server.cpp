@@ -11,6 +11,8 @@
 #include "core/log.hpp"
 #include "gateway/ops/login_guard.hpp"
 #include "gateway/ops/status_page.hpp"
+#include "gateway/security/credential_path.hpp"
+#include "gateway/security/password_hash.hpp"
 
 namespace loopgate {
 
@@ -241,7 +243,12 @@ HttpServer::HttpServer(boost::asio::io_context& io, const std::string& listen, c
                        HttpRoutes routes, EventHub& events)
     : acceptor_(io), state_(std::make_shared<State>(State{std::move(routes), events, {}, {}})) {
     tcp::endpoint endpoint = parse_endpoint(listen);
-    if (!http.users.empty() || !is_loopback(endpoint)) state_->guard.emplace(http.users);
+    std::vector<HttpUser> users = http.users;
+    if (!http.users_file.empty()) {
+        std::string path = resolve_credential_path(http.users_file, "http: gateway.http.users_file");
+        for (NamedHash& u : read_password_file(path)) users.push_back({std::move(u.name), std::move(u.hash)});
+    }
+    if (!users.empty() || !is_loopback(endpoint)) state_->guard.emplace(std::move(users));
     if (!http.cert_file.empty()) {
         ssl::context& ctx = state_->tls.emplace(ssl::context::tls_server);
         ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |

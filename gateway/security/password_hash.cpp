@@ -1,6 +1,7 @@
 #include "gateway/security/password_hash.hpp"
 
 #include <charconv>
+#include <fstream>
 #include <optional>
 #include <stdexcept>
 #include <vector>
@@ -84,6 +85,28 @@ bool password_matches(std::string_view password, std::string_view hash) {
     if (!parse(hash, parsed).empty()) return false;
     auto digest = pbkdf2(password, parsed.salt, parsed.iterations);
     return digest && CRYPTO_memcmp(digest->data(), parsed.digest.data(), digest_bytes) == 0;
+}
+
+std::vector<NamedHash> read_password_file(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    std::vector<NamedHash> out;
+    std::string line;
+    int number = 0;
+    while (std::getline(in, line)) {
+        ++number;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty() || line[0] == '#') continue;
+        auto colon = line.find(':');
+        std::string where = path + ":" + std::to_string(number) + ": ";
+        if (colon == 0 || colon == std::string::npos) throw std::runtime_error(where + "expected NAME:PASSWORD_HASH");
+        NamedHash entry{line.substr(0, colon), line.substr(colon + 1)};
+        if (std::string problem = password_hash_problem(entry.hash); !problem.empty())
+            throw std::runtime_error(where + problem);
+        out.push_back(std::move(entry));
+    }
+    if (out.empty()) throw std::runtime_error(path + ": no NAME:PASSWORD_HASH line");
+    return out;
 }
 
 }  // namespace loopgate

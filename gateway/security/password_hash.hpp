@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace loopgate {
 
@@ -16,6 +17,13 @@ constexpr unsigned kPasswordHashIterations = 100'000;
 std::string hash_password(std::string_view password, unsigned iterations = kPasswordHashIterations);
 // Empty when `hash` is well formed; otherwise what is wrong with it, for a config error.
 std::string password_hash_problem(std::string_view hash);
+// "name:hash" lines ('#' comments, blank lines allowed), as `loopgate passwd --user NAME --line`
+// prints them: the users of gateway.http.users_file. Throws std::runtime_error naming file and line.
+struct NamedHash {
+    std::string name;
+    std::string hash;
+};
+std::vector<NamedHash> read_password_file(const std::string& path);
 // Recomputes the digest and compares it in constant time. False for a malformed hash.
 bool password_matches(std::string_view password, std::string_view hash);
 

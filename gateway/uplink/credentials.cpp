@@ -1,20 +1,14 @@
 #include "gateway/uplink/credentials.hpp"
 
-#include <cstdlib>
 #include <fstream>
 #include <stdexcept>
+
+#include "gateway/security/credential_path.hpp"
 
 namespace loopgate {
 
 Credentials read_credentials(std::string file) {
-    if (file.rfind("credential:", 0) == 0) {
-        const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
-        if (!dir || !*dir)
-            throw std::runtime_error("uplink: credentials_file " + file +
-                                     " names a systemd credential, but CREDENTIALS_DIRECTORY is not set "
-                                     "(LoadCredential= in the unit)");
-        file = std::string(dir) + "/" + file.substr(11);
-    }
+    file = resolve_credential_path(file, "uplink: credentials_file");
     std::ifstream in(file);
     if (!in) throw std::runtime_error("uplink: cannot read credentials file " + file);
     Credentials c;

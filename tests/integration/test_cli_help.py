@@ -17,7 +17,7 @@ OPTIONS = {
     "keygen": ["--out"],
     "verify": ["--key", "--file"],
     "status": ["--url", "--config", "--user", "--insecure", "--timeout"],
-    "passwd": ["--user"],
+    "passwd": ["--user", "--line"],
 }
 
 

@@ -123,7 +123,39 @@ untrusted = subprocess.run([h.LOOPGATE, "status", "--url", https, "--user", "tec
                            timeout=30, env=env)
 assert untrusted.returncode == 1 and "certificate" in untrusted.stderr, untrusted
 assert gw.stop() == 0
+
+# --- the users as a systemd credential (gateway.http.users_file: credential:<name>) ---
+line_entry = subprocess.run([h.LOOPGATE, "passwd", "--user", "night-shift", "--line"], input="n1ght\n",
+                            capture_output=True, text=True, timeout=30)
+assert line_entry.returncode == 0 and line_entry.stdout.startswith("night-shift:pbkdf2-sha256$"), line_entry
+credentials = os.path.join(d, "credentials")
+os.makedirs(credentials)
+with open(os.path.join(credentials, "web-users"), "w") as f:
+    f.write("# loopgate passwd --user NAME --line\n" + line_entry.stdout)
+with open(cfg) as f:
+    text = f.read()
+start, end = text.index("  http:\n"), text.index("uplink:")
+with open(cfg, "w") as f:
+    f.write(text[:start] + "  http:\n    users_file: credential:web-users\n" + text[end:])
+assert subprocess.run([h.LOOPGATE, "check-config", cfg], capture_output=True, timeout=30).returncode == 0
+gw = h.Gateway(cfg, d, env={"CREDENTIALS_DIRECTORY": credentials}).start()
+assert get("/api/status")[0] == 401
+assert get("/api/status", "night-shift", "n1ght")[0] == 200
+assert get("/api/status", "tech", "s3cret-at-the-cabinet")[0] == 401, "only the credential's users"
+assert gw.stop() == 0
+# Without the credential the server does not start rather than serve without a login.
+gw = h.Gateway(cfg, d).start()
+h.wait_until(lambda: "names a systemd credential, but CREDENTIALS_DIRECTORY is not set" in gw.log_text(), 10,
+             "the missing credential in the log")
+try:
+    urllib.request.urlopen(base + "/api/status", timeout=5)
+    raise AssertionError("served without its users")
+except urllib.error.HTTPError as e:
+    raise AssertionError(f"served without its users: {e.code}")
+except (urllib.error.URLError, ConnectionError, OSError):
+    pass
+assert gw.stop() == 0
 line.close()
 broker.stop()
 print("ok: off loopback every path answers 401 without a login, 200 with it, bad logins are logged and throttled "
-      "(429); HTTPS with cert_file/key_file")
+      "(429); HTTPS with cert_file/key_file; users from a systemd credential")

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <fstream>
 #include <string>
 
 #include "gateway/config.hpp"
@@ -12,6 +13,7 @@
 #include "gateway/ops/login_guard.hpp"
 #include "gateway/security/base64.hpp"
 #include "gateway/security/password_hash.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace loopgate;
 
@@ -84,4 +86,21 @@ TEST_CASE("the login guard lets the right password in and throttles guessing per
     // ...and the window ends.
     CHECK(guard.check("10.0.0.1", right, t0 + LoginGuard::window) == LoginVerdict::allowed);
     CHECK(guard.failures() == LoginGuard::failures_allowed);
+}
+
+TEST_CASE("a users file holds NAME:HASH lines and names the line of a bad one") {
+    testing::TempDir dir("users-file");
+    std::string path = (dir.path / "users").string();
+    std::string hash = hash_password("pw", 10'000);
+    std::ofstream(path) << "# made by loopgate passwd\n\ntech:" << hash << "\r\nnight:" << hash << "\n";
+    auto users = read_password_file(path);
+    REQUIRE(users.size() == 2);
+    CHECK(users[0].name == "tech");
+    CHECK(users[1].hash == hash);
+    std::ofstream(path) << "tech:" << hash << "\nnight:hunter2\n";
+    CHECK_THROWS_WITH(read_password_file(path), Catch::Contains(path + ":2: expected pbkdf2-sha256$"));
+    std::ofstream(path) << ":" << hash << "\n";
+    CHECK_THROWS_WITH(read_password_file(path), Catch::Contains(path + ":1: expected NAME:PASSWORD_HASH"));
+    std::ofstream(path) << "# nobody\n";
+    CHECK_THROWS_WITH(read_password_file(path), Catch::Contains("no NAME:PASSWORD_HASH line"));
 }
