@@ -11,7 +11,7 @@
 #include "core/log.hpp"
 #include "gateway/ops/login_guard.hpp"
 #include "gateway/ops/status_page.hpp"
-#include "gateway/security/credential_path.hpp"
+#include "gateway/security/secret_file.hpp"
 #include "gateway/security/password_hash.hpp"
 
 namespace loopgate {

@@ -1,7 +1,6 @@
 #include "gateway/security/password_hash.hpp"
 
 #include <charconv>
-#include <fstream>
 #include <optional>
 #include <stdexcept>
 #include <vector>
@@ -11,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "gateway/security/base64.hpp"
+#include "gateway/security/secret_file.hpp"
 
 namespace loopgate {
 
@@ -88,15 +88,8 @@ bool password_matches(std::string_view password, std::string_view hash) {
 }
 
 std::vector<NamedHash> read_password_file(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot read " + path);
     std::vector<NamedHash> out;
-    std::string line;
-    int number = 0;
-    while (std::getline(in, line)) {
-        ++number;
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.empty() || line[0] == '#') continue;
+    for_each_secret_line(path, "http: users file", [&](const std::string& line, int number) {
         auto colon = line.find(':');
         std::string where = path + ":" + std::to_string(number) + ": ";
         if (colon == 0 || colon == std::string::npos) throw std::runtime_error(where + "expected NAME:PASSWORD_HASH");
@@ -104,7 +97,7 @@ std::vector<NamedHash> read_password_file(const std::string& path) {
         if (std::string problem = password_hash_problem(entry.hash); !problem.empty())
             throw std::runtime_error(where + problem);
         out.push_back(std::move(entry));
-    }
+    });
     if (out.empty()) throw std::runtime_error(path + ": no NAME:PASSWORD_HASH line");
     return out;
 }
