@@ -214,7 +214,9 @@ private:
     void close() {
         if (closed_) return;
         closed_ = true;
-        queue_.clear();
+        // A write in progress still reads its frame until it completes (aborted): keep that one alive.
+        if (writing_ && !queue_.empty()) queue_.erase(queue_.begin() + 1, queue_.end());
+        else queue_.clear();
         queued_bytes_ = 0;
         beast::error_code ignored;
         beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
