@@ -147,6 +147,8 @@ assert gw.stop() == 0
 gw = h.Gateway(cfg, d).start()
 h.wait_until(lambda: "names a systemd credential, but CREDENTIALS_DIRECTORY is not set" in gw.log_text(), 10,
              "the missing credential in the log")
+# (Stopped only once connected: a stop while the first connect is in flight is another matter.)
+h.wait_until(lambda: gw.log_text().count("uplink: connected") >= 4, 10, "the uplink")
 try:
     urllib.request.urlopen(base + "/api/status", timeout=5)
     raise AssertionError("served without its users")
@@ -154,7 +156,8 @@ except urllib.error.HTTPError as e:
     raise AssertionError(f"served without its users: {e.code}")
 except (urllib.error.URLError, ConnectionError, OSError):
     pass
-assert gw.stop() == 0
+code = gw.stop()
+assert code == 0, code
 line.close()
 broker.stop()
 print("ok: off loopback every path answers 401 without a login, 200 with it, bad logins are logged and throttled "
