@@ -8,6 +8,8 @@ Scenarios (one per sub-command, each prints `KEY value` result lines that script
   backlog     one million readings built up while the broker is down, then the drain rate
   memory      VmRSS / VmHWM with N ports, each fed lightly
   callgrind   the gateway under valgrind --tool=callgrind for a fixed number of readings
+  statuspage  gateway CPU and RSS at a fixed rate with no status page open vs with one reading the
+              page's event stream (/api/events), in alternating phases
 
 Sensors are pseudo-terminals made with os.openpty(): the gateway opens the slave (/dev/pts/N) as its
 serial port and this process writes the master. Unlike the integration tests' socat pty pairs, no
@@ -276,7 +278,7 @@ class Subscriber:
 
 
 def write_config(directory, broker_port, ports, *, durability="buffered", commit_interval="0", max_delay="100ms",
-                 max_readings=1000, reconnect_max="1s", store_dir=None):
+                 max_readings=1000, reconnect_max="1s", store_dir=None, metrics="off"):
     path = os.path.join(directory, "gw.yaml")  # no "loopgate" in our command line: see scripts/bench.sh
     port_yaml = ""
     for i, p in enumerate(ports):
@@ -297,6 +299,7 @@ def write_config(directory, broker_port, ports, *, durability="buffered", commit
     with open(path, "w") as f:
         f.write(f"""gateway:
   id: bench
+  metrics: {metrics}
 uplink:
   broker: tcp://127.0.0.1:{broker_port}
   reconnect_min: 100ms
@@ -547,9 +550,97 @@ def run_callgrind(args, d):
     emit(complete=ok, readings=sub.readings, seconds_under_valgrind=f"{secs:.1f}", callgrind_out=out)
 
 
+class PageReader(threading.Thread):
+    """What an open status page costs the gateway: the page (GET /) once, then its event stream
+    (GET /api/events) read as fast as it comes, as the browser's EventSource does. The gateway cannot
+    tell this reader from chromium; chromium's own CPU would only add noise to a shared machine."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.port = port
+        self.bytes = 0
+        self.halt = threading.Event()
+        page = socket.create_connection(("127.0.0.1", port), timeout=5)
+        page.sendall(b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+        while page.recv(65536):
+            pass
+        page.close()
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=1)
+        self.sock.sendall(b"GET /api/events HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n")
+
+    def run(self):
+        while not self.halt.is_set():
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                break
+            self.bytes += len(chunk)
+
+    def stop(self):
+        self.halt.set()
+        self.join(timeout=5)
+        self.sock.close()
+
+
+def run_statuspage(args, d):
+    rate = args.rate  # readings/s: 2 per record, written every 10 ms
+    per_tick = max(1, round(rate / 2 / 100))
+    http_port = free_port()
+    broker = Broker(free_port(), d).start()
+    pty = make_pty(args, d)
+    gw = Gateway(write_config(d, broker.port, [pty], metrics=f"127.0.0.1:{http_port}"), d).start()
+    sub = Subscriber(broker.port)
+    halt = threading.Event()
+
+    def feed():
+        k, next_t = 1, time.monotonic()
+        while not halt.is_set():
+            pty.write(lines(k, per_tick))
+            k += per_tick
+            next_t += 0.01
+            delay = next_t - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    time.sleep(3)  # the first batches, the store's first pages: not part of either phase
+    figures = {"none": [], "page": []}
+    load0 = loadavg()
+    for phase in ["none", "page"] * args.repeat:
+        reader = PageReader(http_port) if phase == "page" else None
+        if reader:
+            reader.start()
+            time.sleep(1)  # the page's first status and log lines
+        readings0, cpu0, t0 = sub.readings, cpu_seconds(gw.pid), time.monotonic()
+        time.sleep(args.seconds)
+        elapsed = time.monotonic() - t0
+        figures[phase].append(dict(cpu_pct=100 * (cpu_seconds(gw.pid) - cpu0) / elapsed,
+                                   readings_per_s=(sub.readings - readings0) / elapsed,
+                                   rss_kb=proc_status(gw.pid, "VmRSS"),
+                                   event_bytes_per_s=(reader.bytes / (elapsed + 1)) if reader else 0))
+        if reader:
+            reader.stop()
+    halt.set()
+    feeder.join(timeout=5)
+    median = lambda xs: sorted(xs)[len(xs) // 2]
+    for phase, runs in figures.items():
+        emit(**{f"{phase}_cpu_pct_runs": "'" + " ".join(f"{r['cpu_pct']:.1f}" for r in runs) + "'",
+                f"{phase}_cpu_pct_median": f"{median([r['cpu_pct'] for r in runs]):.1f}",
+                f"{phase}_readings_per_s": f"{median([r['readings_per_s'] for r in runs]):.0f}",
+                f"{phase}_rss_kb_max": max(r["rss_kb"] for r in runs)})
+    emit(page_event_bytes_per_s=f"{median([r['event_bytes_per_s'] for r in figures['page']]):.0f}",
+         hwm_kb=proc_status(gw.pid, "VmHWM"), load_before=f"'{load0}'", load_after=f"'{loadavg()}'")
+    sub.close()
+    gw.stop()
+    broker.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("scenario", choices=["throughput", "latency", "outage", "backlog", "memory", "callgrind"])
+    ap.add_argument("scenario", choices=["throughput", "latency", "outage", "backlog", "memory", "callgrind", "statuspage"])
     ap.add_argument("--readings", type=int, default=600_000)
     ap.add_argument("--rate", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=20)
@@ -564,11 +655,12 @@ def main():
     ap.add_argument("--fsync-delay-us", type=int, default=0,
                     help="throughput/latency: add this to every fsync of the gateway (an SD card: 5000-20000)")
     ap.add_argument("--max-delay", default="100ms", help="latency: the batch's max_delay")
+    ap.add_argument("--repeat", type=int, default=3, help="statuspage: pairs of phases (no page, page open)")
     args = ap.parse_args()
     d = tempfile.mkdtemp(prefix=f"lgbench-{args.scenario}-")
     try:
         {"throughput": run_throughput, "latency": run_latency, "outage": run_outage, "backlog": run_backlog, "memory": run_memory,
-         "callgrind": run_callgrind}[args.scenario](args, d)
+         "callgrind": run_callgrind, "statuspage": run_statuspage}[args.scenario](args, d)
     finally:
         _cleanup()
         shutil.rmtree(d, ignore_errors=True)

@@ -1,4 +1,9 @@
+#include <termios.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <iostream>
 #include <stdexcept>
 
 #include "cli/commands.hpp"
@@ -49,6 +54,26 @@ void allow_only(const Args& args, const std::vector<std::string>& with_value, co
         if (std::find(flags.begin(), flags.end(), a) != flags.end()) continue;
         throw std::invalid_argument("unexpected argument '" + a + "'");
     }
+}
+
+std::string read_secret(const char* prompt) {
+    bool terminal = ::isatty(STDIN_FILENO);
+    termios saved{};
+    if (terminal) {
+        std::fputs(prompt, stderr);
+        ::tcgetattr(STDIN_FILENO, &saved);
+        termios quiet = saved;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    }
+    std::string line;
+    bool got = static_cast<bool>(std::getline(std::cin, line));
+    if (terminal) {
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+        std::fputs("\n", stderr);
+    }
+    if (!got) throw std::runtime_error("no password given");
+    return line;
 }
 
 }  // namespace loopgate::commands

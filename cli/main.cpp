@@ -29,6 +29,8 @@ const Command commands[] = {
     {"simulate", simulate, "fake sensors on pseudo-terminals", &simulate_usage},
     {"keygen", keygen, "new Ed25519 key pair for signing and operator keys", &keygen_usage},
     {"verify", verify, "check a captured signed batch", &verify_usage},
+    {"status", status, "a running gateway's status page as a table in the terminal", &status_usage},
+    {"passwd", passwd, "a password hash for the status page's login (gateway.http.users)", &passwd_usage},
 };
 
 void print_usage(std::FILE* to) {

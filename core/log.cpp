@@ -13,6 +13,8 @@ namespace loopgate::log {
 namespace {
 
 Level min_level = Level::info;
+Observer observer = nullptr;
+std::mutex mutex;
 
 // journald sets JOURNAL_STREAM for services whose stderr it collects.
 bool to_journal() {
@@ -31,6 +33,7 @@ const char* word(Level level) {
 }
 
 void emit(Level level, const std::string& message) {
+    if (observer) observer(level, message);
     if (to_journal()) std::fprintf(stderr, "<%d>%s\n", static_cast<int>(level), message.c_str());
     else std::fprintf(stderr, "loopgate %s: %s\n", word(level), message.c_str());
 }
@@ -69,9 +72,13 @@ struct RateLimit {
 
 void set_min_level(Level level) { min_level = level; }
 
+void set_observer(Observer o) {
+    std::lock_guard lock(mutex);
+    observer = o;
+}
+
 void write(Level level, const std::string& message) {
     if (static_cast<int>(level) > static_cast<int>(min_level)) return;
-    static std::mutex mutex;
     static RateLimit limit;
     std::lock_guard lock(mutex);
     if (limit.allow(level, message)) emit(level, message);

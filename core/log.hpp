@@ -12,6 +12,11 @@ enum class Level { error = 3, warning = 4, info = 6, debug = 7 };
 void set_min_level(Level level);
 void write(Level level, const std::string& message);
 
+// Sees every line that is emitted (after the level filter and the rate limit), from whichever thread
+// logged it, under the log's own lock: it must be quick and must not log. One observer; empty: none.
+using Observer = void (*)(Level level, const std::string& message);
+void set_observer(Observer observer);
+
 template <typename... Args>
 std::string concat(Args&&... args) {
     std::ostringstream out;

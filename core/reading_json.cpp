@@ -66,15 +66,37 @@ std::string value_text(const Value& v) {
     return "\"" + std::get<std::string>(v) + "\"";
 }
 
+void append_json(std::string& out, const Reading& r) {
+    out += "{\"device\":\"";
+    out += json_escape(r.device);
+    out += "\",\"metric\":\"";
+    out += json_escape(r.metric);
+    out += "\",\"value\":";
+    out += value_json(r.value);
+    out += ",\"unit\":\"";
+    out += json_escape(r.unit);
+    out += "\",\"quality\":\"";
+    out += quality_name(r.quality);
+    out += '"';
+    if (!r.quality_reason.empty()) {
+        out += ",\"quality_reason\":\"";
+        out += json_escape(r.quality_reason);
+        out += '"';
+    }
+    out += ",\"source_time\":";
+    out += r.source_time_ns ? std::to_string(*r.source_time_ns) : std::string("null");
+    out += ",\"receive_time\":";
+    out += std::to_string(r.receive_time_ns);
+    if (r.sequence) {
+        out += ",\"sequence\":";
+        out += std::to_string(r.sequence);
+    }
+    out += '}';
+}
+
 std::string to_json_line(const Reading& r) {
-    std::string out = "{\"device\":\"" + json_escape(r.device) + "\",\"metric\":\"" + json_escape(r.metric) +
-                      "\",\"value\":" + value_json(r.value) + ",\"unit\":\"" + json_escape(r.unit) +
-                      "\",\"quality\":\"" + quality_name(r.quality) + "\"";
-    if (!r.quality_reason.empty()) out += ",\"quality_reason\":\"" + json_escape(r.quality_reason) + "\"";
-    out += ",\"source_time\":" + (r.source_time_ns ? std::to_string(*r.source_time_ns) : std::string("null"));
-    out += ",\"receive_time\":" + std::to_string(r.receive_time_ns);
-    if (r.sequence) out += ",\"sequence\":" + std::to_string(r.sequence);
-    out += "}";
+    std::string out;
+    append_json(out, r);
     return out;
 }
 

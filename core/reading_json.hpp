@@ -8,6 +8,8 @@
 namespace loopgate {
 
 std::string to_json_line(const Reading& r);
+// The same JSON object appended to `out`: a stream of many readings builds no temporaries.
+void append_json(std::string& out, const Reading& r);
 std::string to_human_line(const Reading& r);
 std::string json_escape(const std::string& s);
 // A value as a person reads it (tail, log lines, errors): 42.25, -7, true, "text".

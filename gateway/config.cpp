@@ -2,9 +2,12 @@
 
 #include <set>
 
+#include <boost/asio/ip/address.hpp>
+
 #include "core/report_policy.hpp"
 #include "core/topic_name.hpp"
 #include "drivers/registry.hpp"
+#include "gateway/security/password_hash.hpp"
 
 namespace loopgate {
 
@@ -141,6 +144,43 @@ void parse_driver(const ConfigNode& n, PortConfig& p) {
     errors.throw_if_any();
 }
 
+// Off the box the page needs a login; on loopback whoever reaches it is already on the box.
+bool reaches_off_box(const std::string& listen) {
+    if (listen == "off") return false;
+    auto colon = listen.rfind(':');
+    boost::system::error_code ec;
+    auto address = boost::asio::ip::make_address(listen.substr(0, colon == std::string::npos ? 0 : colon), ec);
+    // Not an address at all: the server refuses it at start (and so serves nothing).
+    return !ec && !address.is_loopback();
+}
+
+HttpConfig parse_http(const ConfigNode& n, const ConfigNode& metrics, const std::string& listen) {
+    n.allow_only({"users", "users_file", "cert_file", "key_file"});
+    HttpConfig h;
+    ConfigNode users = n["users"];
+    if (users.present() && !users.is_sequence()) users.fail("expected a list of {name, password_hash}");
+    std::set<std::string> names;
+    for (const ConfigNode& u : users.items()) {
+        u.allow_only({"name", "password_hash"});
+        HttpUser user{u.str("name"), u.str("password_hash")};
+        if (user.name.empty() || user.name.find(':') != std::string::npos)
+            u.need("name").fail("expected a user name without ':'");
+        if (!names.insert(user.name).second) u.need("name").fail("user '" + user.name + "' is listed twice");
+        if (std::string problem = password_hash_problem(user.password_hash); !problem.empty())
+            u.need("password_hash").fail(problem);
+        h.users.push_back(std::move(user));
+    }
+    h.users_file = n.str("users_file", "");
+    h.cert_file = n.str("cert_file", "");
+    h.key_file = n.str("key_file", "");
+    if (h.cert_file.empty() != h.key_file.empty())
+        n.need(h.cert_file.empty() ? "key_file" : "cert_file").fail("HTTPS needs both cert_file and key_file");
+    if (h.users.empty() && h.users_file.empty() && reaches_off_box(listen))
+        (metrics.present() ? metrics : n).fail("'" + listen + "' is reachable off the box; the status page then needs "
+                                               "a login: add gateway.http.users or users_file (see `loopgate passwd`)");
+    return h;
+}
+
 }  // namespace
 
 DriverSpec driver_spec(const PortConfig& p) {
@@ -167,7 +207,7 @@ Config parse_config(const ConfigNode& root) {
 
     bool gateway_ok = errors.check([&] {
         ConfigNode gw = root.need("gateway");
-        gw.allow_only({"id", "metrics", "clock_sync"});
+        gw.allow_only({"id", "metrics", "clock_sync", "http"});
         c.clock_sync = gw.str("clock_sync", "none");
         if (c.clock_sync != "none" && c.clock_sync != "kernel" && c.clock_sync.rfind("/", 0) != 0)
             gw.need("clock_sync").fail("expected none, kernel, or the absolute path of a file that exists once the clock "
@@ -176,6 +216,7 @@ Config parse_config(const ConfigNode& root) {
         c.gateway_id = gw.str("id");
         c.metrics_listen = gw.str("metrics", c.metrics_listen);
         require_topic_name(gw.need("id"), c.gateway_id);
+        c.http = parse_http(gw["http"], gw["metrics"], c.metrics_listen);
     });
 
     // Without a valid gateway id, defaults derived from it would only add confusing errors.

@@ -88,12 +88,26 @@ struct PortConfig {
     ConfigNode report;                  // report by exception for the whole port (gateway/report/)
 };
 
+// gateway.http: the status page (gateway/ops/http_server.hpp) on the gateway.metrics address.
+struct HttpUser {
+    std::string name;
+    std::string password_hash;  // gateway/security/password_hash.hpp; `loopgate passwd` makes one
+};
+
+struct HttpConfig {
+    std::vector<HttpUser> users;  // these or users_file required when gateway.metrics is not a loopback address
+    std::string users_file;       // "name:hash" lines, or credential:<name>; read at start
+    std::string cert_file;        // both set: HTTPS
+    std::string key_file;
+};
+
 struct Config {
     std::string file;
     std::string fingerprint;            // everything but the ports, for telling what a reload changed
     std::string gateway_id;
     std::string metrics_listen = "127.0.0.1:9464";  // Prometheus endpoint; "off" disables it
     std::string clock_sync = "none";    // none | kernel | a file whose existence means synchronized
+    HttpConfig http;
     UplinkConfig uplink;
     StoreConfig store;
     std::vector<PortConfig> ports;

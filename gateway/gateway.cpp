@@ -1,5 +1,6 @@
 #include "gateway/gateway.hpp"
 
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <functional>
@@ -11,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "gateway/bridge/bridge.hpp"
 #include "gateway/downlink/command_handler.hpp"
@@ -18,8 +20,13 @@
 #include "gateway/downlink/dcmd_handler.hpp"
 #include "gateway/downlink/device_router.hpp"
 #include "gateway/ops/config_reload.hpp"
+#include "gateway/ops/command_log.hpp"
 #include "gateway/ops/device_presence.hpp"
-#include "gateway/ops/metrics_server.hpp"
+#include "gateway/ops/dashboard.hpp"
+#include "gateway/ops/event_hub.hpp"
+#include "gateway/ops/http_server.hpp"
+#include "gateway/ops/live_values.hpp"
+#include "gateway/ops/log_ring.hpp"
 #include "gateway/ops/status.hpp"
 #include "gateway/ops/status_refresh.hpp"
 #include "gateway/ops/systemd_notify.hpp"
@@ -33,6 +40,9 @@
 namespace loopgate {
 
 int run_gateway(const Config& config) {
+    const std::int64_t started_ns = wall_now_ns();
+    LogRing::install();
+    ConfigIdentity config_identity{file_sha256(config.file), started_ns};
     boost::asio::io_context io;
     Store store(config.store.path, StoreLimits{config.store.max_bytes, config.store.max_age_ms, 64u << 20,
                                                config.store.when_full == "drop_oldest"});
@@ -54,9 +64,20 @@ int run_gateway(const Config& config) {
 
     // --- the data path: ports -> (device presence) -> report by exception -> bridge -> store -> uplink ---
     DevicePresence devices;
+    LiveValues live;
+    // The status page's live feed; it renders nothing while no page is open (EventHub::active).
+    std::function<std::string()> dashboard_events;
+    EventHub events(io, [&] { return dashboard_events(); }, [](std::uint64_t& after) {
+        auto lines = LogRing::process().since(after);
+        if (!lines.empty()) after = lines.back().number;
+        return log_lines_json(lines);
+    });
     ReportStage report(io, [&bridge](std::vector<Reading>& readings) { bridge.submit(readings); });
-    PortSet ports(io, [&devices, &report](std::vector<Reading>& readings) {
-        devices.observe(readings);  // every reading a device sent, reported or not
+    PortSet ports(io, [&devices, &live, &events, &report](std::vector<Reading>& readings) {
+        // Presence and the status page see every reading a device sent, reported or not.
+        devices.observe(readings);
+        live.observe(readings);
+        if (events.active()) events.publish_readings(readings);
         report.submit(readings);
     });
     for (const PortConfig& port : config.ports) ports.add(port);
@@ -73,12 +94,23 @@ int run_gateway(const Config& config) {
 
     // --- what the gateway reports about itself ---
     GatewayView view{config, store, bridge, uplink, ports.slots(), devices, report.counts(), command_path.counters()};
-    std::unique_ptr<MetricsServer> metrics;
+    CommandLog command_log;
+    command_path.on_audit([&command_log](const PendingCommand& c, const CommandOutcome& o) {
+        std::string status = command_status_name(o.status);
+        for (char& ch : status) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        command_log.record({wall_now_ns(), c.id, status, o.error});
+    });
+    DashboardView dashboard{view, live, command_log, config_identity, started_ns};
+    dashboard_events = [&] { return dashboard_json(dashboard, false); };
+    std::unique_ptr<HttpServer> http;
     if (config.metrics_listen != "off") {
         try {
-            metrics = std::make_unique<MetricsServer>(io, config.metrics_listen, [&] { return prometheus_text(view); });
+            http = std::make_unique<HttpServer>(
+                io, config.metrics_listen, config.http,
+                HttpRoutes{[&] { return prometheus_text(view); }, [&] { return dashboard_json(dashboard, true); }}, events);
+            log::info("status page and metrics at ", http->url(), config.http.users.empty() ? "" : " (login required)");
         } catch (const std::exception& e) {
-            log::warning(e.what(), "; running without the metrics endpoint");
+            log::warning(e.what(), "; running without the status page and metrics endpoint");
         }
     }
     uplink.status_source([&](const char* state) { return status_json(view, state); });
@@ -108,6 +140,7 @@ int run_gateway(const Config& config) {
                     log::info("SIGHUP: reloading ", config.file);
                     reload_ports(config, ports);
                     report.configure(ports.slots());
+                    config_identity = {file_sha256(config.file), wall_now_ns()};
                     notify_ready();
                 }
                 wait_signal();
@@ -121,7 +154,8 @@ int run_gateway(const Config& config) {
             ports.stop();
             report.stop();
             status_refresh.stop();
-            if (metrics) metrics->stop();
+            if (http) http->stop();
+            events.stop();
             bridge.shutdown([&] {
                 if (sparkplug) sparkplug->publish_death();  // a clean disconnect sends no will
                 uplink.stop();

@@ -7,7 +7,7 @@
 # and every figure. Not part of scripts/test.sh: CI never runs it.
 #
 #   scripts/bench.sh                 # everything (~5 minutes on 2 cores, most of it callgrind)
-#   BENCH_ONLY="decode latency" scripts/bench.sh   # a subset: decode report sparkplug fsync throughput latency backlog memory callgrind
+#   BENCH_ONLY="decode latency" scripts/bench.sh   # a subset: decode report sparkplug fsync throughput latency backlog memory statuspage callgrind
 #   BENCH_REPEAT=3 scripts/bench.sh  # end-to-end throughput runs per commit_interval (median is yours to take)
 #
 # Knobs: BENCH_READINGS (throughput, 600000), BENCH_BACKLOG (1000000), BENCH_CALLGRIND_READINGS (20000),
@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${BENCH_BUILD_DIR:-build-bench}
-ONLY=${BENCH_ONLY:-"fsync decode report sparkplug throughput latency backlog memory callgrind"}
+ONLY=${BENCH_ONLY:-"fsync decode report sparkplug throughput latency backlog memory statuspage callgrind"}
 REPEAT=${BENCH_REPEAT:-1}
 READINGS=${BENCH_READINGS:-600000}
 BACKLOG=${BENCH_BACKLOG:-1000000}
@@ -33,7 +33,7 @@ fi
 
 # --- build (Release) ------------------------------------------------------------------------------
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOOPGATE_BENCH=ON -DLOOPGATE_TESTS=OFF >/dev/null
-cmake --build "$BUILD" -j2 --target loopgate loopgate_decode_bench loopgate_sparkplug_bench loopgate_report_bench loopgate_wake_cost lgbench_slow_fsync | tail -1
+cmake --build "$BUILD" -j2 --target loopgate loopgate_decode_bench loopgate_sparkplug_bench loopgate_report_bench loopgate_wake_cost loopgate_live_values_bench lgbench_slow_fsync | tail -1
 
 WORK=$(mktemp -d /tmp/lgbench.XXXXXX)
 SHM=""
@@ -123,6 +123,13 @@ if want memory; then
   echo "== memory: 32 ports, 20 readings/s each, 15 s; and 1 port for comparison"
   run memory --ports 32 --seconds 15
   run memory --ports 1 --seconds 15
+fi
+
+if want statuspage; then
+  echo "== status page: 1000 readings/s, 5 pairs of 20 s phases, no page open vs a reader of its event stream"
+  run statuspage --rate 1000 --seconds 20 --repeat 5
+  echo "   with no page open, the data path's only extra work per reading (median of 7):"
+  "$BUILD/bench/loopgate_live_values_bench" | sed 's/^/   /'
 fi
 
 if want callgrind; then

@@ -10,6 +10,9 @@ packages=(
   mosquitto mosquitto-clients socat
   libsqlite3-dev libyaml-cpp-dev libsystemd-dev libssl-dev libre2-dev
   python3 python3-pymodbus python3-serial python3-paho-mqtt python3-protobuf python3-cryptography
+  python3-websocket
+  # the status page's browser test (tests/integration/browser.py): headless, driven over DevTools
+  chromium
   clang-14 libclang-rt-14-dev
   nodejs
 )

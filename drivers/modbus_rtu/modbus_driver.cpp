@@ -598,8 +598,6 @@ private:
         out.readings.push_back(reading(devices_[device].name, p.name, d.value, p.unit, d.quality, d.reason, now));
         out.readings.back().always_report = always || std::exchange(s.confirm_next, false);
     }
-        out.readings.push_back(reading(devices_[device].name, p.name, d.value, p.unit, d.quality, d.reason, now));
-    }
 
     // Bad quality still carries a value (the reading has no empty one): the last good value, or the
     // type's zero when there never was one. Consumers must look at quality first.

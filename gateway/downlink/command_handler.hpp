@@ -10,6 +10,7 @@
 // start, the handler says so once and fails closed: commands that could have been issued before the
 // start (expiring within max_lifetime of it) are refused.
 
+#include <functional>
 #include <string>
 
 #include "gateway/config.hpp"
@@ -25,6 +26,7 @@ class CommandHandler {
 public:
     CommandHandler(const Config& config, Uplink& uplink, CommandPath& path);
     void handle(const std::string& payload);
+    // Sees every result once it is decided (the status page's recent commands).
 
 private:
     void reply(const v1::CommandResult& result);

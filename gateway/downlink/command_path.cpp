@@ -121,6 +121,7 @@ void CommandPath::audit(const PendingCommand& command, const CommandOutcome& out
     if (outcome.read_back && outcome.status == CommandStatus::ok)
         line += "; read back " + printable(value_text(*outcome.read_back));
     log::info(line, " in ", latency, " ms");
+    if (observer_) observer_(command, outcome);
 }
 
 }  // namespace loopgate

@@ -82,6 +82,9 @@ public:
 
     std::string next_dcmd_id() { return "dcmd-" + std::to_string(++dcmd_count_); }
     const CommandCounters& counters() const { return counters_; }
+    // Told every audited outcome, after its audit line (the status page's recent commands).
+    using Observer = std::function<void(const PendingCommand&, const CommandOutcome&)>;
+    void on_audit(Observer observer) { observer_ = std::move(observer); }
 
 private:
     void audit(const PendingCommand& command, const CommandOutcome& outcome);
@@ -92,6 +95,7 @@ private:
     CommandCounters counters_;
     bool stopping_ = false;
     std::uint64_t dcmd_count_ = 0;
+    Observer observer_;
 };
 
 }  // namespace loopgate

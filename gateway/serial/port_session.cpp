@@ -64,6 +64,7 @@ void PortSession::try_open() {
         line_.open();
     } catch (const boost::system::system_error& e) {
         ++stats_.failures;
+        stats_.last_error = e.what();
         if (!logged_open_failure_) {
             log::warning("port ", config_.name, ": ", e.what(), "; retrying with backoff up to ",
                          config_.reopen_max_ms, " ms");
@@ -114,6 +115,7 @@ void PortSession::read() {
 
 void PortSession::lost(const std::string& why) {
     ++stats_.failures;
+    stats_.last_error = "lost: " + why;
     ++generation_;
     line_.close();
     driver_timer_.cancel();

@@ -7,6 +7,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -26,6 +27,7 @@ struct PortStats {
     std::uint64_t opens = 0;
     std::uint64_t failures = 0;  // failed opens and lost lines
     bool open = false;
+    std::string last_error;  // why the line last failed to open or was lost; empty until it did
 };
 
 class PortSession {
@@ -42,6 +44,8 @@ public:
 
     const PortConfig& config() const { return config_; }
     const PortStats& stats() const { return stats_; }
+    // The device node the path led to when last opened (a /dev/serial/by-id link resolved).
+    const std::string& resolved_path() const { return line_.resolved_path(); }
     Driver& driver() { return *driver_; }
     // Hands a command's write to the driver with the current time and acts on its output at once, so
     // the frame leaves as soon as the line allows. Returns the driver's refusal, or accepted: then

@@ -1,36 +1,22 @@
 #include "gateway/uplink/credentials.hpp"
 
-#include <cstdlib>
-#include <fstream>
 #include <stdexcept>
+
+#include "gateway/security/secret_file.hpp"
 
 namespace loopgate {
 
 Credentials read_credentials(std::string file) {
-    if (file.rfind("credential:", 0) == 0) {
-        const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
-        if (!dir || !*dir)
-            throw std::runtime_error("uplink: credentials_file " + file +
-                                     " names a systemd credential, but CREDENTIALS_DIRECTORY is not set "
-                                     "(LoadCredential= in the unit)");
-        file = std::string(dir) + "/" + file.substr(11);
-    }
-    std::ifstream in(file);
-    if (!in) throw std::runtime_error("uplink: cannot read credentials file " + file);
+    file = resolve_credential_path(file, "uplink: credentials_file");
     Credentials c;
-    std::string line;
-    int number = 0;
-    while (std::getline(in, line)) {
-        ++number;
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.empty() || line[0] == '#') continue;
+    for_each_secret_line(file, "uplink: credentials file", [&](const std::string& line, int number) {
         auto eq = line.find('=');
         std::string key = line.substr(0, eq);
         if (eq == std::string::npos || (key != "username" && key != "password"))
             throw std::runtime_error(file + ":" + std::to_string(number) +
                                      ": expected 'username=...' or 'password=...'");
         (key == "username" ? c.username : c.password) = line.substr(eq + 1);
-    }
+    });
     if (c.username.empty()) throw std::runtime_error(file + ": no username= line");
     return c;
 }

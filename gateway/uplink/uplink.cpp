@@ -219,6 +219,7 @@ void Uplink::handle_message(const std::string& topic, const std::string& payload
 void Uplink::handle_connect_failed(const std::string& why) {
     connecting_ = false;
     ++connect_failures_;
+    last_error_ = "cannot connect: " + why;
     if (!logged_failure_) {
         logged_failure_ = true;
         const TlsConfig& tls = config_.uplink.tls;
@@ -247,6 +248,7 @@ void Uplink::handle_lost(const std::string& why) {
     if (!connected_) return;
     connected_ = false;
     ++reconnects_;
+    last_error_ = "lost: " + why;
     log::warning("uplink: lost connection to ", config_.uplink.broker, ": ", why, "; reconnecting");
     // Whatever was not acknowledged goes again from the store; late callbacks for these are ignored.
     auto lost = std::move(outstanding_);

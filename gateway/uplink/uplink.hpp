@@ -39,6 +39,8 @@ public:
     std::int64_t connected_since_ns() const { return connected_since_ns_; }
     std::uint64_t reconnects() const { return reconnects_; }
     std::uint64_t connect_failures() const { return connect_failures_; }
+    // Why the last connect failed or the connection was lost; empty until one did.
+    const std::string& last_error() const { return last_error_; }
 
     // QoS 1 publish; on_done runs on the executor once the broker acknowledged it (true) or the
     // attempt failed for good (false; the caller publishes it again later).
@@ -93,6 +95,7 @@ private:
     std::int64_t connected_since_ns_ = 0;
     std::uint64_t reconnects_ = 0;
     std::uint64_t connect_failures_ = 0;
+    std::string last_error_;
     std::uint64_t next_publish_id_ = 1;
     std::map<std::uint64_t, AckHandler> outstanding_;
 

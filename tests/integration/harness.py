@@ -94,6 +94,15 @@ def workdir(name):
     return d
 
 
+def output_dir(name):
+    """Where a test leaves what a person should look at afterwards (a screenshot): kept after the run,
+    under the build directory (test-output/NAME), or under the test's work directory without one."""
+    base = os.environ.get("LOOPGATE_BUILD_DIR")
+    d = os.path.join(base, "test-output", name) if base else workdir(name + "-output")
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
 class Mosquitto:
     """A real broker on loopback. With persistent=True its sessions and queued messages survive a
     restart (saved at shutdown), as a production broker's would. Its log goes to mosquitto-PORT.log
@@ -360,6 +369,33 @@ def writable_meter(directory, pty, poll_interval="200ms"):
         points:
           - {{name: setpoint, table: holding, address: 200, type: float32, writable: true, min: 0, max: 100}}
           - {{name: voltage, table: holding, address: 210, type: int16}}
+"""
+
+
+def simulated_sensors(directory, weather_device="ws1"):
+    """`loopgate simulate` with a weather sensor (its device named `weather_device`) and a Modbus meter
+    (unit 3) on ptys under directory/dev. Returns the simulator's process and the `ports:` entries
+    that read both (the meter's voltage_l1 and frequency, polled every 200 ms)."""
+    dev = os.path.join(directory, "dev")
+    sim = spawn([LOOPGATE, "simulate", "--dir", dev, "--line", "weather", "--modbus", "meter=3", "--interval", "200"])
+    wait_until(lambda: os.path.exists(os.path.join(dev, "weather")) and os.path.exists(os.path.join(dev, "meter")), 10,
+               "the simulated devices")
+    return sim, f"""  - name: weather
+    path: {dev}/weather
+    driver: line
+    settings: {{terminator: "\\r\\n", fields: [{{field: T, metric: air_temperature, unit: degC}}]}}
+    devices: [{{name: {weather_device}}}]
+  - name: rs485
+    path: {dev}/meter
+    baud: 9600
+    driver: modbus-rtu
+    devices:
+      - name: meter
+        unit: 3
+        poll_interval: 200ms
+        points:
+          - {{name: voltage_l1, table: input, address: 0, type: float32, unit: V}}
+          - {{name: frequency, table: input, address: 6, type: float32, unit: Hz}}
 """
 
 

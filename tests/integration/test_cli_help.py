@@ -16,6 +16,8 @@ OPTIONS = {
     "simulate": ["--dir", "--line", "--nmea", "--modbus", "--interval", "--count"],
     "keygen": ["--out"],
     "verify": ["--key", "--file"],
+    "status": ["--url", "--config", "--user", "--insecure", "--timeout"],
+    "passwd": ["--user", "--line"],
 }
 
 

@@ -10,27 +10,8 @@ d = h.workdir("simulate")
 dev = os.path.join(d, "dev")
 broker = h.Mosquitto(h.free_port(), d).start()
 sub = h.Subscriber(broker.port)
-sim = h.spawn([h.LOOPGATE, "simulate", "--dir", dev, "--line", "weather", "--modbus", "meter=3",
-               "--interval", "200"])
-h.wait_until(lambda: os.path.exists(os.path.join(dev, "weather")) and os.path.exists(os.path.join(dev, "meter")), 10,
-             "the simulated devices")
-cfg = h.write_config(d, broker.port, f"""  - name: weather
-    path: {dev}/weather
-    driver: line
-    settings: {{terminator: "\\r\\n", fields: [{{field: T, metric: air_temperature, unit: degC}}]}}
-    devices: [{{name: ws1}}]
-  - name: rs485
-    path: {dev}/meter
-    baud: 9600
-    driver: modbus-rtu
-    devices:
-      - name: meter
-        unit: 3
-        poll_interval: 200ms
-        points:
-          - {{name: voltage_l1, table: input, address: 0, type: float32, unit: V}}
-          - {{name: frequency, table: input, address: 6, type: float32, unit: Hz}}
-""")
+sim, ports = h.simulated_sensors(d)
+cfg = h.write_config(d, broker.port, ports)
 gw = h.Gateway(cfg, d).start()
 sub.wait_for(lambda s: {"air_temperature", "voltage_l1", "frequency"} <= {r.metric for r in s.readings()}, 20,
              "weather and meter readings")
