@@ -16,6 +16,7 @@ int decode(const Args& args);
 int simulate(const Args& args);
 int keygen(const Args& args);  // Ed25519 key pair for signing.key_file / operator_keys
 int verify(const Args& args);  // checks a captured SignedBatch
+int config(const Args& args);  // push / revert / keygen: signed remote configuration
 
 // What `loopgate COMMAND --help` prints: synopsis and every option. Defined beside each command.
 extern const char* const run_usage;
@@ -26,6 +27,7 @@ extern const char* const decode_usage;
 extern const char* const simulate_usage;
 extern const char* const keygen_usage;
 extern const char* const verify_usage;
+extern const char* const config_usage;
 
 // Small shared argument helpers: "--name value" pairs; throw std::invalid_argument on misuse.
 std::string option(const Args& args, const std::string& name, const std::string& def = "");

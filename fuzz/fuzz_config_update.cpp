@@ -1,10 +1,11 @@
 // libFuzzer target: a ConfigUpdate from the broker through decoding and every check
-// (gateway/fleet/config_update.hpp). Inputs that decode
+// (gateway/fleet/config_update.hpp), and the remote config state file's parser. Inputs that decode
 // are also re-signed with the trusted key, so the YAML validation behind the signature gets reached.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
+#include "gateway/fleet/config_state.hpp"
 #include "gateway/fleet/config_update.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -29,5 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         u.set_signature(key.sign(loopgate::signed_bytes(u)));
         (void)checker.check(u.SerializeAsString(), false, running, 2, now);
     }
+    std::string problem;
+    (void)loopgate::parse_state(payload, problem);
     return 0;
 }

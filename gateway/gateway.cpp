@@ -16,6 +16,7 @@
 #include "gateway/downlink/command_handler.hpp"
 #include "gateway/downlink/dcmd_handler.hpp"
 #include "gateway/downlink/device_router.hpp"
+#include "gateway/fleet/remote_config.hpp"
 #include "gateway/ops/config_reload.hpp"
 #include "gateway/ops/device_presence.hpp"
 #include "gateway/ops/metrics_server.hpp"
@@ -31,7 +32,8 @@
 
 namespace loopgate {
 
-int run_gateway(const Config& config) {
+int run_gateway(const Boot& boot) {
+    const Config& config = boot.config;
     boost::asio::io_context io;
     Store store(config.store.path, StoreLimits{config.store.max_bytes, config.store.max_age_ms, 64u << 20,
                                                config.store.when_full == "drop_oldest"});
@@ -54,15 +56,26 @@ int run_gateway(const Config& config) {
     // --- the data path: ports -> (device presence) -> report by exception -> bridge -> store -> uplink ---
     DevicePresence devices;
     ReportStage report(io, [&bridge](std::vector<Reading>& readings) { bridge.submit(readings); });
-    PortSet ports(io, [&devices, &report](std::vector<Reading>& readings) {
+    RemoteConfigAgent* remote_ptr = nullptr;  // built below, once the uplink and ports exist
+    PortSet ports(io, [&devices, &report, &remote_ptr](std::vector<Reading>& readings) {
         devices.observe(readings);  // every reading a device sent, reported or not
+        if (remote_ptr) remote_ptr->observe(readings);
         report.submit(readings);
     });
     for (const PortConfig& port : config.ports) ports.add(port);
     report.configure(ports.slots());
+    // --- signed remote configuration (gateway/fleet/remote_config.hpp; README "Remote configuration") ---
+    bool restart = false;
+    std::function<void()> stop_gateway;  // the SIGTERM path, defined with the signals below
+    RemoteConfigAgent remote(io, boot, uplink, ports.slots(), [&] {
+        restart = true;
+        boost::asio::post(io, [&] { stop_gateway(); });
+    });
+    remote_ptr = &remote;
     uplink.on_connected([&] {
         publisher.on_connected();
         bridge.on_uplink_up();
+        remote.on_connected();
     });
     bridge.on_pause([&ports](bool pause) { pause ? ports.stop() : ports.start(); });
 
@@ -110,26 +123,33 @@ int run_gateway(const Config& config) {
                 wait_signal();
                 return;
             }
-            if (stopping) return;
-            stopping = true;
             log::info("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT", "; stopping");
-            notify_stopping();
-            ports.stop();
-            report.stop();
-            status_refresh.stop();
-            if (metrics) metrics->stop();
-            bridge.shutdown([&] {
-                if (sparkplug) sparkplug->publish_death();  // a clean disconnect sends no will
-                uplink.stop();
-                if (!store.commit()) log::error(store.last_error());
-                log::info("stopped; ", store.stats().depth, " batches remain in the store for the next start");
-                io.stop();
-            });
+            stop_gateway();
+        });
+    };
+    stop_gateway = [&] {
+        if (stopping) return;
+        stopping = true;
+        // A restart for a remote configuration update is, to systemd, a reload: STOPPING=1 would
+        // have it treat the READY=1 of the next run as a protocol error.
+        restart ? notify_reloading() : notify_stopping();
+        remote.stop();
+        ports.stop();
+        report.stop();
+        status_refresh.stop();
+        if (metrics) metrics->stop();
+        bridge.shutdown([&] {
+            if (sparkplug) sparkplug->publish_death();  // a clean disconnect sends no will
+            uplink.stop();
+            if (!store.commit()) log::error(store.last_error());
+            log::info("stopped; ", store.stats().depth, " batches remain in the store for the next start");
+            io.stop();
         });
     };
     wait_signal();
 
     status_refresh.start();
+    remote.start();
     ports.start();
     uplink.start();
     log::info("loopgate ", LOOPGATE_VERSION, " running: gateway ", config.gateway_id, ", ", ports.size(),
@@ -139,7 +159,7 @@ int run_gateway(const Config& config) {
     watchdog.start();
 
     io.run();
-    return 0;
+    return restart ? kRestartGateway : 0;
 }
 
 }  // namespace loopgate

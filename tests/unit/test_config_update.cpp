@@ -1,5 +1,5 @@
-// Signed remote configuration: what an update must prove before a gateway takes it
-// (gateway/fleet/config_update.hpp).
+// Signed remote configuration: what an update must prove before a gateway takes it, and which
+// version a start runs (gateway/fleet/config_update.hpp, gateway/fleet/config_state.hpp).
 
 #include <catch2/catch.hpp>
 
@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "gateway/fleet/config_state.hpp"
 #include "gateway/fleet/config_update.hpp"
 
 using namespace loopgate;
@@ -198,4 +199,93 @@ TEST_CASE("remote config section: off by default, keys apart from operator keys,
     CHECK_THAT(error_of("{enabled: true, keys: [/nonexistent.pub]}"), Catch::Contains("remote_config.keys[0]"));
     CHECK_THAT(error_of("{health_timeout: 0s}"), Catch::Contains("expected a duration from 1s to 1h"));
     CHECK_THAT(error_of("{enable: true}"), Catch::Contains("did you mean 'enabled'"));
+}
+
+TEST_CASE("boot selection: a pending version gets one start; a start that dies with it rolls back", "[fleet]") {
+    RemoteConfigState s;
+    CHECK(choose_boot(s, kNow, 5000).version == 0);  // nothing remote: the local file
+
+    s.highest = 8;
+    s.good = 7;
+    s.pending = 8;
+    BootChoice first = choose_boot(s, kNow, 5000);
+    CHECK(first.version == 8);
+    CHECK(first.trial);
+    CHECK(s.pending == 0);
+    CHECK(s.trial == 8);
+    CHECK(s.trial_deadline_ns == kNow + 5'000'000'000);
+
+    // The process died (kill -9, power cut) before the trial passed the health gate.
+    BootChoice second = choose_boot(s, kNow, 5000);
+    CHECK(second.version == 7);
+    CHECK_FALSE(second.trial);
+    CHECK(s.trial == 0);
+    CHECK(s.report_version == 8);
+    CHECK(s.report_status == "rolled_back");
+    CHECK_THAT(s.report_reason, Catch::Contains("while version 8 was on trial"));
+    CHECK(s.highest == 8);  // a rolled-back version is never taken again
+}
+
+TEST_CASE("boot selection: the state file round-trips and a damaged one is reported", "[fleet]") {
+    RemoteConfigState s;
+    s.highest = 12;
+    s.good = 11;
+    s.trial = 12;
+    s.trial_deadline_ns = kNow;
+    s.report_version = 12;
+    s.report_status = "rolled_back";
+    s.report_reason = "line one\nline two";
+    s.report_sha256 = "ab";
+    std::string problem;
+    RemoteConfigState back = parse_state(format_state(s), problem);
+    CHECK(problem == "");
+    CHECK(back.report_reason == "line one line two");
+    back.report_reason = s.report_reason;
+    CHECK(back == s);
+    parse_state("highest=12x\n", problem);
+    CHECK(problem == "bad number for highest: '12x'");
+}
+
+TEST_CASE("boot selection on disk: trial, rollback after a crash, revert keeps the replay guard", "[fleet]") {
+    Fleet f;
+    const std::string local = (f.dir / "local.yaml").string();
+    const std::string dir = remote_config_dir(f.running);
+    CHECK(dir == (f.dir / "config").string());
+
+    Boot plain = boot_config(local, kNow);
+    CHECK(plain.version == 0);
+    CHECK(plain.sha256 == sha256_hex(f.yaml()));
+
+    const std::string v9 = f.yaml("19200");
+    REQUIRE(save_version(dir, 9, v9) == "");
+    RemoteConfigState s;
+    s.highest = 9;
+    s.pending = 9;
+    REQUIRE(save_state(state_file_path(dir), s) == "");
+
+    Boot trial = boot_config(local, kNow);
+    CHECK(trial.version == 9);
+    CHECK(trial.trial);
+    CHECK(trial.sha256 == sha256_hex(v9));
+    CHECK(trial.config.ports.at(0).baud == 19200);
+    CHECK(trial.changed_ports == std::vector<std::string>{"met"});
+
+    Boot after_crash = boot_config(local, kNow);
+    CHECK(after_crash.version == 0);
+    CHECK_FALSE(after_crash.trial);
+    CHECK(after_crash.config.ports.at(0).baud == 9600);
+    std::string problem;
+    RemoteConfigState on_disk = load_state(state_file_path(dir), problem);
+    CHECK(on_disk.report_status == "rolled_back");
+    CHECK(on_disk.report_version == 9);
+
+    // Committed as last-known-good, it runs at every start until reverted.
+    on_disk.good = 9;
+    REQUIRE(save_state(state_file_path(dir), on_disk) == "");
+    CHECK(boot_config(local, kNow).version == 9);
+    CHECK(boot_config(local, kNow).version == 9);
+    REQUIRE(revert_remote_config(f.running) == "");
+    CHECK(boot_config(local, kNow).version == 0);
+    CHECK_FALSE(fs::exists(version_file_path(dir, 9)));
+    CHECK(load_state(state_file_path(dir), problem).highest == 9);
 }
