@@ -80,7 +80,7 @@ int run_gateway(const Boot& boot) {
     bridge.on_pause([&ports](bool pause) { pause ? ports.stop() : ports.start(); });
 
     // --- what the gateway reports about itself ---
-    GatewayView view{config, store, bridge, uplink, ports.slots(), devices, report.counts()};
+    GatewayView view{config, store, bridge, uplink, ports.slots(), devices, report.counts(), &remote};
     std::unique_ptr<MetricsServer> metrics;
     if (config.metrics_listen != "off") {
         try {
@@ -103,6 +103,8 @@ int run_gateway(const Boot& boot) {
             dcmd.handle(device, writes);
         });
         sparkplug->on_resume([&] { bridge.on_uplink_up(); });
+        sparkplug->set_node_metrics({{"Config/Version", static_cast<std::int64_t>(remote.version())},
+                                     {"Config/SHA256", remote.sha256()}});
     }
 
     // --- signals: SIGHUP reloads the ports; SIGTERM/SIGINT drain the bridge into the store and stop ---

@@ -9,6 +9,7 @@
 #include "gateway/report/report_filter.hpp"
 #include "gateway/bridge/bridge.hpp"
 #include "gateway/config.hpp"
+#include "gateway/fleet/remote_config.hpp"
 #include "gateway/ops/device_presence.hpp"
 #include "gateway/serial/port_session.hpp"
 #include "gateway/store/store.hpp"
@@ -24,6 +25,7 @@ struct GatewayView {
     std::list<PortSlot>& ports;
     const DevicePresence& devices;
     const ReportCounts& report;
+    const RemoteConfigAgent* remote = nullptr;  // the running configuration's version and sha256
 };
 
 std::string status_json(const GatewayView& view, const char* state);

@@ -120,7 +120,7 @@ TEST_CASE("metrics text: every family declared once, valid names, one series per
     devices.observe({online, offline, temperature});
 
     ReportCounts report;
-    GatewayView view{config, store, bridge, uplink, ports.slots(), devices, report};
+    GatewayView view{config, store, bridge, uplink, ports.slots(), devices, report, nullptr};
     const std::string text = prometheus_text(view);
     Scrape s = scrape(text);
     INFO(text);
@@ -165,6 +165,8 @@ TEST_CASE("metrics text: every family declared once, valid names, one series per
                                 "loopgate_port_bytes_read_total",
                                 "loopgate_port_failures_total",
                                 "loopgate_driver_events_total",
+                                "loopgate_config_version",
+                                "loopgate_config_updates_total",
                                 "loopgate_device_online",
                             });
 
