@@ -29,7 +29,7 @@ const Command commands[] = {
     {"simulate", simulate, "fake sensors on pseudo-terminals", &simulate_usage},
     {"keygen", keygen, "new Ed25519 key pair for signing and operator keys", &keygen_usage},
     {"verify", verify, "check a captured signed batch", &verify_usage},
-    {"config", config, "revert to the local config file (remote configuration)", &config_usage},
+    {"config", config, "push a signed config to a gateway; revert to the local file", &config_usage},
 };
 
 void print_usage(std::FILE* to) {

@@ -16,6 +16,8 @@ OPTIONS = {
     "simulate": ["--dir", "--line", "--nmea", "--modbus", "--interval", "--count"],
     "keygen": ["--out"],
     "verify": ["--key", "--file"],
+    "config": ["push", "revert", "keygen", "--key", "--broker", "--gateway", "--version", "--prefix", "--expires",
+               "--timeout", "--config", "--out"],
 }
 
 
