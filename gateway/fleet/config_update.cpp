@@ -73,15 +73,9 @@ ConfigUpdateChecker::ConfigUpdateChecker(const RemoteConfigConfig& config) {
 
 std::string ConfigUpdateChecker::check_signature(const v1::ConfigUpdate& u) const {
     if (u.signature().empty()) return "unsigned (remote_config needs a signature by a key in remote_config.keys)";
-    std::string message = signed_bytes(u);
-    bool known = false;
-    for (const ed25519::Key& k : keys_) {
-        if (!u.key_id().empty() && k.id() != u.key_id()) continue;
-        known = true;
-        if (k.verify(message, u.signature())) return {};
-    }
-    if (!known) return "unknown key_id '" + u.key_id() + "' (not in remote_config.keys)";
-    return "bad signature";
+    std::string problem = ed25519::check_signature(keys_, signed_bytes(u), u.signature(), u.key_id());
+    if (problem.rfind("unknown key_id", 0) == 0) problem += " (not in remote_config.keys)";
+    return problem;
 }
 
 UpdateDecision ConfigUpdateChecker::check(std::string_view payload, bool retained, const Config& running,
