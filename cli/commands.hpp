@@ -18,6 +18,7 @@ int keygen(const Args& args);  // Ed25519 key pair for signing.key_file / operat
 int verify(const Args& args);  // checks a captured SignedBatch
 int status(const Args& args);  // the status page's summary in a terminal
 int passwd(const Args& args);  // a password hash for gateway.http.users
+int config(const Args& args);  // push / revert / keygen: signed remote configuration
 
 // What `loopgate COMMAND --help` prints: synopsis and every option. Defined beside each command.
 extern const char* const run_usage;
@@ -30,6 +31,7 @@ extern const char* const keygen_usage;
 extern const char* const verify_usage;
 extern const char* const status_usage;
 extern const char* const passwd_usage;
+extern const char* const config_usage;
 
 // Small shared argument helpers: "--name value" pairs; throw std::invalid_argument on misuse.
 std::string option(const Args& args, const std::string& name, const std::string& def = "");

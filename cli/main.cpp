@@ -31,6 +31,7 @@ const Command commands[] = {
     {"verify", verify, "check a captured signed batch", &verify_usage},
     {"status", status, "a running gateway's status page as a table in the terminal", &status_usage},
     {"passwd", passwd, "a password hash for the status page's login (gateway.http.users)", &passwd_usage},
+    {"config", config, "push a signed config to a gateway; revert to the local file", &config_usage},
 };
 
 void print_usage(std::FILE* to) {

@@ -1,8 +1,10 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "gateway/config.hpp"
+#include "gateway/fleet/config_state.hpp"
 #include "gateway/gateway.hpp"
 
 namespace loopgate::commands {
@@ -12,6 +14,8 @@ const char* const run_usage =
     "\n"
     "Runs the gateway until SIGTERM or SIGINT; SIGHUP re-reads the config file.\n"
     "A config with errors is refused: each error is printed and the exit status is 1.\n"
+    "With remote_config.enabled, a remotely applied version (in the store's directory, config/) wins\n"
+    "over FILE until `loopgate config revert`; see README \"Remote configuration\".\n"
     "\n"
     "options:\n"
     "  --config FILE   the gateway's YAML config (required)\n"
@@ -32,8 +36,14 @@ int run(const Args& args) {
     std::string file = option(args, "--config");
     if (file.empty()) throw std::invalid_argument("--config FILE is required");
     if (flag(args, "--verbose")) log::set_min_level(log::Level::debug);
-    Config config = load_config(file);
-    return run_gateway(config);
+    // A remote configuration update restarts the gateway in-process: every part starts again from
+    // the version boot selection picks then, exactly as at boot.
+    for (;;) {
+        Boot boot = boot_config(file, wall_now_ns());
+        int status = run_gateway(boot);
+        if (status != kRestartGateway) return status;
+        log::info("restarting with the configuration boot selection picks now");
+    }
 }
 
 int check_config(const Args& args) {

@@ -202,7 +202,7 @@ Config parse_config(const ConfigNode& root) {
     // Each section, port and driver is checked even when an earlier one is bad, so that one run
     // reports every problem; the config is refused as a whole if any was found.
     ConfigErrors errors;
-    errors.check([&] { root.allow_only({"gateway", "uplink", "store", "ports", "commands", "signing"}); });
+    errors.check([&] { root.allow_only({"gateway", "uplink", "store", "ports", "commands", "signing", "remote_config"}); });
     for (const char* section : {"gateway", "uplink", "store"}) c.fingerprint += YAML::Dump(root[section].yaml()) + "\n";
 
     bool gateway_ok = errors.check([&] {
@@ -267,6 +267,7 @@ Config parse_config(const ConfigNode& root) {
     }
     errors.check([&] { c.commands = parse_commands(root["commands"]); });
     errors.check([&] { c.signing = parse_signing(root["signing"]); });
+    errors.check([&] { c.remote_config = parse_remote_config(root["remote_config"]); });
     errors.throw_if_any();
     return c;
 }

@@ -113,11 +113,14 @@ struct Config {
     std::vector<PortConfig> ports;
     CommandsConfig commands;            // security: gateway/security/security_config.hpp
     SigningConfig signing;
+    RemoteConfigConfig remote_config;
 
     std::string data_topic() const { return uplink.topic_prefix + "/" + gateway_id + "/data"; }
     std::string status_topic() const { return uplink.topic_prefix + "/" + gateway_id + "/status"; }
     std::string command_topic() const { return uplink.topic_prefix + "/" + gateway_id + "/cmd"; }
     std::string command_reply_topic() const { return command_topic() + "/reply"; }
+    std::string config_set_topic() const { return uplink.topic_prefix + "/" + gateway_id + "/config/set"; }
+    std::string config_reply_topic() const { return uplink.topic_prefix + "/" + gateway_id + "/config/reply"; }
 };
 
 // Reads and validates the whole file, drivers' settings included (each driver is built once and

@@ -19,6 +19,7 @@
 #include "gateway/downlink/command_path.hpp"
 #include "gateway/downlink/dcmd_handler.hpp"
 #include "gateway/downlink/device_router.hpp"
+#include "gateway/fleet/remote_config.hpp"
 #include "gateway/ops/config_reload.hpp"
 #include "gateway/ops/command_log.hpp"
 #include "gateway/ops/device_presence.hpp"
@@ -39,7 +40,8 @@
 
 namespace loopgate {
 
-int run_gateway(const Config& config) {
+int run_gateway(const Boot& boot) {
+    const Config& config = boot.config;
     const std::int64_t started_ns = wall_now_ns();
     LogRing::install();
     ConfigIdentity config_identity{file_sha256(config.file), started_ns};
@@ -73,18 +75,30 @@ int run_gateway(const Config& config) {
         return log_lines_json(lines);
     });
     ReportStage report(io, [&bridge](std::vector<Reading>& readings) { bridge.submit(readings); });
-    PortSet ports(io, [&devices, &live, &events, &report](std::vector<Reading>& readings) {
-        // Presence and the status page see every reading a device sent, reported or not.
+    RemoteConfigAgent* remote_ptr = nullptr;  // built below, once the uplink and ports exist
+    PortSet ports(io, [&devices, &live, &events, &report, &remote_ptr](std::vector<Reading>& readings) {
+        // Presence, the status page and the remote config's health gate see every reading a device
+        // sent, reported or not.
         devices.observe(readings);
         live.observe(readings);
         if (events.active()) events.publish_readings(readings);
+        if (remote_ptr) remote_ptr->observe(readings);
         report.submit(readings);
     });
     for (const PortConfig& port : config.ports) ports.add(port);
     report.configure(ports.slots());
+    // --- signed remote configuration (gateway/fleet/remote_config.hpp; README "Remote configuration") ---
+    bool restart = false;
+    std::function<void()> stop_gateway;  // the SIGTERM path, defined with the signals below
+    RemoteConfigAgent remote(io, boot, uplink, ports.slots(), [&] {
+        restart = true;
+        boost::asio::post(io, [&] { stop_gateway(); });
+    });
+    remote_ptr = &remote;
     uplink.on_connected([&] {
         publisher.on_connected();
         bridge.on_uplink_up();
+        remote.on_connected();
     });
     bridge.on_pause([&ports](bool pause) { pause ? ports.stop() : ports.start(); });
 
@@ -93,7 +107,7 @@ int run_gateway(const Config& config) {
     CommandPath command_path(config.commands, router);
 
     // --- what the gateway reports about itself ---
-    GatewayView view{config, store, bridge, uplink, ports.slots(), devices, report.counts(), command_path.counters()};
+    GatewayView view{config, store, bridge, uplink, ports.slots(), devices, report.counts(), command_path.counters(), &remote};
     CommandLog command_log;
     command_path.on_audit([&command_log](const PendingCommand& c, const CommandOutcome& o) {
         std::string status = command_status_name(o.status);
@@ -125,6 +139,8 @@ int run_gateway(const Config& config) {
             dcmd.handle(device, writes);
         });
         sparkplug->on_resume([&] { bridge.on_uplink_up(); });
+        sparkplug->set_node_metrics({{"Config/Version", static_cast<std::int64_t>(remote.version())},
+                                     {"Config/SHA256", remote.sha256()}});
     }
 
     // --- signals: SIGHUP reloads the ports; SIGTERM/SIGINT drain the bridge into the store and stop ---
@@ -146,28 +162,35 @@ int run_gateway(const Config& config) {
                 wait_signal();
                 return;
             }
-            if (stopping) return;
-            stopping = true;
             log::info("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT", "; stopping");
-            notify_stopping();
-            command_path.stopping();  // writes the ports' close ends are FAILED "gateway stopping"
-            ports.stop();
-            report.stop();
-            status_refresh.stop();
-            if (http) http->stop();
-            events.stop();
-            bridge.shutdown([&] {
-                if (sparkplug) sparkplug->publish_death();  // a clean disconnect sends no will
-                uplink.stop();
-                if (!store.commit()) log::error(store.last_error());
-                log::info("stopped; ", store.stats().depth, " batches remain in the store for the next start");
-                io.stop();
-            });
+            stop_gateway();
+        });
+    };
+    stop_gateway = [&] {
+        if (stopping) return;
+        stopping = true;
+        // A restart for a remote configuration update is, to systemd, a reload: STOPPING=1 would
+        // have it treat the READY=1 of the next run as a protocol error.
+        restart ? notify_reloading() : notify_stopping();
+        remote.stop();
+        command_path.stopping();  // writes the ports' close ends are FAILED "gateway stopping"
+        ports.stop();
+        report.stop();
+        status_refresh.stop();
+        if (http) http->stop();
+        events.stop();
+        bridge.shutdown([&] {
+            if (sparkplug) sparkplug->publish_death();  // a clean disconnect sends no will
+            uplink.stop();
+            if (!store.commit()) log::error(store.last_error());
+            log::info("stopped; ", store.stats().depth, " batches remain in the store for the next start");
+            io.stop();
         });
     };
     wait_signal();
 
     status_refresh.start();
+    remote.start();
     ports.start();
     uplink.start();
     log::info("loopgate ", LOOPGATE_VERSION, " running: gateway ", config.gateway_id, ", ", ports.size(),
@@ -177,7 +200,7 @@ int run_gateway(const Config& config) {
     watchdog.start();
 
     io.run();
-    return 0;
+    return restart ? kRestartGateway : 0;
 }
 
 }  // namespace loopgate

@@ -57,15 +57,7 @@ Value command_value(const v1::Command& c) {
 std::string OperatorKeys::check(const v1::Command& c, bool required) const {
     if (c.signature().empty()) return required ? "missing signature (commands.require_signature is on)" : std::string();
     if (keys_.empty()) return "signed command, but no operator_keys are configured";
-    std::string message = signed_bytes(c);
-    bool known = false;
-    for (const ed25519::Key& k : keys_) {
-        if (!c.key_id().empty() && k.id() != c.key_id()) continue;
-        known = true;
-        if (k.verify(message, c.signature())) return {};
-    }
-    if (!known) return "unknown key_id '" + c.key_id() + "'";
-    return "bad signature";
+    return ed25519::check_signature(keys_, signed_bytes(c), c.signature(), c.key_id());
 }
 
 void ReplayGuard::prune(std::int64_t now_ns) {

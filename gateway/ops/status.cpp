@@ -53,6 +53,14 @@ std::string status_json(const GatewayView& v, const char* state) {
     out += ",\"uplink\":{\"connected\":" + std::string(v.uplink.connected() ? "true" : "false") +
            ",\"reconnects\":" + std::to_string(v.uplink.reconnects()) +
            ",\"publish_failures\":" + std::to_string(b.publish_failures) + "}";
+    if (const RemoteConfigAgent* rc = v.remote) {
+        const RemoteConfigCounts& c = rc->counts();
+        out += ",\"config\":{\"version\":" + std::to_string(rc->version()) + ",\"sha256\":\"" + rc->sha256() +
+               "\",\"remote\":" + (rc->enabled() ? "true" : "false") + ",\"on_trial\":" +
+               (rc->on_trial() ? "true" : "false") + ",\"accepted\":" + std::to_string(c.accepted) +
+               ",\"refused\":" + std::to_string(c.refused) + ",\"applied\":" + std::to_string(c.applied) +
+               ",\"rolled_back\":" + std::to_string(c.rolled_back) + "}";
+    }
     ClockState clock = clock_state();
     out += ",\"clock\":{\"source\":\"" + json_escape(clock.source) + "\",\"synchronized\":" +
            (clock.synchronized ? "true" : "false");
@@ -175,6 +183,25 @@ std::string prometheus_text(const GatewayView& v) {
          [&] { return labelled("reason", v.commands.refused); }},
         {"loopgate_commands_failed_total", counter, "Commands that passed the checks but failed, by reason.", nullptr,
          [&] { return labelled("reason", v.commands.failed); }},
+        {"loopgate_config_version", gauge,
+         "The running configuration's version (0: the local file), labelled with its YAML's SHA-256.", nullptr,
+         [&] {
+             std::vector<PrometheusSample> out;
+             if (v.remote) out.push_back({{{"sha256", v.remote->sha256()}}, n(v.remote->version())});
+             return out;
+         }},
+        {"loopgate_config_updates_total", counter,
+         "Remote configuration updates by outcome: accepted, refused, applied, rolled_back.", nullptr,
+         [&] {
+             std::vector<PrometheusSample> out;
+             if (!v.remote) return out;
+             const RemoteConfigCounts& c = v.remote->counts();
+             for (const auto& [result, count] : {std::pair<const char*, std::uint64_t>{"accepted", c.accepted},
+                                                 {"refused", c.refused}, {"applied", c.applied},
+                                                 {"rolled_back", c.rolled_back}})
+                 out.push_back({{{"result", result}}, n(count)});
+             return out;
+         }},
         {"loopgate_device_online", gauge, "1 while the device answers (drivers that poll).", nullptr,
          [&] {
              std::vector<PrometheusSample> out;

@@ -9,6 +9,7 @@
 #include "gateway/bridge/bridge.hpp"
 #include "gateway/config.hpp"
 #include "gateway/downlink/command_path.hpp"
+#include "gateway/fleet/remote_config.hpp"
 #include "gateway/ops/device_presence.hpp"
 #include "gateway/report/report_filter.hpp"
 #include "gateway/serial/port_session.hpp"
@@ -26,6 +27,7 @@ struct GatewayView {
     const DevicePresence& devices;
     const ReportCounts& report;
     const CommandCounters& commands;
+    const RemoteConfigAgent* remote = nullptr;  // the running configuration's version and sha256
 };
 
 std::string status_json(const GatewayView& view, const char* state);

@@ -98,4 +98,16 @@ std::string Key::private_pem() const {
 
 std::string Key::public_pem() const { return pem_of(raw(pkey_), false); }
 
+std::string check_signature(const std::vector<Key>& keys, std::string_view message, std::string_view signature,
+                            const std::string& key_id) {
+    bool known = false;
+    for (const Key& k : keys) {
+        if (!key_id.empty() && k.id() != key_id) continue;
+        known = true;
+        if (k.verify(message, signature)) return {};
+    }
+    if (!known) return "unknown key_id '" + key_id + "'";
+    return "bad signature";
+}
+
 }  // namespace loopgate::ed25519

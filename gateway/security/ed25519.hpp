@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace loopgate::ed25519 {
 
@@ -31,5 +32,10 @@ private:
     bool private_ = false;
     std::string id_;
 };
+
+// Whether one of `keys` signed `message`: with a key id only the key of that id is tried, without one
+// every key. "" when a key verifies; else "unknown key_id '...'" or "bad signature".
+std::string check_signature(const std::vector<Key>& keys, std::string_view message, std::string_view signature,
+                            const std::string& key_id);
 
 }  // namespace loopgate::ed25519

@@ -6,6 +6,22 @@
 
 namespace loopgate {
 
+namespace {
+std::vector<std::string> public_key_files(const ConfigNode& list) {
+    std::vector<std::string> files;
+    for (const ConfigNode& k : list.items()) {
+        std::string path = k.as_string();
+        try {
+            (void)ed25519::Key::load_public(path);
+        } catch (const std::exception& e) {
+            k.fail(e.what());
+        }
+        files.push_back(path);
+    }
+    return files;
+}
+}  // namespace
+
 double parse_rate(const ConfigNode& n) {
     std::string text = n.as_string();
     auto slash = text.find('/');
@@ -36,18 +52,24 @@ CommandsConfig parse_commands(const ConfigNode& n) {
         n.need("max_lifetime").fail("expected a duration from 1s to 1d");
     c.id_cache = static_cast<std::size_t>(n.integer("id_cache", 16, 10'000'000, 10'000));
     c.require_signature = n.boolean("require_signature", false);
-    for (const ConfigNode& k : n["operator_keys"].items()) {
-        std::string path = k.as_string();
-        try {
-            (void)ed25519::Key::load_public(path);
-        } catch (const std::exception& e) {
-            k.fail(e.what());
-        }
-        c.operator_keys.push_back(path);
-    }
+    c.operator_keys = public_key_files(n["operator_keys"]);
     if (c.require_signature && c.operator_keys.empty())
         n.need("require_signature").fail("require_signature needs at least one key in operator_keys");
     return c;
+}
+
+RemoteConfigConfig parse_remote_config(const ConfigNode& n) {
+    RemoteConfigConfig r;
+    if (!n.present()) return r;
+    n.allow_only({"enabled", "keys", "health_timeout"});
+    r.enabled = n.boolean("enabled", false);
+    r.keys = public_key_files(n["keys"]);
+    r.health_timeout_ms = n.millis("health_timeout", 60'000);
+    if (r.health_timeout_ms < 1000 || r.health_timeout_ms > 3'600'000)
+        n.need("health_timeout").fail("expected a duration from 1s to 1h");
+    // Without a key nothing could ever be accepted: an enabled section that cannot work is a mistake.
+    if (r.enabled && r.keys.empty()) n.need("enabled").fail("remote_config needs at least one key in keys");
+    return r;
 }
 
 SigningConfig parse_signing(const ConfigNode& n) {

@@ -157,6 +157,13 @@ std::vector<Message> EdgeNode::birth(std::int64_t now_ms) {
     rb->set_timestamp(ts);
     rb->set_datatype(static_cast<std::uint32_t>(DataType::Boolean));
     rb->set_boolean_value(false);
+    for (const auto& [name, value] : node_metrics_) {
+        auto* m = p.add_metrics();
+        m->set_name(name);
+        m->set_timestamp(ts);
+        m->set_datatype(static_cast<std::uint32_t>(datatype_of(value)));
+        set_value(*m, value);
+    }
     out.push_back({topic(group_, "NBIRTH", edge_), p.SerializeAsString(), "NBIRTH", {}});
     born_ = true;
     for (const std::string& name : device_order_) {

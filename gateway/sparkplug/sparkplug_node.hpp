@@ -73,6 +73,9 @@ public:
 
     // NBIRTH (seq 0) followed by a DBIRTH for every known device that is online.
     std::vector<Message> birth(std::int64_t now_ms);
+    // Node metrics every NBIRTH carries after bdSeq and Node Control/Rebirth (the running
+    // configuration's version and SHA-256, README "Remote configuration").
+    void set_node_metrics(std::vector<std::pair<std::string, Value>> metrics) { node_metrics_ = std::move(metrics); }
     // Forget that anything was born (the session ended); the next birth() starts over.
     void end_session() { born_ = false; for (auto& [_, d] : devices_) d.born = false; }
 
@@ -115,6 +118,7 @@ private:
     std::uint64_t next_alias_ = 2;  // 1 is Node Control/Rebirth
     std::map<std::string, Device> devices_;
     std::vector<std::string> device_order_;
+    std::vector<std::pair<std::string, Value>> node_metrics_;
 };
 
 }  // namespace loopgate::sparkplug

@@ -49,6 +49,7 @@ public:
     void on_resume(std::function<void()> f) { on_resume_ = std::move(f); }
 
     const sparkplug::EdgeNode& node() const { return node_; }
+    void set_node_metrics(std::vector<std::pair<std::string, Value>> metrics) { node_.set_node_metrics(std::move(metrics)); }
     bool primary_host_online() const { return host_online_; }
 
 private:

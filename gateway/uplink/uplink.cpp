@@ -41,8 +41,9 @@ public:
         if (!msg) return;
         auto alive = alive_;
         Uplink* u = &u_;
-        boost::asio::post(u_.io_, [alive, u, topic = msg->get_topic(), payload = msg->to_string()] {
-            if (*alive) u->handle_message(topic, payload);
+        boost::asio::post(u_.io_, [alive, u, topic = msg->get_topic(), payload = msg->to_string(),
+                                   retained = msg->is_retained()] {
+            if (*alive) u->handle_message(topic, payload, retained);
         });
     }
     void delivery_complete(mqtt::delivery_token_ptr) override {}
@@ -211,9 +212,11 @@ void Uplink::set_will(const std::string& topic, const std::string& payload, bool
     options_.set_will(mqtt::will_options(topic, payload, 1, retained));
 }
 
-void Uplink::handle_message(const std::string& topic, const std::string& payload) {
+void Uplink::handle_message(const std::string& topic, const std::string& payload, bool retained) {
+    delivering_retained_ = retained;
     for (auto& [filter, handler] : subscriptions_)
         if (topic_matches(filter, topic)) handler(topic, payload);
+    delivering_retained_ = false;
 }
 
 void Uplink::handle_connect_failed(const std::string& why) {

@@ -52,6 +52,9 @@ public:
     // Subscriptions are made again at every connect (sessions are clean). Call before start().
     using MessageHandler = std::function<void(const std::string& topic, const std::string& payload)>;
     void subscribe(const std::string& filter, MessageHandler handler);
+    // Inside a MessageHandler: whether the message is the broker's retained copy rather than a live
+    // publish (a signed config update must never be applied from a stale retained message).
+    bool delivering_retained() const { return delivering_retained_; }
     // Replaces the default last will (the retained offline status). Call before start().
     void set_will(const std::string& topic, const std::string& payload, bool retained);
     // The client's will is fixed per connect; a publisher that changes it between connects
@@ -104,7 +107,8 @@ private:
     std::function<void()> on_disconnected_;
     std::function<std::string(const char*)> status_source_;
     std::vector<std::pair<std::string, MessageHandler>> subscriptions_;
-    void handle_message(const std::string& topic, const std::string& payload);
+    void handle_message(const std::string& topic, const std::string& payload, bool retained);
+    bool delivering_retained_ = false;
 };
 
 }  // namespace loopgate

@@ -18,6 +18,8 @@ OPTIONS = {
     "verify": ["--key", "--file"],
     "status": ["--url", "--config", "--user", "--insecure", "--timeout"],
     "passwd": ["--user", "--line"],
+    "config": ["push", "revert", "keygen", "--key", "--broker", "--gateway", "--version", "--prefix", "--expires",
+               "--timeout", "--config", "--out"],
 }
 
 

@@ -130,7 +130,7 @@ TEST_CASE("metrics text: every family declared once, valid names, one series per
     pump.point = "speed";
     commands.refused(pump, "unknown_device", "no port has a device 'pump'");
 
-    GatewayView view{config, store, bridge, uplink, ports.slots(), devices, report, commands.counters()};
+    GatewayView view{config, store, bridge, uplink, ports.slots(), devices, report, commands.counters(), nullptr};
     const std::string text = prometheus_text(view);
     Scrape s = scrape(text);
     INFO(text);
@@ -178,6 +178,8 @@ TEST_CASE("metrics text: every family declared once, valid names, one series per
                                 "loopgate_commands_total",
                                 "loopgate_commands_refused_total",
                                 "loopgate_commands_failed_total",
+                                "loopgate_config_version",
+                                "loopgate_config_updates_total",
                                 "loopgate_device_online",
                             });
 

@@ -98,6 +98,22 @@ TEST_CASE("sparkplug NBIRTH has seq 0, bdSeq and Node Control/Rebirth", "[sparkp
     CHECK(rb->has_alias());
 }
 
+TEST_CASE("sparkplug NBIRTH carries the running configuration's version and sha256 as node metrics", "[sparkplug][fleet]") {
+    EdgeNode n("g", "e", 0);
+    n.set_node_metrics({{"Config/Version", std::int64_t{42}}, {"Config/SHA256", std::string("ab12")}});
+    n.begin_session(0);
+    pb::Payload p = decode(n.birth(5000).at(0));
+    const auto* version = find(p, "Config/Version");
+    REQUIRE(version);
+    CHECK(version->datatype() == 4);  // Int64
+    CHECK(version->long_value() == 42);
+    const auto* sha = find(p, "Config/SHA256");
+    REQUIRE(sha);
+    CHECK(sha->datatype() == 12);  // String
+    CHECK(sha->string_value() == "ab12");
+    CHECK(sha->timestamp() == 5000);
+}
+
 TEST_CASE("sparkplug: a device gets a DBIRTH with every metric before its first DDATA, which uses aliases only",
           "[sparkplug]") {
     EdgeNode n("g", "e");
