@@ -148,7 +148,7 @@ gw = h.Gateway(cfg, d).start()
 h.wait_until(lambda: "names a systemd credential, but CREDENTIALS_DIRECTORY is not set" in gw.log_text(), 10,
              "the missing credential in the log")
 # (Stopped only once connected: a stop while the first connect is in flight is another matter.)
-h.wait_until(lambda: gw.log_text().count("uplink: connected") >= 4, 10, "the uplink")
+h.wait_until(lambda: gw.log_text().count("uplink: connected") >= 4, 30, "the uplink")
 try:
     urllib.request.urlopen(base + "/api/status", timeout=5)
     raise AssertionError("served without its users")

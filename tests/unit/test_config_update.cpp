@@ -201,7 +201,7 @@ TEST_CASE("remote config section: off by default, keys apart from operator keys,
     CHECK_THAT(error_of("{enable: true}"), Catch::Contains("did you mean 'enabled'"));
 }
 
-TEST_CASE("boot selection: a pending version gets one start; a start that dies with it rolls back", "[fleet]") {
+TEST_CASE("boot selection: a pending version gets one start, and a start that dies with it rolls back", "[fleet]") {
     RemoteConfigState s;
     CHECK(choose_boot(s, kNow, 5000).version == 0);  // nothing remote: the local file
 
