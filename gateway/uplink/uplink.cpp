@@ -10,6 +10,7 @@
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "gateway/uplink/credentials.hpp"
+#include "gateway/uplink/tcp_nodelay.hpp"
 #include "gateway/uplink/tls_host_check.hpp"
 #include "gateway/uplink/tls_probe.hpp"
 #include "gateway/uplink/topic_filter.hpp"
@@ -182,6 +183,8 @@ void Uplink::handle_connected() {
     backoff_.reset();
     logged_failure_ = false;
     log::info("uplink: connected to ", config_.uplink.broker, " as ", config_.uplink.client_id);
+    if (set_tcp_nodelay_on_connected_sockets() == 0)
+        log::warning("uplink: could not set TCP_NODELAY on the broker connection; replies may wait up to 40 ms");
 
     for (const auto& [filter, handler] : subscriptions_) {
         try {
