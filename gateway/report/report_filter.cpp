@@ -33,11 +33,16 @@ bool moved_enough(const Value& last, const Value& now, const Deadband& band) {
     return moved >= threshold;
 }
 
+// A metric's own policy when the plan has one, else its device's.
+const ReportPolicy* policy_for(const DeviceReport& report, const std::string& metric) {
+    auto m = report.metrics.find(metric);
+    return m != report.metrics.end() ? &m->second : &report.policy;
+}
+
 }  // namespace
 
 void ReportFilter::configure(std::map<std::string, DeviceReport> plan, Steady now) {
     plan_ = std::move(plan);
-    configured_at_ = now;
     for (auto it = devices_.begin(); it != devices_.end();) {
         auto p = plan_.find(it->first);
         if (p == plan_.end()) {
@@ -47,8 +52,7 @@ void ReportFilter::configure(std::map<std::string, DeviceReport> plan, Steady no
         DeviceState& d = it->second;
         d.report = &p->second;
         for (auto& [metric, s] : d.metrics) {
-            auto m = p->second.metrics.find(metric);
-            s.policy = m != p->second.metrics.end() ? &m->second : &p->second.policy;
+            s.policy = policy_for(p->second, metric);
             if (!s.policy->min_interval_ms && s.held) s.held.reset();
         }
         if (!d.report->offline_after_silence_ms) d.online.reset();
@@ -74,8 +78,7 @@ ReportFilter::MetricState& ReportFilter::metric_state(DeviceState& d, const std:
     auto it = d.metrics.find(metric);
     if (it != d.metrics.end()) return it->second;
     MetricState& s = d.metrics[metric];
-    auto m = d.report->metrics.find(metric);
-    s.policy = m != d.report->metrics.end() ? &m->second : &d.report->policy;
+    s.policy = policy_for(*d.report, metric);
     return s;
 }
 

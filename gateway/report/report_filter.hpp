@@ -98,7 +98,6 @@ private:
 
     std::map<std::string, DeviceReport> plan_;
     std::unordered_map<std::string, DeviceState> devices_;
-    Steady configured_at_{};
     ReportCounts counts_;
     std::optional<Steady> hint_;
     void hint(Steady t) {
