@@ -238,6 +238,11 @@ void Store::open_database() {
     }
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_timeout(db_, 5000);
+    // Small pages for a new store (an existing one keeps its size: WAL mode cannot change it). A
+    // commit during an outage rewrites the header, an interior page and the last leaf besides the
+    // new readings: at 4 KiB pages that overhead, not the readings, was most of what an outage wrote
+    // (6.8 bytes per payload byte at 100 readings/s; 3.6-3.9 at 1 KiB).
+    exec("PRAGMA page_size=1024");
     exec("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=FULL");
     // Debian builds SQLite with SECURE_DELETE: every page a delete frees is overwritten with zeros,
@@ -245,7 +250,13 @@ void Store::open_database() {
     // worth twice the wear, and a drop of old batches would be as large as the batches themselves.
     exec("PRAGMA secure_delete=OFF");
     // A bounded log: checkpointed once it holds wal_limit() and cut back to that size after.
-    exec(("PRAGMA wal_autocheckpoint=" + std::to_string(std::max<std::uint64_t>(16, wal_limit() / 4096))).c_str());
+    std::uint64_t page_size = 4096;
+    {
+        sqlite3_stmt* s = prepare("PRAGMA page_size");
+        Reset r{s};
+        if (sqlite3_step(s) == SQLITE_ROW) page_size = std::max<std::uint64_t>(512, static_cast<std::uint64_t>(sqlite3_column_int64(s, 0)));
+    }
+    exec(("PRAGMA wal_autocheckpoint=" + std::to_string(std::max<std::uint64_t>(16, wal_limit() / page_size))).c_str());
     exec(("PRAGMA journal_size_limit=" + std::to_string(wal_limit())).c_str());
     upgrade_layout();
     // A quick structural check catches files that are damaged beyond the header.
