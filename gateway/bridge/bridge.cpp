@@ -50,6 +50,7 @@ const std::string corrected_reason = "clock was not synchronized; receive time c
 }  // namespace
 
 void Bridge::submit(std::vector<Reading>& readings) {
+    uplink_.settle_acks();  // the room and the memory the acknowledgements since the last read free
     auto now = std::chrono::steady_clock::now();
     bool synced = clock_.synchronized();
     if (synced && unsynced_last_ != 0) correct_unsynced();
@@ -136,6 +137,7 @@ void Bridge::schedule_commit() {
         commit_timer_.async_wait([this](const boost::system::error_code& ec) {
             commit_armed_ = false;
             if (ec) return;
+            uplink_.settle_acks();
             // The write this timer was set for may have been acknowledged meanwhile: then it waits
             // for the next one. Once the oldest write waited write_delay, everything queued goes
             // with it, so an outage costs one commit per write_delay, not one per read.
@@ -224,6 +226,11 @@ void Bridge::correct_unsynced() {
 void Bridge::publish(const StoredBatch& b, bool historical) {
     in_flight_.insert(b.sequence);
     if (historical) ++stats_.batches_replayed;
+    // A live batch's acknowledgement may wait for the next read (or the commit timer, which settles
+    // before it writes anything) while the window is at most half full: the next read needs the
+    // room, and nothing else does. A replay runs on acknowledgements, and so does a shutdown.
+    bool lazy = buffered_ && !historical && !on_drained_ && in_flight_.size() * 2 <= config_.uplink.max_inflight;
+    Uplink::LazyAcks acks(uplink_, lazy);
     publisher_.publish(b, historical, [this, seq = b.sequence](bool ok) { on_ack(seq, ok); });
 }
 
@@ -333,6 +340,8 @@ void Bridge::check_limits() {
 }
 
 void Bridge::shutdown(std::function<void()> done) {
+    uplink_.settle_acks();
+    uplink_.set_acks_urgent(true);  // the drain below waits on them
     limits_timer_.cancel();
     replay_timer_.cancel();
     seal_batch();

@@ -57,7 +57,7 @@ private:
 class Uplink::Listener final : public mqtt::iaction_listener {
 public:
     enum class Kind { connect, publish };
-    Listener(Uplink& u, Kind kind) : u_(u), kind_(kind), alive_(u.alive_) {}
+    Listener(Uplink& u, Kind kind) : u_(u), kind_(kind), alive_(u.alive_), inbox_(u.inbox_) {}
 
     void on_success(const mqtt::token& tok) override { report(tok, true, {}); }
     void on_failure(const mqtt::token& tok) override {
@@ -78,16 +78,19 @@ private:
                 else u->handle_connect_failed(why);
             });
         } else {
-            auto id = reinterpret_cast<std::uintptr_t>(tok.get_user_context());
-            boost::asio::post(u_.io_, [alive, u, id, ok] {
-                if (*alive) u->handle_publish_done(id, ok);
-            });
+            // The context is the publish id shifted left, its low bit set when the ack may wait.
+            auto context = reinterpret_cast<std::uintptr_t>(tok.get_user_context());
+            if (inbox_->add(context >> 1, ok, (context & 1) != 0))
+                boost::asio::post(u_.io_, [alive, u] {
+                    if (*alive) u->settle_acks();
+                });
         }
     }
 
     Uplink& u_;
     Kind kind_;
     std::shared_ptr<std::atomic<bool>> alive_;
+    std::shared_ptr<AckInbox> inbox_;
 };
 
 Uplink::Uplink(boost::asio::io_context& io, const Config& config)
@@ -252,6 +255,7 @@ void Uplink::handle_connect_failed(const std::string& why) {
 
 void Uplink::handle_lost(const std::string& why) {
     if (!connected_) return;
+    settle_acks();  // what the broker acknowledged before the loss is delivered, not sent again
     connected_ = false;
     ++reconnects_;
     last_error_ = "lost: " + why;
@@ -285,13 +289,19 @@ void Uplink::publish(const std::string& topic, const std::string& payload, bool 
     outstanding_.emplace(id, std::move(on_done));
     try {
         auto msg = mqtt::make_message(topic, payload, config_.uplink.qos, retained);
-        client_->publish(msg, reinterpret_cast<void*>(static_cast<std::uintptr_t>(id)), *publish_listener_);
+        auto context = static_cast<std::uintptr_t>(id << 1 | (lazy_acks_ ? 1u : 0u));
+        client_->publish(msg, reinterpret_cast<void*>(context), *publish_listener_);
     } catch (const mqtt::exception& e) {
         log::debug("uplink: publish refused: ", e.what());
         boost::asio::post(io_, [this, id, alive = alive_] {
             if (*alive) handle_publish_done(id, false);
         });
     }
+}
+
+void Uplink::settle_acks() {
+    if (inbox_->empty()) return;
+    for (const Ack& a : inbox_->take()) handle_publish_done(a.id, a.delivered);
 }
 
 void Uplink::handle_publish_done(std::uint64_t id, bool ok) {
@@ -303,6 +313,7 @@ void Uplink::handle_publish_done(std::uint64_t id, bool ok) {
 }
 
 void Uplink::stop() {
+    settle_acks();
     stopping_ = true;
     reconnect_timer_.cancel();
     if (!client_->is_connected()) return;

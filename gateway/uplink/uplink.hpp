@@ -1,8 +1,9 @@
 #pragma once
 // The one upstream MQTT connection (Eclipse Paho C++ async client).
 //
-// Paho calls back on its own threads; every callback here only posts to the Asio executor, so all
-// state lives on the event loop thread and needs no locks.
+// Paho calls back on its own threads; every callback here only posts to the Asio executor (or, for
+// an acknowledgement nobody waits for, queues it in the AckInbox), so all state lives on the event
+// loop thread and needs no locks.
 
 #include <atomic>
 #include <cstdint>
@@ -18,6 +19,7 @@
 #include <mqtt/async_client.h>
 
 #include "core/backoff.hpp"
+#include "gateway/uplink/ack_inbox.hpp"
 #include "gateway/config.hpp"
 
 namespace loopgate {
@@ -45,6 +47,25 @@ public:
     // QoS 1 publish; on_done runs on the executor once the broker acknowledged it (true) or the
     // attempt failed for good (false; the caller publishes it again later).
     void publish(const std::string& topic, const std::string& payload, bool retained, AckHandler on_done);
+
+    // Acknowledgements of publishes made while a LazyAcks is alive need not wake the event loop:
+    // their handlers run at the next settle_acks(), which the owner calls before it relies on them
+    // (see ack_inbox.hpp). Everything else, and every failure, is handled as soon as it arrives.
+    class LazyAcks {
+    public:
+        LazyAcks(Uplink& u, bool lazy) : u_(u), was_(u.lazy_acks_) { u_.lazy_acks_ = lazy; }
+        ~LazyAcks() { u_.lazy_acks_ = was_; }
+        LazyAcks(const LazyAcks&) = delete;
+        LazyAcks& operator=(const LazyAcks&) = delete;
+
+    private:
+        Uplink& u_;
+        bool was_;
+    };
+    // Runs the handlers of the acknowledgements that arrived and were left waiting.
+    void settle_acks();
+    // While urgent, no acknowledgement waits (a shutdown drain, a full in-flight window).
+    void set_acks_urgent(bool urgent) { inbox_->set_urgent(urgent); }
 
     void on_connected(std::function<void()> f) { on_connected_ = std::move(f); }
 
@@ -90,6 +111,8 @@ private:
     boost::asio::steady_timer reconnect_timer_;
     Backoff backoff_;
     std::shared_ptr<std::atomic<bool>> alive_;
+    std::shared_ptr<AckInbox> inbox_ = std::make_shared<AckInbox>();
+    bool lazy_acks_ = false;
 
     bool connected_ = false;
     bool connecting_ = false;

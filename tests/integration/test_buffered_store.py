@@ -73,6 +73,18 @@ try:
     print(f"healthy: {fed} records delivered, {int(m['loopgate_store_unwritten_batches_total'])} batches never written,"
           f" store files unchanged")
 
+    # 1b. A lone record, with nothing read after it. Acknowledgements otherwise wait for the next
+    # read; this one is settled by the gateway's own timer before write_delay runs out: every batch
+    # the subscriber got is counted acknowledged, and the store files still have not moved.
+    feed(1)
+    lone = fed
+    sub.wait_for(lambda s: any(n == lone for n, _ in h.records_by_number(s.readings())), 20, f"record {lone}")
+    received = len({b.batch_sequence for b in sub.batches})
+    h.wait_until(lambda: metrics(metrics_port)["loopgate_batches_published_total"] >= received, 10,
+                 f"all {received} batches the subscriber got to be counted acknowledged")
+    assert store_files(d) == before, f"a lone record was written: {before} -> {store_files(d)}"
+    print(f"lone record: its acknowledgement settled without another read; still nothing written")
+
     # 2. Outage: written once write_delay (900 ms) has passed, delivered when the broker is back.
     broker.stop()
     h.wait_until(lambda: "lost connection" in gw.log_text() or "cannot connect" in gw.log_text(), 20,
