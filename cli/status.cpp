@@ -191,8 +191,12 @@ void print_status(const YAML::Node& doc) {
                 duration(g["uptime_s"].as<std::int64_t>()).c_str(),
                 g["clock"]["synchronized"].as<bool>() ? "synchronized" : "NOT synchronized",
                 g["disk_free_bytes"].IsNull() ? "-" : size(u(g["disk_free_bytes"])).c_str());
-    std::printf("config  %s  sha256 %s  loaded %s\n\n", s(g["config_file"]).c_str(), s(g["config_sha256"]).c_str(),
-                utc(g["config_loaded_ns"]).c_str());
+    std::string remote;
+    if (g["config_version"] && u(g["config_version"]) != 0)
+        remote = "remote version " + std::to_string(u(g["config_version"])) +
+                 (g["config_on_trial"] && g["config_on_trial"].as<bool>() ? " (ON TRIAL)" : "") + "  ";
+    std::printf("config  %s%s  sha256 %s  loaded %s\n\n", remote.c_str(), s(g["config_file"]).c_str(),
+                s(g["config_sha256"]).c_str(), utc(g["config_loaded_ns"]).c_str());
     print_table({"UPLINK", "STATE", "TLS", "RECONNECTS", "IN FLIGHT", "LAST ERROR"},
                 {{s(up["broker"]),
                   up["connected"].as<bool>() ? "connected since " + utc(up["connected_since_ns"]) : "DISCONNECTED",

@@ -48,6 +48,9 @@ std::string header_json(const DashboardView& v, std::int64_t now) {
                       ",\"uptime_s\":" + std::to_string((now - v.started_ns) / 1'000'000'000) +
                       ",\"config_file\":" + json_text(c.file) + ",\"config_sha256\":" + json_text(v.config.sha256) +
                       ",\"config_loaded_ns\":" + time_or_null(v.config.loaded_ns) +
+                      // 0: the local file; otherwise the signed remote version running (on trial until healthy)
+                      ",\"config_version\":" + number(v.gateway.remote ? v.gateway.remote->version() : 0) +
+                      ",\"config_on_trial\":" + boolean(v.gateway.remote && v.gateway.remote->on_trial()) +
                       ",\"clock\":{\"source\":" + json_text(clock.source) +
                       ",\"synchronized\":" + boolean(clock.synchronized);
     if (!clock.problem.empty()) out += ",\"problem\":" + json_text(clock.problem);

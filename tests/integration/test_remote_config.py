@@ -5,7 +5,8 @@ or sent with `loopgate config push`, replies read on <prefix>/<gw>/config/reply.
 
 Unsigned, wrong-key, replayed, other-gateway, expired and retained updates are refused, and an invalid
 YAML is refused with check-config's located error. A good update is applied and committed: the status
-document names its version and sha256. An update pointing at a broker port nobody listens on is rolled
+document names its version and sha256, and so do /api/status, `loopgate status` and the status page
+in chromium (when installed). An update pointing at a broker port nobody listens on is rolled
 back within the health timeout, the gateway reconnects, and a persistent subscriber still gets every
 reading (sequence check). A kill -9 while a version is on trial boots the last-known-good version, and
 `loopgate config revert` returns to the local file."""
@@ -13,14 +14,17 @@ reading (sequence check). A kill -9 while a version is on trial boots the last-k
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 import paho.mqtt.client as mqtt
 
+import browser
 import harness
 import loopgate_pb2
 
@@ -97,6 +101,15 @@ class Signer:
         return u.SerializeToString()
 
 
+def api_gateway(http_port):
+    """The status page's gateway section from /api/status; {} while the server restarts in-process."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/api/status", timeout=5) as r:
+            return json.load(r)["gateway"]
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
 def latest_status(sub):
     with sub._cond:
         docs = [json.loads(s) for s in sub.status if s]
@@ -114,7 +127,8 @@ def main():
     pty = harness.PtyPair(d, name=f"rc-{os.getpid()}")
     op = harness.keygen(d, "op")
     stranger = harness.keygen(d, "stranger")
-    path = harness.line_config(d, port, pty.gateway_end)
+    http_port = harness.free_port()
+    path = harness.line_config(d, port, pty.gateway_end, metrics=f"127.0.0.1:{http_port}")
     with open(path, "a") as f:
         f.write(f"remote_config:\n  enabled: true\n  keys: [{op}.pub]\n  health_timeout: {HEALTH_TIMEOUT_S}s\n")
     with open(path) as f:
@@ -177,6 +191,22 @@ def main():
                            "the status document to name version 10")
         assert latest_status(sub)["config"]["sha256"] == sha10
         assert gw.proc.poll() is None, "the gateway restarted in-process, the process lives on"
+        # The status page names the running version, and says whether it is still on trial.
+        page = harness.wait_until(lambda: (lambda g: g if g.get("config_version") == 10 and not g["config_on_trial"] else None)(
+            api_gateway(http_port)), 20, "/api/status to name version 10, no longer on trial")
+        assert page["config_sha256"] == sha10, page
+        table = subprocess.run([harness.LOOPGATE, "status", "--url", f"http://127.0.0.1:{http_port}/"],
+                               capture_output=True, text=True, timeout=30)
+        assert table.returncode == 0 and "remote version 10  " in table.stdout, table.stdout + table.stderr
+        if shutil.which("chromium"):
+            chrome = browser.Chromium(d)
+            try:
+                chrome.navigate(f"http://127.0.0.1:{http_port}/")
+                shown = chrome.wait_for("(() => { const t = document.getElementById('gw-config')?.textContent || '';"
+                                        " return t.startsWith('remote version') ? t : null })()", 20, "the page to name the version")
+                assert shown.startswith("remote version 10, "), shown
+            finally:
+                chrome.close()
 
         # --- replayed: the same version again ----------------------------------------------------------
         replies.send(signer.update(good, 10))
