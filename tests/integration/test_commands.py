@@ -10,14 +10,10 @@ payloads (invalid UTF-8 in a string field) are refused without flooding the log:
 complaints go through the gateway's rate-limited log. A signed command captured and re-sent after a
 clean restart or a kill -9 is refused as a replay, and the device is written only once."""
 
-import hashlib
 import os
 import signal
 import sys
-import threading
 import time
-
-import paho.mqtt.client as mqtt
 
 import harness
 import loopgate_pb2
@@ -33,52 +29,21 @@ def have_modules():
     return True
 
 
-class Replies:
-    """Publishes commands and collects CommandResults from the reply topic."""
+class Replies(harness.ReplyCollector):
+    """Publishes commands and collects CommandResults from the reply topic, by command id."""
 
     def __init__(self, port, topic):
-        self.results = {}
-        self.cond = threading.Condition()
-        self.topic = topic
-        self.client = mqtt.Client(client_id=f"test-cmd-{os.getpid()}")
-        self.client.on_message = self._on_message
-        ready = threading.Event()
-        self.client.on_connect = lambda c, *_: c.subscribe(topic + "/reply", 1)
-        self.client.on_subscribe = lambda *_: ready.set()
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-        assert ready.wait(10), "reply subscriber could not subscribe"
-
-    def _on_message(self, client, userdata, msg):
-        r = loopgate_pb2.CommandResult()
-        r.ParseFromString(msg.payload)
-        with self.cond:
-            self.results.setdefault(r.id, []).append(r)
-            self.cond.notify_all()
-
-    def send(self, payload):
-        self.client.publish(self.topic, payload, qos=1).wait_for_publish(5)
+        super().__init__(port, topic, topic + "/reply", loopgate_pb2.CommandResult, lambda r: r.id, name="cmd")
 
     def wait(self, cid, count=1, timeout=10):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while len(self.results.get(cid, [])) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no reply for command {cid!r}; have {list(self.results)}")
-                self.cond.wait(left)
-            return self.results[cid][count - 1]
+        return super().wait(cid, count=count, timeout=timeout, what="command result")
 
 
-class Signer:
+class Signer(harness.OperatorKey):
     """Makes Commands, signed with the operator key the gateway trusts."""
 
     def __init__(self, key_prefix):
-        from cryptography.hazmat.primitives import serialization
-        with open(f"{key_prefix}.key", "rb") as f:
-            self.key = serialization.load_pem_private_key(f.read(), password=None)
-        raw_pub = self.key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        self.key_id = hashlib.sha256(raw_pub).digest()[:8].hex()
+        super().__init__(key_prefix)
         self.counter = 0
 
     def cmd(self, point="setpoint", value=42.25, *, cid=None, expires_in=10.0, sign=True, tamper=False,
@@ -93,8 +58,7 @@ class Signer:
         else:
             c.double_value = value
         if sign:
-            c.key_id = self.key_id
-            c.signature = self.key.sign(c.SerializeToString())
+            self.sign(c)
         if tamper:
             c.double_value = 99.0
         return c
@@ -134,7 +98,7 @@ OK, REFUSED = loopgate_pb2.CommandResult.OK, loopgate_pb2.CommandResult.REFUSED
 def expect_reply(replies, c, status, error=""):
     """Sends a Command and asserts the gateway's answer to it."""
     replies.send(c.SerializeToString())
-    r = replies.wait(c.id, count=len(replies.results.get(c.id, [])) + 1)
+    r = replies.wait(c.id, count=replies.count(c.id) + 1)
     name = loopgate_pb2.CommandResult.Status.Name(r.status)
     assert r.status == status, f"{c.id}: expected {loopgate_pb2.CommandResult.Status.Name(status)}, got {name}: {r.error}"
     assert error in r.error, f"{c.id}: error {r.error!r} does not mention {error!r}"

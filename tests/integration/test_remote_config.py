@@ -18,11 +18,9 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 
-import paho.mqtt.client as mqtt
 
 import browser
 import harness
@@ -40,65 +38,22 @@ def have_modules():
     return True
 
 
-class Replies:
+class Replies(harness.ReplyCollector):
     """Publishes on <prefix>/<gw>/config/set and collects ConfigReplies by version."""
 
     def __init__(self, port, base):
-        self.by_version = {}
-        self.cond = threading.Condition()
-        self.base = base
-        self.client = mqtt.Client(client_id=f"test-config-{os.getpid()}")
-        self.client.on_message = self._on_message
-        ready = threading.Event()
-        self.client.on_connect = lambda c, *_: c.subscribe(base + "/reply", 1)
-        self.client.on_subscribe = lambda *_: ready.set()
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-        assert ready.wait(10), "reply subscriber could not subscribe"
-
-    def _on_message(self, client, userdata, msg):
-        r = Reply()
-        r.ParseFromString(msg.payload)
-        with self.cond:
-            self.by_version.setdefault(r.version, []).append(r)
-            self.cond.notify_all()
-
-    def send(self, payload, retain=False):
-        self.client.publish(self.base + "/set", payload, qos=1, retain=retain).wait_for_publish(5)
+        super().__init__(port, base + "/set", base + "/reply", Reply, lambda r: r.version, name="config")
 
     def wait(self, version, status, timeout=10):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for r in self.by_version.get(version, []):
-                    if r.status == status:
-                        return r
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    have = [(r.version, Reply.Status.Name(r.status), r.reason) for rs in self.by_version.values() for r in rs]
-                    raise AssertionError(f"no {Reply.Status.Name(status)} reply for version {version}; have {have}")
-                self.cond.wait(left)
-
-    def close(self):
-        self.client.loop_stop()
-        self.client.disconnect()
+        return super().wait(version, lambda r: r.status == status, timeout=timeout,
+                            what=f"{Reply.Status.Name(status)} reply")
 
 
-class Signer:
-    def __init__(self, key_prefix):
-        from cryptography.hazmat.primitives import serialization
-        with open(f"{key_prefix}.key", "rb") as f:
-            self.key = serialization.load_pem_private_key(f.read(), password=None)
-        raw = self.key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        self.key_id = hashlib.sha256(raw).digest()[:8].hex()
-
+class Signer(harness.OperatorKey):
     def update(self, yaml_text, version, gateway="test-gw", expires_in=60, sign=True):
         u = loopgate_pb2.ConfigUpdate(yaml=yaml_text, version=version, gateway_id=gateway,
                                       expires_ns=time.time_ns() + int(expires_in * 1e9))
-        if sign:
-            u.key_id = self.key_id
-            u.signature = self.key.sign(u.SerializeToString())
-        return u.SerializeToString()
+        return (self.sign(u) if sign else u).SerializeToString()
 
 
 def api_gateway(http_port):
