@@ -255,8 +255,10 @@ void Uplink::handle_connect_failed(const std::string& why) {
 
 void Uplink::handle_lost(const std::string& why) {
     if (!connected_) return;
-    settle_acks();  // what the broker acknowledged before the loss is delivered, not sent again
     connected_ = false;
+    // What the broker acknowledged before the loss is delivered, not sent again. (Disconnected
+    // first: an acknowledgement's handler must not publish into the dying client.)
+    settle_acks();
     ++reconnects_;
     last_error_ = "lost: " + why;
     log::warning("uplink: lost connection to ", config_.uplink.broker, ": ", why, "; reconnecting");

@@ -64,7 +64,7 @@ public:
     };
     // Runs the handlers of the acknowledgements that arrived and were left waiting.
     void settle_acks();
-    // While urgent, no acknowledgement waits (a shutdown drain, a full in-flight window).
+    // While urgent, no acknowledgement waits (the bridge's shutdown drain waits on them).
     void set_acks_urgent(bool urgent) { inbox_->set_urgent(urgent); }
 
     void on_connected(std::function<void()> f) { on_connected_ = std::move(f); }
