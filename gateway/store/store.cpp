@@ -250,13 +250,9 @@ void Store::open_database() {
     // worth twice the wear, and a drop of old batches would be as large as the batches themselves.
     exec("PRAGMA secure_delete=OFF");
     // A bounded log: checkpointed once it holds wal_limit() and cut back to that size after.
-    std::uint64_t page_size = 4096;
-    {
-        sqlite3_stmt* s = prepare("PRAGMA page_size");
-        Reset r{s};
-        if (sqlite3_step(s) == SQLITE_ROW) page_size = std::max<std::uint64_t>(512, static_cast<std::uint64_t>(sqlite3_column_int64(s, 0)));
-    }
-    exec(("PRAGMA wal_autocheckpoint=" + std::to_string(std::max<std::uint64_t>(16, wal_limit() / page_size))).c_str());
+    page_size_ = pragma_number("PRAGMA page_size");
+    exec(("PRAGMA wal_autocheckpoint=" +
+          std::to_string(std::max<std::uint64_t>(16, wal_limit() / std::max<std::uint64_t>(512, page_size_)))).c_str());
     exec(("PRAGMA journal_size_limit=" + std::to_string(wal_limit())).c_str());
     upgrade_layout();
     // A quick structural check catches files that are damaged beyond the header.
@@ -922,15 +918,16 @@ std::uint64_t Store::wal_limit() const { return std::min<std::uint64_t>(4u << 20
 
 std::uint64_t Store::commit_chunk() const { return std::max<std::uint64_t>(4096, std::min<std::uint64_t>(1u << 20, limits_.max_bytes / 8)); }
 
+std::uint64_t Store::pragma_number(const char* sql) {
+    sqlite3_stmt* s = prepare(sql);
+    Reset r{s};
+    return sqlite3_step(s) == SQLITE_ROW ? static_cast<std::uint64_t>(sqlite3_column_int64(s, 0)) : 0;
+}
+
 void Store::refresh_used() {
-    auto pragma = [&](const char* sql) -> std::uint64_t {
-        sqlite3_stmt* s = prepare(sql);
-        Reset r{s};
-        return sqlite3_step(s) == SQLITE_ROW ? static_cast<std::uint64_t>(sqlite3_column_int64(s, 0)) : 0;
-    };
-    // After every commit: two reads of the database header, which is in the page cache.
-    if (page_size_ == 0) page_size_ = pragma("PRAGMA page_size");
-    std::uint64_t pages = pragma("PRAGMA page_count"), free_pages = pragma("PRAGMA freelist_count");
+    // After every commit: two reads of the database header, which is in the page cache. The page
+    // size is read once, when the database opens.
+    std::uint64_t pages = pragma_number("PRAGMA page_count"), free_pages = pragma_number("PRAGMA freelist_count");
     stats_.used_bytes = (pages - std::min(pages, free_pages)) * page_size_;
 }
 

@@ -212,6 +212,8 @@ private:
     void refresh_sizes();
     void recount();  // depth and bytes from the database
     void refresh_used();
+    // A PRAGMA that answers one number (page_size, page_count, ...); 0 when it answers nothing.
+    std::uint64_t pragma_number(const char* sql);
     int sync_wal();
     void id_marks_failed();
     bool logged_marks_failure_ = false;
@@ -243,7 +245,7 @@ private:
     std::unique_ptr<IdMarks> marks_;
     std::map<std::string, std::uint64_t> device_floor_;  // from the marks, after a recovery
     std::uint64_t unknown_device_floor_ = 0;
-    std::uint64_t page_size_ = 0;  // of the open database; 0 until asked
+    std::uint64_t page_size_ = 0;  // of the open database, read when it opens
     sqlite3* db_ = nullptr;
     std::map<std::string, sqlite3_stmt*> statements_;
     std::uint64_t last_sequence_ = 0;

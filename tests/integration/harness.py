@@ -287,14 +287,10 @@ class Subscriber:
             return [r for b in self.batches for r in b.readings]
 
     def wait_for(self, predicate, timeout, what):
-        deadline = time.monotonic() + timeout
         with self._cond:
-            while not predicate(self):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"timed out after {timeout}s waiting for {what}; "
-                                         f"have {len(self.batches)} batches")
-                self._cond.wait(left)
+            if not self._cond.wait_for(lambda: predicate(self), timeout):
+                raise AssertionError(f"timed out after {timeout}s waiting for {what}; "
+                                     f"have {len(self.batches)} batches")
 
     def close(self):
         self.client.loop_stop()
@@ -392,17 +388,16 @@ class ReplyCollector:
 
     def wait(self, key, match=lambda r: True, count=1, timeout=10, what=None):
         """The count-th reply for `key` that `match` accepts; fails after `timeout` seconds."""
-        deadline = time.monotonic() + timeout
+        def counted():
+            found = [r for r in self.by_key.get(key, []) if match(r)]
+            return found[count - 1] if len(found) >= count else None
+
         with self.cond:
-            while True:
-                found = [r for r in self.by_key.get(key, []) if match(r)]
-                if len(found) >= count:
-                    return found[count - 1]
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no {what or 'reply'} for {key!r} within {timeout}s; have "
-                                         f"{ {k: [str(r).replace(chr(10), ' ') for r in rs] for k, rs in self.by_key.items()} }")
-                self.cond.wait(left)
+            reply = self.cond.wait_for(counted, timeout)
+            if reply is None:
+                raise AssertionError(f"no {what or 'reply'} for {key!r} within {timeout}s; have "
+                                     f"{ {k: [str(r).replace(chr(10), ' ') for r in rs] for k, rs in self.by_key.items()} }")
+            return reply
 
     def close(self):
         self.client.loop_stop()
