@@ -26,7 +26,7 @@ fi
 host_pkgs=(crossbuild-essential-arm64 qemu-user-static protobuf-compiler catch2 cmake ninja-build
            pkg-config dpkg-dev file)
 arm64_pkgs=(libboost-dev libserialport-dev libpaho-mqttpp-dev libpaho-mqtt-dev libprotobuf-dev
-            libsqlite3-dev libsystemd-dev libssl-dev libre2-dev libyaml-cpp0.7)
+            libsqlite3-dev zlib1g-dev libsystemd-dev libssl-dev libre2-dev libyaml-cpp0.7)
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 updated=0

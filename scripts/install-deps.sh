@@ -8,7 +8,7 @@ packages=(
   libboost-dev libserialport-dev libpaho-mqttpp-dev libpaho-mqtt-dev
   libprotobuf-dev protobuf-compiler catch2
   mosquitto mosquitto-clients socat
-  libsqlite3-dev libyaml-cpp-dev libsystemd-dev libssl-dev libre2-dev
+  libsqlite3-dev zlib1g-dev libyaml-cpp-dev libsystemd-dev libssl-dev libre2-dev
   python3 python3-pymodbus python3-serial python3-paho-mqtt python3-protobuf python3-cryptography
   python3-websocket
   # the status page's browser test (tests/integration/browser.py): headless, driven over DevTools

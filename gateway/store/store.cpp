@@ -22,6 +22,7 @@
 #include "core/log.hpp"
 #include "gateway/store/crc32c.hpp"
 #include "gateway/store/id_marks.hpp"
+#include "gateway/store/part_codec.hpp"
 #include "gateway/store/wal_check.hpp"
 #include "gateway/store/wal_syncer.hpp"
 
@@ -55,13 +56,18 @@ bool is_corruption(int code) {
 constexpr std::size_t aside_copies_kept = 3;
 constexpr std::size_t commit_ops_max = 4096;
 
-// Layout 3 (layout 2 plus a CRC-32C of each part's payload, NULL for parts written by layout 2).
+// Layout 4: layout 3 (layout 2 plus a CRC-32C of each part's stored bytes, NULL for parts written
+// by layout 2) plus each part's encoding (gateway/store/part_codec.hpp; NULL: raw, as layout 3 wrote).
 // A part's id is its batch's sequence shifted left by part_bits, plus its index within
 // the batch: a batch's parts sit together in the table's own b-tree, so neither writing nor reading
 // them needs a second index, and a commit of one part writes one table page (plus overflow).
-// A batch's readings and bytes are summed from its parts when it closes, not updated per part.
-constexpr int layout_version = 3;
-constexpr int part_bits = 20;  // more parts than a batch can have: each holds a reading, batches <= 100,000
+// A batch's readings and bytes are summed from its parts when it closes, not updated per part; its
+// bytes are the stored bytes (deflated parts count their deflated size).
+constexpr int layout_version = 4;
+constexpr int part_bits = 20;
+// More than a row can hold once inflated (a row holds at most a commit chunk, 1 MiB, of raw parts):
+// beyond this a stored row is damaged, not large.
+constexpr std::size_t part_max_raw_bytes = 64u << 20;  // more parts than a batch can have: each holds a reading, batches <= 100,000
 const char* const schema = R"(
 CREATE TABLE IF NOT EXISTS batches (
   sequence   INTEGER PRIMARY KEY,
@@ -73,7 +79,8 @@ CREATE TABLE IF NOT EXISTS parts (
   id       INTEGER PRIMARY KEY,
   readings INTEGER NOT NULL,
   payload  BLOB NOT NULL,
-  crc      INTEGER);
+  crc      INTEGER,
+  encoding INTEGER);
 CREATE TABLE IF NOT EXISTS device_sequences (device TEXT PRIMARY KEY, sequence INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 )";
@@ -325,7 +332,8 @@ void Store::upgrade_layout() {
     exec("BEGIN IMMEDIATE");
     try {
         if (layout_1) exec(upgrade_from_layout_1);
-        if (has_parts) exec("ALTER TABLE parts ADD COLUMN crc INTEGER");  // layout 2 -> 3
+        if (has_parts && version < 3) exec("ALTER TABLE parts ADD COLUMN crc INTEGER");
+        if (has_parts && version < 4) exec("ALTER TABLE parts ADD COLUMN encoding INTEGER");
         exec(schema);
         exec(("PRAGMA user_version = " + std::to_string(layout_version)).c_str());
         exec("COMMIT");
@@ -526,12 +534,12 @@ bool Store::rewrite_parts(std::uint64_t first, std::uint64_t last, const PartFix
     sqlite3_int64 after = first_part(first) - 1;
     for (bool more = true; more;) {
         // A chunk is read, then written: rows changed under a SELECT still stepping are undefined.
-        std::vector<std::pair<sqlite3_int64, std::string>> chunk;
+        std::vector<std::pair<sqlite3_int64, EncodedPart>> chunk;
         std::size_t bytes = 0;
         std::int64_t grown = 0;
         more = false;
         {
-            sqlite3_stmt* s = prepare("SELECT id, payload, crc FROM parts WHERE id > ? AND id <= ? ORDER BY id");
+            sqlite3_stmt* s = prepare("SELECT id, payload, crc, encoding FROM parts WHERE id > ? AND id <= ? ORDER BY id");
             Reset r{s};
             sqlite3_bind_int64(s, 1, after);
             sqlite3_bind_int64(s, 2, last_part(last));
@@ -543,11 +551,14 @@ bool Store::rewrite_parts(std::uint64_t first, std::uint64_t last, const PartFix
                 if (sqlite3_column_type(s, 2) != SQLITE_NULL &&
                     static_cast<std::uint32_t>(sqlite3_column_int64(s, 2)) != crc32c(stored))
                     continue;  // damaged: read_after() drops and counts it; a new checksum would hide that
-                auto fixed = fix(stored);
+                auto raw = decode_part(stored, sqlite3_column_int(s, 3), part_max_raw_bytes);
+                if (!raw) continue;  // likewise
+                auto fixed = fix(*raw);
                 if (!fixed) continue;
                 bytes += fixed->size();
-                grown += static_cast<std::int64_t>(fixed->size()) - static_cast<std::int64_t>(stored.size());
-                chunk.emplace_back(after, std::move(*fixed));
+                EncodedPart row = encode_part(*fixed);
+                grown += static_cast<std::int64_t>(row.bytes.size()) - static_cast<std::int64_t>(stored.size());
+                chunk.emplace_back(after, std::move(row));
                 more = bytes >= commit_chunk();
             }
             if (!more && rc != SQLITE_DONE) {
@@ -559,12 +570,14 @@ bool Store::rewrite_parts(std::uint64_t first, std::uint64_t last, const PartFix
         try {
             exec("BEGIN IMMEDIATE");
             std::set<std::uint64_t> batches;
-            for (const auto& [id, payload] : chunk) {
-                sqlite3_stmt* u = prepare("UPDATE parts SET payload = ?, crc = ? WHERE id = ?");
+            for (const auto& [id, row] : chunk) {
+                sqlite3_stmt* u = prepare("UPDATE parts SET payload = ?, crc = ?, encoding = ? WHERE id = ?");
                 Reset r{u};
-                sqlite3_bind_blob(u, 1, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
-                sqlite3_bind_int64(u, 2, crc32c(payload));
-                sqlite3_bind_int64(u, 3, id);
+                sqlite3_bind_blob(u, 1, row.bytes.data(), static_cast<int>(row.bytes.size()), SQLITE_STATIC);
+                sqlite3_bind_int64(u, 2, crc32c(row.bytes));
+                if (row.encoding == PartEncoding::raw) sqlite3_bind_null(u, 3);
+                else sqlite3_bind_int(u, 3, static_cast<int>(row.encoding));
+                sqlite3_bind_int64(u, 4, id);
                 if (sqlite3_step(u) != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), sqlite3_errcode(db_));
                 batches.insert(static_cast<std::uint64_t>(id) >> part_bits);
             }
@@ -603,36 +616,51 @@ void Store::recount() {
     }
 }
 
-void Store::apply(const Op& op) {
+std::deque<Store::Op>::const_iterator Store::apply(std::deque<Op>::const_iterator op, std::deque<Op>::const_iterator end,
+                                                   std::uint64_t& stored_bytes) {
     auto step = [&](sqlite3_stmt* s) {
         int rc = sqlite3_step(s);
         if (rc != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_), rc);
     };
-    switch (op.kind) {
-        case Op::open: {
-            sqlite3_stmt* s = prepare("INSERT INTO batches (sequence, created_ns) VALUES (?, ?)");
-            Reset r{s};
-            sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(op.sequence));
-            sqlite3_bind_int64(s, 2, op.created_ns);
-            step(s);
-            db_newest_ = std::max(db_newest_, op.sequence);
-            memory_.erase(op.sequence);  // partly on disk from now on: handed out from there
-            [[fallthrough]];  // the header is the batch's first part
-        }
-        case Op::part: {
-            sqlite3_stmt* s = prepare("INSERT INTO parts (id, readings, payload, crc) VALUES (?, ?, ?, ?)");
-            Reset r{s};
-            sqlite3_bind_int64(s, 1, op.part_id);
-            sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(op.readings));
-            sqlite3_bind_blob(s, 3, op.bytes.data(), static_cast<int>(op.bytes.size()), SQLITE_STATIC);
-            sqlite3_bind_int64(s, 4, crc32c(op.bytes));
-            step(s);
-            break;
-        }
-        case Op::close:
-            close_in_db(op.sequence);
-            break;
+    if (op->kind == Op::close) {
+        close_in_db(op->sequence);
+        return std::next(op);
     }
+    if (op->kind == Op::open) {
+        sqlite3_stmt* s = prepare("INSERT INTO batches (sequence, created_ns) VALUES (?, ?)");
+        Reset r{s};
+        sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(op->sequence));
+        sqlite3_bind_int64(s, 2, op->created_ns);
+        step(s);
+        db_newest_ = std::max(db_newest_, op->sequence);
+        memory_.erase(op->sequence);  // partly on disk from now on: handed out from there
+    }
+    // The header (a batch's first part) and the parts after it that this commit writes go into one
+    // row under the first one's id: one row's overhead, and deflated together (part_codec.hpp).
+    auto last = std::next(op);
+    std::uint64_t readings = op->readings;
+    std::size_t raw_size = op->bytes.size();
+    for (; last != end && last->kind == Op::part && last->sequence == op->sequence; ++last) {
+        readings += last->readings;
+        raw_size += last->bytes.size();
+    }
+    std::string joined;
+    if (std::next(op) != last) {
+        joined.reserve(raw_size);
+        for (auto it = op; it != last; ++it) joined += it->bytes;
+    }
+    EncodedPart row = encode_part(std::next(op) != last ? std::string_view(joined) : std::string_view(op->bytes));
+    sqlite3_stmt* s = prepare("INSERT INTO parts (id, readings, payload, crc, encoding) VALUES (?, ?, ?, ?, ?)");
+    Reset r{s};
+    sqlite3_bind_int64(s, 1, op->part_id);
+    sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(readings));
+    sqlite3_bind_blob(s, 3, row.bytes.data(), static_cast<int>(row.bytes.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, crc32c(row.bytes));
+    if (row.encoding == PartEncoding::raw) sqlite3_bind_null(s, 5);
+    else sqlite3_bind_int(s, 5, static_cast<int>(row.encoding));
+    step(s);
+    stored_bytes += row.bytes.size();
+    return last;
 }
 
 void Store::save_device_sequences(std::size_t ops) {
@@ -712,12 +740,13 @@ bool Store::commit_chunk(std::size_t ops) {
     // (With a background syncer every commit runs that way, and the syncer does the syncing.)
     bool has_data = std::any_of(chunk.begin(), chunk.end(), [](const Op& op) { return op.kind != Op::close; });
     bool skip_sync = !has_data && !syncer_;
+    std::uint64_t stored_bytes = 0;
     try {
         if (skip_sync) exec("PRAGMA synchronous=NORMAL");
         exec("BEGIN IMMEDIATE");
         for (std::uint64_t seq : removals_) drop_batch(seq);
         if (!removals_.empty()) save_last_sequence();
-        for (const Op& op : chunk) apply(op);
+        for (auto op = chunk.begin(); op != chunk.end();) op = apply(op, chunk.end(), stored_bytes);
         // Buffered, the id marks and the clean-close record keep the device sequences: one page
         // less per commit.
         if (!buffered()) save_device_sequences(ops);
@@ -731,11 +760,11 @@ bool Store::commit_chunk(std::size_t ops) {
         return false;
     }
     ++stats_.commits;
+    stats_.bytes += stored_bytes;
     if (has_data) ++data_commits_;
     // Counters follow the committed state.
     for (const Op& op : chunk) {
         if (op.kind == Op::open) ++stats_.depth;
-        if (op.kind != Op::close) stats_.bytes += op.bytes.size();
         if (op.kind == Op::close) closes_waiting_.emplace_back(op.sequence, data_commits_);
         stats_.pending_bytes -= std::min<std::uint64_t>(stats_.pending_bytes, op.bytes.size());
     }
@@ -829,7 +858,7 @@ std::vector<StoredBatch> Store::read_after(std::uint64_t after, std::size_t limi
         if (out.size() < limit && rc != SQLITE_DONE)
             throw std::runtime_error("store " + path_ + ": cannot read: " + sqlite3_errmsg(db_));
     }
-    sqlite3_stmt* p = prepare("SELECT id, payload, crc, readings FROM parts WHERE id BETWEEN ? AND ? ORDER BY id");
+    sqlite3_stmt* p = prepare("SELECT id, payload, crc, readings, encoding FROM parts WHERE id BETWEEN ? AND ? ORDER BY id");
     std::vector<StoredBatch> good;
     for (StoredBatch& b : out) {
         Reset r{p};
@@ -842,14 +871,17 @@ std::vector<StoredBatch> Store::read_after(std::uint64_t after, std::size_t limi
             std::string_view bytes(data ? data : "", static_cast<std::size_t>(sqlite3_column_bytes(p, 1)));
             // A part the disk changed would make the whole batch unparsable at the consumer: leave
             // it out, and count its readings as dropped.
-            if (sqlite3_column_type(p, 2) != SQLITE_NULL &&
-                static_cast<std::uint32_t>(sqlite3_column_int64(p, 2)) != crc32c(bytes)) {
+            std::optional<std::string> raw;
+            if (sqlite3_column_type(p, 2) == SQLITE_NULL ||
+                static_cast<std::uint32_t>(sqlite3_column_int64(p, 2)) == crc32c(bytes))
+                raw = decode_part(bytes, sqlite3_column_int(p, 4), part_max_raw_bytes);
+            if (!raw) {
                 ++damaged;
                 lost += static_cast<std::uint64_t>(sqlite3_column_int64(p, 3));
                 if (sqlite3_column_int64(p, 0) == first_part(b.sequence)) header_damaged = true;
                 continue;
             }
-            b.payload.append(bytes);
+            b.payload += *raw;
         }
         if (damaged == 0) {
             good.push_back(std::move(b));

@@ -28,9 +28,11 @@
 // device sequences.
 //
 // Wear: every page a commit touches is written twice (WAL, then checkpoint), so a commit of new
-// readings touches as few as it can: the part (parts are clustered by batch, no index), one row per
-// device of `device_sequences`. Batch totals are written when it closes; the id high-water mark in
-// `meta` only when batches are deleted.
+// readings touches as few as it can: one row per batch it writes to (the header and parts the commit
+// holds, joined, and deflated when that saves a quarter: gateway/store/part_codec.hpp; rows are
+// clustered by batch, no index), one row per device of `device_sequences` (write-through only). Batch
+// totals are written when it closes; the id high-water mark in `meta` only when batches are deleted.
+// A row is the unit of damage too: a part the disk changed costs the readings of its commit.
 
 #include <chrono>
 #include <cstddef>
@@ -222,7 +224,10 @@ private:
     void exec(const char* sql);
     sqlite3_stmt* prepare(const char* sql);
     void upgrade_layout();
-    void apply(const Op& op);
+    // Writes `op` and, for a header or part, the parts of its batch that follow it up to `end`, in one
+    // row; adds the bytes stored to `stored_bytes`. Returns the first op not written.
+    std::deque<Op>::const_iterator apply(std::deque<Op>::const_iterator op, std::deque<Op>::const_iterator end,
+                                         std::uint64_t& stored_bytes);
     void close_in_db(std::uint64_t sequence);
     void save_device_sequences(std::size_t ops);
     void write_device_sequences(const std::map<std::string, std::uint64_t>& high);

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+import zlib
 
 import paho.mqtt.client as mqtt
 
@@ -313,17 +314,29 @@ def store_readings(path):
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         # Each part is itself a serialized Batch (parts concatenate into the published payload).
-        rows = db.execute("SELECT payload FROM parts ORDER BY id").fetchall()
+        columns = {c[1] for c in db.execute("PRAGMA table_info(parts)")}
+        if not columns:
+            return []
+        encoding = "encoding" if "encoding" in columns else "NULL"  # layout 3 and older: raw parts
+        rows = db.execute(f"SELECT payload, {encoding} FROM parts ORDER BY id").fetchall()
     except sqlite3.OperationalError:
         return []
     finally:
         db.close()
     out = []
-    for (payload,) in rows:
+    for payload, encoding in rows:
         b = loopgate_pb2.Batch()
-        b.ParseFromString(payload)
+        b.ParseFromString(stored_part(payload, encoding))
         out.extend(b.readings)
     return out
+
+
+def stored_part(payload, encoding):
+    """A stored part's raw bytes, inflated with Python's zlib (encoding 1: raw deflate, RFC 1951)."""
+    if encoding in (None, 0):
+        return payload
+    assert encoding == 1, f"unknown part encoding {encoding}"
+    return zlib.decompress(payload, -15)
 
 
 def keygen(directory, name):

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "gateway/store/crc32c.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/store/wal_check.hpp"
 #include "gateway/uplink/payload.hpp"
@@ -145,6 +146,14 @@ TEST_CASE("a batch id is never reused even after the age limit dropped every bat
 
 namespace {
 
+// `bytes` as an SQL blob literal, x'...'.
+std::string sql_blob(const std::string& bytes) {
+    static const char* digits = "0123456789abcdef";
+    std::string out = "x'";
+    for (unsigned char c : bytes) out += {digits[c >> 4], digits[c & 15]};
+    return out + "'";
+}
+
 void sql(const std::string& path, const char* text) {
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
@@ -165,12 +174,6 @@ TEST_CASE("a store of layout 1 is upgraded in place, its batches and sequences k
     std::string header7 = encode_batch_header("gw", 7, 70), header8 = encode_batch_header("gw", 8, 80);
     std::vector<Reading> r1{reading("d", 11, 1.0)}, r2{reading("d", 12, 2.0)}, r3{reading("d", 13, 3.0)};
     std::string p1 = encode_readings(r1), p2 = encode_readings(r2), p3 = encode_readings(r3);
-    auto hex = [](const std::string& bytes) {
-        static const char* digits = "0123456789abcdef";
-        std::string out = "x'";
-        for (unsigned char c : bytes) out += {digits[c >> 4], digits[c & 15]};
-        return out + "'";
-    };
     std::string script =
         "PRAGMA journal_mode=WAL;"
         "CREATE TABLE batches (sequence INTEGER PRIMARY KEY, created_ns INTEGER NOT NULL,"
@@ -180,8 +183,8 @@ TEST_CASE("a store of layout 1 is upgraded in place, its batches and sequences k
         "CREATE TABLE device_sequences (device TEXT PRIMARY KEY, sequence INTEGER NOT NULL);"
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
         "INSERT INTO batches VALUES (7, 70, 1, 2, 0), (8, 80, 0, 1, 0);"
-        "INSERT INTO parts (id, sequence, payload) VALUES (1, 7, " + hex(header7) + "), (2, 7, " + hex(p1) +
-        "), (3, 8, " + hex(header8) + "), (4, 7, " + hex(p2) + "), (5, 8, " + hex(p3) + ");"
+        "INSERT INTO parts (id, sequence, payload) VALUES (1, 7, " + sql_blob(header7) + "), (2, 7, " + sql_blob(p1) +
+        "), (3, 8, " + sql_blob(header8) + "), (4, 7, " + sql_blob(p2) + "), (5, 8, " + sql_blob(p3) + ");"
         "INSERT INTO device_sequences VALUES ('d', 13);"
         "INSERT INTO meta VALUES ('last_sequence', 8);";
     sql(dir.file("store.db"), script.c_str());
@@ -206,6 +209,96 @@ TEST_CASE("a store of layout 1 is upgraded in place, its batches and sequences k
     REQUIRE(s.commit());
     CHECK(s.read_after(0, 10).size() == 2);
     CHECK(s.read_after(8, 10).front().sequence == next);
+}
+
+namespace {
+
+// (rows, encoding of the last row, stored bytes) of the parts table, read with SQLite directly.
+struct PartRows {
+    int rows = 0;
+    int last_encoding = -1;
+    std::int64_t stored_bytes = 0;
+};
+
+PartRows part_rows(const std::string& path) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "SELECT coalesce(encoding, 0), length(payload) FROM parts ORDER BY id", -1, &st, nullptr) == SQLITE_OK);
+    PartRows out;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        ++out.rows;
+        out.last_encoding = sqlite3_column_int(st, 0);
+        out.stored_bytes += sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("what one commit writes of a batch is one row, deflated when it holds many readings, and reads back byte for byte", "[store]") {
+    testing::TempDir dir{"store"};
+    std::string written;
+    {
+        Store s(dir.file("store.db"), roomy);
+        std::uint64_t seq = s.next_sequence();
+        written = encode_batch_header("gw", seq, 5);
+        s.open_batch(seq, 5, written);
+        for (std::uint64_t k = 1; k <= 45; ++k) {
+            std::vector<Reading> two{reading("weather-station-1", 2 * k - 1, 21.25), reading("weather-station-1", 2 * k, 1013.2)};
+            std::string part = encode_readings(two);
+            written += part;
+            s.append(seq, part, 2, {{"weather-station-1", 2 * k}});
+        }
+        s.close_batch(seq);
+        REQUIRE(s.commit());
+        CHECK(s.stats().bytes * 3 < written.size());  // what the disk holds
+    }
+    PartRows rows = part_rows(dir.file("store.db"));
+    CHECK(rows.rows == 1);
+    CHECK(rows.last_encoding == 1);
+    CHECK(rows.stored_bytes * 3 < static_cast<std::int64_t>(written.size()));
+
+    Store s(dir.file("store.db"), roomy);
+    auto out = s.read_after(0, 10);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].readings == 90);
+    CHECK(out[0].payload == written);
+    CHECK(parse(out[0].payload).readings_size() == 90);
+}
+
+TEST_CASE("a store of layout 3 is upgraded in place: its parts read back as they were, new ones may be deflated", "[store]") {
+    testing::TempDir dir{"store"};
+    std::string header = encode_batch_header("gw", 4, 40);
+    std::vector<Reading> r1{reading("d", 1, 1.0)};
+    std::string p1 = encode_readings(r1);
+    std::string script =
+        "PRAGMA journal_mode=WAL;"
+        "CREATE TABLE batches (sequence INTEGER PRIMARY KEY, created_ns INTEGER NOT NULL,"
+        " closed INTEGER NOT NULL DEFAULT 0, readings INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0);"
+        "CREATE TABLE parts (id INTEGER PRIMARY KEY, readings INTEGER NOT NULL, payload BLOB NOT NULL, crc INTEGER);"
+        "CREATE TABLE device_sequences (device TEXT PRIMARY KEY, sequence INTEGER NOT NULL);"
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+        "INSERT INTO batches VALUES (4, 40, 1, 1, 0);"
+        "INSERT INTO parts VALUES (4 << 20, 0, " + sql_blob(header) + ", " + std::to_string(crc32c(header)) + "), ((4 << 20) + 1, 1, " +
+        sql_blob(p1) + ", " + std::to_string(crc32c(p1)) + ");"
+        "INSERT INTO device_sequences VALUES ('d', 1);"
+        "PRAGMA user_version = 3;";
+    sql(dir.file("store.db"), script.c_str());
+
+    Store s(dir.file("store.db"), roomy);
+    auto out = s.read_after(0, 10);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].payload == header + p1);
+    CHECK(s.stats().damaged_parts == 0);
+    std::uint64_t next = add_batch(s, 2, 60);
+    auto both = s.read_after(0, 10);
+    REQUIRE(both.size() == 2);
+    CHECK(both[1].sequence == next);
+    CHECK(parse(both[1].payload).readings_size() == 60);
+    CHECK(part_rows(dir.file("store.db")).last_encoding == 1);
 }
 
 TEST_CASE("a store written by a newer loopgate is refused, not rewritten", "[store]") {
@@ -282,11 +375,22 @@ namespace {
 constexpr std::uint64_t one_mib = 1u << 20;
 
 // Stores one closed batch of one reading whose value is `kib` KiB of text.
+// Printable text that deflate cannot shrink by a quarter: the store keeps it as it is, so a batch
+// takes its size on disk.
+std::string incompressible(std::size_t n, std::uint64_t seed) {
+    std::string out(n, ' ');
+    for (char& c : out) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        c = static_cast<char>(' ' + (seed >> 33) % 95);
+    }
+    return out;
+}
+
 std::uint64_t add_big_batch(Store& s, std::int64_t created, int kib = 64) {
     std::uint64_t seq = s.next_sequence();
     s.open_batch(seq, created, encode_batch_header("gw", seq, created));
     Reading r = reading("d", seq, 0);
-    r.value = std::string(static_cast<std::size_t>(kib) * 1024, 'x');
+    r.value = incompressible(static_cast<std::size_t>(kib) * 1024, seq);
     std::vector<Reading> one{r};
     s.append(seq, encode_readings(one), 1, {{"d", seq}});
     s.close_batch(seq);
@@ -453,6 +557,7 @@ TEST_CASE("a payload the disk damaged is never published: the part is left out a
         marked.value = std::string("PAYLOAD-MARKER-0123456789");
         std::vector<Reading> bad{marked};
         s.append(seq, encode_readings(good), 1, {{"d", 1}});
+        REQUIRE(s.commit());  // what one commit writes of a batch is one row: the bad part gets its own
         s.append(seq, encode_readings(bad), 1, {{"d", 2}});
         s.close_batch(seq);
         REQUIRE(s.commit());
@@ -634,6 +739,7 @@ TEST_CASE("rewriting leaves a part the disk damaged alone, so it is still left o
         s.open_batch(seq, 5, encode_batch_header("gw", seq, 5));
         std::vector<Reading> good{unsynced_reading(1, 100)}, damaged{unsynced_reading(2, 200)};
         s.append(seq, encode_readings(good), 1, {{"d", 1}});
+        REQUIRE(s.commit());  // a row of its own for the part damaged below
         s.append(seq, encode_readings(damaged), 1, {{"d", 2}});
         s.close_batch(seq);
         REQUIRE(s.commit());
