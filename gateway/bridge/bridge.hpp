@@ -63,6 +63,7 @@ public:
 private:
     bool has_room() const;
     void arm_batch_timer();
+    void on_batch_deadline();
     void seal_batch();
     void commit_now();
     void commit_now(std::chrono::steady_clock::time_point due_before);

@@ -1,6 +1,9 @@
 """The broker is down when the gateway starts and for a while after: every reading read in the
 meantime is kept in the store and arrives, in order, none lost, flagged as replayed, once the broker
-is up; live readings after that arrive unflagged. Then SIGTERM with an open batch loses nothing."""
+is up, in batches as full as max_readings allows (max_delay does not close a batch nobody can send);
+live readings after that arrive unflagged. Then SIGTERM with an open batch loses nothing."""
+
+import time
 
 import harness as h
 
@@ -15,6 +18,8 @@ gw = h.Gateway(cfg, d).start()
 OUTAGE = 300
 for n in range(1, OUTAGE + 1):
     line.write(f"T=1.5 N={n}\r\n")
+    if n % 100 == 0:
+        time.sleep(0.25)  # the outage outlasts max_delay (100 ms) twice over
 store = f"{d}/store.db"
 h.wait_until(lambda: len(h.records_by_number(h.store_readings(store))) == OUTAGE, 20,
              "the outage's readings to be committed to the store")
@@ -24,6 +29,9 @@ sub = h.Subscriber(port)
 sub.wait_for(lambda s: len(h.records_by_number(s.readings())) >= OUTAGE, 30, "the backlog to arrive")
 replayed = sub.batches[:]
 assert all(b.historical for b in replayed), "batches stored during the outage must be flagged historical"
+# 600 readings (two per record) in batches of at most max_readings (500): two batches, not one per
+# max_delay.
+assert [len(b.readings) for b in replayed] == [500, 100], [len(b.readings) for b in replayed]
 
 LIVE = 100
 for n in range(OUTAGE + 1, OUTAGE + LIVE + 1):

@@ -12,7 +12,9 @@ broker = h.Mosquitto(h.free_port(), d, persistent=True).start()
 sub = h.Subscriber(broker.port, persistent=True)
 relay = h.Relay(broker.port)
 line = h.PtyPair(d, "met")
-cfg = h.line_config(d, relay.port, line.gateway_end, max_delay="50ms", reconnect_max="500ms")
+# Batches of 25 readings, what 50 ms of this feed makes: while the uplink is down max_delay closes no
+# batch, and the replay below needs more batches than one in-flight window.
+cfg = h.line_config(d, relay.port, line.gateway_end, max_delay="50ms", max_readings=25, reconnect_max="500ms")
 store = f"{d}/store.db"
 gw = h.Gateway(cfg, d).start()
 feeder = h.Feeder(line, period=0.004)
