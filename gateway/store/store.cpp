@@ -64,10 +64,10 @@ constexpr std::size_t commit_ops_max = 4096;
 // A batch's readings and bytes are summed from its parts when it closes, not updated per part; its
 // bytes are the stored bytes (deflated parts count their deflated size).
 constexpr int layout_version = 4;
-constexpr int part_bits = 20;
+constexpr int part_bits = 20;  // more parts than a batch can have: each holds a reading, batches <= 100,000
 // More than a row can hold once inflated (a row holds at most a commit chunk, 1 MiB, of raw parts):
 // beyond this a stored row is damaged, not large.
-constexpr std::size_t part_max_raw_bytes = 64u << 20;  // more parts than a batch can have: each holds a reading, batches <= 100,000
+constexpr std::size_t part_max_raw_bytes = 64u << 20;
 const char* const schema = R"(
 CREATE TABLE IF NOT EXISTS batches (
   sequence   INTEGER PRIMARY KEY,
@@ -635,8 +635,9 @@ std::deque<Store::Op>::const_iterator Store::apply(std::deque<Op>::const_iterato
         db_newest_ = std::max(db_newest_, op->sequence);
         memory_.erase(op->sequence);  // partly on disk from now on: handed out from there
     }
-    // The header (a batch's first part) and the parts after it that this commit writes go into one
-    // row under the first one's id: one row's overhead, and deflated together (part_codec.hpp).
+    // A batch's header (its first part) or part, and the parts of the batch this commit writes after
+    // it, go into one row under the first one's id: one row's overhead, deflated together
+    // (part_codec.hpp).
     auto last = std::next(op);
     std::uint64_t readings = op->readings;
     std::size_t raw_size = op->bytes.size();
@@ -871,10 +872,14 @@ std::vector<StoredBatch> Store::read_after(std::uint64_t after, std::size_t limi
             std::string_view bytes(data ? data : "", static_cast<std::size_t>(sqlite3_column_bytes(p, 1)));
             // A part the disk changed would make the whole batch unparsable at the consumer: leave
             // it out, and count its readings as dropped.
-            std::optional<std::string> raw;
-            if (sqlite3_column_type(p, 2) == SQLITE_NULL ||
-                static_cast<std::uint32_t>(sqlite3_column_int64(p, 2)) == crc32c(bytes))
-                raw = decode_part(bytes, sqlite3_column_int(p, 4), part_max_raw_bytes);
+            bool intact = sqlite3_column_type(p, 2) == SQLITE_NULL ||
+                          static_cast<std::uint32_t>(sqlite3_column_int64(p, 2)) == crc32c(bytes);
+            int encoding = sqlite3_column_int(p, 4);
+            if (intact && encoding == static_cast<int>(PartEncoding::raw)) {
+                b.payload.append(bytes);
+                continue;
+            }
+            auto raw = intact ? decode_part(bytes, encoding, part_max_raw_bytes) : std::nullopt;
             if (!raw) {
                 ++damaged;
                 lost += static_cast<std::uint64_t>(sqlite3_column_int64(p, 3));

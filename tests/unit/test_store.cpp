@@ -730,6 +730,32 @@ TEST_CASE("a fact learnt later is written into the stored parts once: committed 
     CHECK(s.stats().bytes == out[0].payload.size() + out[1].payload.size());
 }
 
+TEST_CASE("a row that does not inflate whole is damaged like one whose checksum fails: left out and counted", "[store]") {
+    testing::TempDir dir{"store"};
+    {
+        Store s(dir.file("store.db"), roomy);
+        std::uint64_t seq = s.next_sequence();
+        s.open_batch(seq, 5, encode_batch_header("gw", seq, 5));
+        std::vector<Reading> good{reading("d", 1, 1.0)}, bad{reading("d", 2, 2.0)};
+        s.append(seq, encode_readings(good), 1, {{"d", 1}});
+        REQUIRE(s.commit());
+        s.append(seq, encode_readings(bad), 1, {{"d", 2}});
+        s.close_batch(seq);
+        REQUIRE(s.commit());
+    }
+    // The checksum still matches: only the row's encoding is wrong.
+    sql(dir.file("store.db"), "UPDATE parts SET encoding = 1 WHERE id = (SELECT max(id) FROM parts)");
+
+    Store s(dir.file("store.db"), roomy);
+    auto out = s.read_after(0, 10);
+    REQUIRE(out.size() == 1);
+    v1::Batch b = parse(out[0].payload);
+    REQUIRE(b.readings_size() == 1);
+    CHECK(b.readings(0).double_value() == 1.0);
+    CHECK(s.stats().damaged_parts == 1);
+    CHECK(s.stats().dropped_readings == 1);
+}
+
 TEST_CASE("rewriting leaves a part the disk damaged alone, so it is still left out and counted", "[store]") {
     testing::TempDir dir{"store"};
     std::uint64_t seq = 0;
