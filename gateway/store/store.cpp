@@ -105,6 +105,26 @@ const char* const close_sql =
     "bytes = (SELECT coalesce(sum(length(payload)), 0) FROM parts WHERE id BETWEEN ?1 AND ?2) "
     "WHERE sequence = ?3";
 
+// Appends a stored row's raw bytes (its payload, crc and encoding in columns `payload`, +1 and +2 of
+// `row`) to `out`. False, `out` left as it was, when the row is damaged: its checksum fails (the disk
+// changed it) or it does not inflate whole.
+bool append_intact_row(sqlite3_stmt* row, int payload, std::string& out) {
+    auto* data = static_cast<const char*>(sqlite3_column_blob(row, payload));
+    std::string_view stored(data ? data : "", static_cast<std::size_t>(sqlite3_column_bytes(row, payload)));
+    if (sqlite3_column_type(row, payload + 1) != SQLITE_NULL &&
+        static_cast<std::uint32_t>(sqlite3_column_int64(row, payload + 1)) != crc32c(stored))
+        return false;
+    int encoding = sqlite3_column_int(row, payload + 2);
+    if (encoding == static_cast<int>(PartEncoding::raw)) {
+        out.append(stored);
+        return true;
+    }
+    auto raw = decode_part(stored, encoding, part_max_raw_bytes);
+    if (!raw) return false;
+    out += *raw;
+    return true;
+}
+
 sqlite3_int64 first_part(std::uint64_t sequence) { return static_cast<sqlite3_int64>(sequence << part_bits); }
 sqlite3_int64 last_part(std::uint64_t sequence) { return first_part(sequence) + ((sqlite3_int64{1} << part_bits) - 1); }
 
@@ -546,18 +566,14 @@ bool Store::rewrite_parts(std::uint64_t first, std::uint64_t last, const PartFix
             int rc = SQLITE_DONE;
             while (!more && (rc = sqlite3_step(s)) == SQLITE_ROW) {
                 after = sqlite3_column_int64(s, 0);
-                auto* data = static_cast<const char*>(sqlite3_column_blob(s, 1));
-                std::string_view stored(data ? data : "", static_cast<std::size_t>(sqlite3_column_bytes(s, 1)));
-                if (sqlite3_column_type(s, 2) != SQLITE_NULL &&
-                    static_cast<std::uint32_t>(sqlite3_column_int64(s, 2)) != crc32c(stored))
-                    continue;  // damaged: read_after() drops and counts it; a new checksum would hide that
-                auto raw = decode_part(stored, sqlite3_column_int(s, 3), part_max_raw_bytes);
-                if (!raw) continue;  // likewise
-                auto fixed = fix(*raw);
+                std::string raw;
+                // Damaged: read_after() drops and counts it; a new checksum would hide that.
+                if (!append_intact_row(s, 1, raw)) continue;
+                auto fixed = fix(raw);
                 if (!fixed) continue;
                 bytes += fixed->size();
                 EncodedPart row = encode_part(*fixed);
-                grown += static_cast<std::int64_t>(row.bytes.size()) - static_cast<std::int64_t>(stored.size());
+                grown += static_cast<std::int64_t>(row.bytes.size()) - sqlite3_column_bytes(s, 1);
                 chunk.emplace_back(after, std::move(row));
                 more = bytes >= commit_chunk();
             }
@@ -859,7 +875,7 @@ std::vector<StoredBatch> Store::read_after(std::uint64_t after, std::size_t limi
         if (out.size() < limit && rc != SQLITE_DONE)
             throw std::runtime_error("store " + path_ + ": cannot read: " + sqlite3_errmsg(db_));
     }
-    sqlite3_stmt* p = prepare("SELECT id, payload, crc, readings, encoding FROM parts WHERE id BETWEEN ? AND ? ORDER BY id");
+    sqlite3_stmt* p = prepare("SELECT id, payload, crc, encoding, readings FROM parts WHERE id BETWEEN ? AND ? ORDER BY id");
     std::vector<StoredBatch> good;
     for (StoredBatch& b : out) {
         Reset r{p};
@@ -868,25 +884,12 @@ std::vector<StoredBatch> Store::read_after(std::uint64_t after, std::size_t limi
         bool header_damaged = false;
         std::uint64_t damaged = 0, lost = 0;
         while (sqlite3_step(p) == SQLITE_ROW) {
-            auto* data = static_cast<const char*>(sqlite3_column_blob(p, 1));
-            std::string_view bytes(data ? data : "", static_cast<std::size_t>(sqlite3_column_bytes(p, 1)));
             // A part the disk changed would make the whole batch unparsable at the consumer: leave
             // it out, and count its readings as dropped.
-            bool intact = sqlite3_column_type(p, 2) == SQLITE_NULL ||
-                          static_cast<std::uint32_t>(sqlite3_column_int64(p, 2)) == crc32c(bytes);
-            int encoding = sqlite3_column_int(p, 4);
-            if (intact && encoding == static_cast<int>(PartEncoding::raw)) {
-                b.payload.append(bytes);
-                continue;
-            }
-            auto raw = intact ? decode_part(bytes, encoding, part_max_raw_bytes) : std::nullopt;
-            if (!raw) {
-                ++damaged;
-                lost += static_cast<std::uint64_t>(sqlite3_column_int64(p, 3));
-                if (sqlite3_column_int64(p, 0) == first_part(b.sequence)) header_damaged = true;
-                continue;
-            }
-            b.payload += *raw;
+            if (append_intact_row(p, 1, b.payload)) continue;
+            ++damaged;
+            lost += static_cast<std::uint64_t>(sqlite3_column_int64(p, 4));
+            if (sqlite3_column_int64(p, 0) == first_part(b.sequence)) header_damaged = true;
         }
         if (damaged == 0) {
             good.push_back(std::move(b));

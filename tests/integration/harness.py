@@ -307,36 +307,42 @@ def bytes_read(pid):
     return 0
 
 
-def store_readings(path):
-    """Readings held in a gateway's store, read with sqlite3 and protobuf independently of loopgate."""
+def stored_parts(path):
+    """(batch sequence, raw bytes) of each row of a gateway's store, in order, read with sqlite3 and
+    inflated with Python's zlib, independently of loopgate. Each is a serialized Batch: a batch's
+    rows concatenate into its published payload."""
     if not os.path.exists(path):
         return []
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        # Each part is itself a serialized Batch (parts concatenate into the published payload).
         columns = {c[1] for c in db.execute("PRAGMA table_info(parts)")}
         if not columns:
             return []
         encoding = "encoding" if "encoding" in columns else "NULL"  # layout 3 and older: raw parts
-        rows = db.execute(f"SELECT payload, {encoding} FROM parts ORDER BY id").fetchall()
+        rows = db.execute(f"SELECT id >> 20, payload, {encoding} FROM parts ORDER BY id").fetchall()
     except sqlite3.OperationalError:
         return []
     finally:
         db.close()
-    out = []
-    for payload, encoding in rows:
-        b = loopgate_pb2.Batch()
-        b.ParseFromString(stored_part(payload, encoding))
-        out.extend(b.readings)
-    return out
+    return [(seq, stored_part(payload, encoding)) for seq, payload, encoding in rows]
 
 
 def stored_part(payload, encoding):
-    """A stored part's raw bytes, inflated with Python's zlib (encoding 1: raw deflate, RFC 1951)."""
+    """A stored row's raw bytes (encoding 1: raw deflate, RFC 1951)."""
     if encoding in (None, 0):
         return payload
     assert encoding == 1, f"unknown part encoding {encoding}"
     return zlib.decompress(payload, -15)
+
+
+def store_readings(path):
+    """Readings held in a gateway's store (stored_parts), in order."""
+    out = []
+    for _, raw in stored_parts(path):
+        b = loopgate_pb2.Batch()
+        b.ParseFromString(raw)
+        out.extend(b.readings)
+    return out
 
 
 def keygen(directory, name):

@@ -7,7 +7,6 @@ true times, and what goes out is those stored bytes unchanged (plus the historic
 appends), not a batch decoded and encoded again on the way out."""
 
 import os
-import sqlite3
 import sys
 import time
 
@@ -18,15 +17,10 @@ SLACK_NS = 5 * 10**9  # the gateway stamps a record within milliseconds of its w
 
 
 def stored_batches(path):
-    """Each stored batch's payload as the gateway concatenates it: its parts in order."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        rows = db.execute("SELECT id >> 20, payload, encoding FROM parts ORDER BY id").fetchall()
-    finally:
-        db.close()
+    """Each stored batch's payload as the gateway concatenates it: its rows in order."""
     out = {}
-    for seq, payload, encoding in rows:
-        out[seq] = out.get(seq, b"") + h.stored_part(payload, encoding)
+    for seq, raw in h.stored_parts(path):
+        out[seq] = out.get(seq, b"") + raw
     return out
 
 
