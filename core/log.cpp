@@ -38,26 +38,33 @@ void emit(Level level, const std::string& message) {
     else std::fprintf(stderr, "loopgate %s: %s\n", word(level), message.c_str());
 }
 
-// A device that fails every poll, or a disk that stays full, must not flood the journal of a box
-// nobody watches: warnings and errors of the same shape (digits ignored) are let through
-// `burst` times per `window`, then counted, and the count is reported when the window ends.
+// A device that fails every poll, a disk that stays full or a sender flooding the broker with refused
+// updates must not flood the journal of a box nobody watches: warnings and errors of the same kind
+// are let through `burst` times per `window`, then counted, and the count is reported when the
+// window ends. The kinds are the logging calls' shapes (log::kind_of), so there are about as many as
+// there are calls; `max_kinds` bounds the table all the same, the rest sharing one entry.
 struct RateLimit {
     static constexpr int burst = 5;
     static constexpr auto window = std::chrono::seconds(60);
+    static constexpr std::size_t max_kinds = 1024;
     struct Entry {
         std::chrono::steady_clock::time_point start;
         int count = 0;
     };
     std::map<std::string, Entry> entries;
 
-    bool allow(Level level, const std::string& message) {
+    bool allow(Level level, const std::string& message, const std::string& kind) {
         if (level == Level::info || level == Level::debug) return true;
-        std::string shape;
-        for (char c : message)
-            if (!std::isdigit(static_cast<unsigned char>(c))) shape += c;
+        std::string key;
+        if (!kind.empty()) {
+            key = kind;
+        } else {
+            for (char c : message)
+                if (!std::isdigit(static_cast<unsigned char>(c))) key += c;
+        }
+        if (entries.size() >= max_kinds && !entries.count(key)) key = "(any other kind)";
         auto now = std::chrono::steady_clock::now();
-        if (entries.size() > 256) entries.clear();
-        Entry& e = entries[shape];
+        Entry& e = entries[key];
         if (e.count == 0 || now - e.start >= window) {
             if (e.count > burst)
                 emit(level, "(" + std::to_string(e.count - burst) + " more like the next were suppressed in the last minute)");
@@ -77,11 +84,11 @@ void set_observer(Observer o) {
     observer = o;
 }
 
-void write(Level level, const std::string& message) {
+void write(Level level, const std::string& message, const std::string& kind) {
     if (static_cast<int>(level) > static_cast<int>(min_level)) return;
     static RateLimit limit;
     std::lock_guard lock(mutex);
-    if (limit.allow(level, message)) emit(level, message);
+    if (limit.allow(level, message, kind)) emit(level, message);
 }
 
 }  // namespace loopgate::log

@@ -4,13 +4,16 @@
 
 #include <sstream>
 #include <string>
+#include <type_traits>
 
 namespace loopgate::log {
 
 enum class Level { error = 3, warning = 4, info = 6, debug = 7 };
 
 void set_min_level(Level level);
-void write(Level level, const std::string& message);
+// Warnings and errors are rate-limited per `kind` (see kind_of); an empty kind: the message's own
+// text, digits ignored.
+void write(Level level, const std::string& message, const std::string& kind = {});
 
 // Sees every line that is emitted (after the level filter and the rate limit), from whichever thread
 // logged it, under the log's own lock: it must be quick and must not log. One observer; empty: none.
@@ -18,15 +21,32 @@ using Observer = void (*)(Level level, const std::string& message);
 void set_observer(Observer observer);
 
 template <typename... Args>
-std::string concat(Args&&... args) {
+std::string concat(const Args&... args) {
     std::ostringstream out;
     (out << ... << args);
     return out.str();
 }
 
-template <typename... Args> void error(Args&&... a) { write(Level::error, concat(std::forward<Args>(a)...)); }
-template <typename... Args> void warning(Args&&... a) { write(Level::warning, concat(std::forward<Args>(a)...)); }
-template <typename... Args> void info(Args&&... a) { write(Level::info, concat(std::forward<Args>(a)...)); }
-template <typename... Args> void debug(Args&&... a) { write(Level::debug, concat(std::forward<Args>(a)...)); }
+// The kind of a logged event, which the rate limit counts by: the call's string literals, with every
+// other argument a slot ("{}"), like a format string. Names, reasons and payload fields vary without
+// end (a sender on the broker chooses them), so they must not make a new kind each time.
+template <typename... Args>
+std::string kind_of(const Args&... args) {
+    std::string kind;
+    auto add = [&kind](const auto& a) {
+        using T = std::remove_cv_t<std::remove_reference_t<decltype(a)>>;
+        if constexpr (std::is_array_v<T> && std::is_same_v<std::remove_cv_t<std::remove_extent_t<T>>, char>)
+            kind += a;
+        else
+            kind += "{}";
+    };
+    (add(args), ...);
+    return kind;
+}
+
+template <typename... Args> void error(const Args&... a) { write(Level::error, concat(a...), kind_of(a...)); }
+template <typename... Args> void warning(const Args&... a) { write(Level::warning, concat(a...), kind_of(a...)); }
+template <typename... Args> void info(const Args&... a) { write(Level::info, concat(a...)); }
+template <typename... Args> void debug(const Args&... a) { write(Level::debug, concat(a...)); }
 
 }  // namespace loopgate::log

@@ -6,6 +6,8 @@
 
 #include "core/report_policy.hpp"
 #include "core/topic_name.hpp"
+#include "core/untrusted_text.hpp"
+#include "core/utf8.hpp"
 #include "drivers/registry.hpp"
 #include "gateway/security/password_hash.hpp"
 
@@ -24,6 +26,11 @@ UplinkConfig parse_uplink(const ConfigNode& n, const std::string& gateway_id) {
     if (!tls_scheme && u.broker.rfind("tcp://", 0) != 0 && u.broker.rfind("mqtt://", 0) != 0)
         broker.fail("expected a broker URI such as tcp://host:1883 or ssl://host:8883, got '" + u.broker + "'");
     u.client_id = n.str("client_id", "loopgate-" + gateway_id);
+    // An MQTT client id is a UTF-8 string: Paho refuses any other when `run` makes the client, so the
+    // config check must (check-config and run load configs the same way, and only run makes a client).
+    if (!valid_utf8(u.client_id) || u.client_id.find('\0') != std::string::npos)
+        n.need("client_id").fail("'" + untrusted_text(u.client_id, 80) + "' is not a UTF-8 string without NUL "
+                                 "(MQTT client ids must be)");
     u.credentials_file = n.str("credentials_file", "");
     ConfigNode tls = n["tls"];
     tls.allow_only({"ca_file", "cert_file", "key_file", "insecure"});

@@ -14,10 +14,9 @@
 #include <string>
 #include <string_view>
 
-namespace loopgate {
+#include "core/utf8.hpp"  // valid_utf8
 
-// Well-formed UTF-8 (controls allowed).
-bool valid_utf8(std::string_view text);
+namespace loopgate {
 
 // Well-formed UTF-8 with no control character but TAB: what sanitize_text leaves unchanged.
 bool clean_text(std::string_view text);

@@ -5,6 +5,7 @@
 
 #include "core/config_node.hpp"
 #include "core/topic_name.hpp"
+#include "core/untrusted_text.hpp"
 
 namespace loopgate {
 
@@ -17,11 +18,16 @@ std::string decode_command(std::string_view payload, v1::Command& out) {
     return {};
 }
 
+namespace {
+bool holds_controls(const std::string& s) {
+    return std::any_of(s.begin(), s.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; });
+}
+}  // namespace
+
 std::string check_shape(const v1::Command& c) {
     if (c.id().empty()) return "missing id";
     if (c.id().size() > kMaxCommandIdLength) return "id longer than " + std::to_string(kMaxCommandIdLength) + " bytes";
-    if (std::any_of(c.id().begin(), c.id().end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; }))
-        return "id holds control characters";
+    if (holds_controls(c.id())) return "id holds control characters";
     if (auto p = topic_name_problem(c.device()); !p.empty()) return "device: " + p;
     if (auto p = topic_name_problem(c.point()); !p.empty()) return "point: " + p;
     if (c.value_case() == v1::Command::VALUE_NOT_SET) return "missing value";
@@ -170,8 +176,10 @@ Admission CommandProcessor::process(std::string_view payload, std::int64_t now_n
         return a;
     }
     const v1::Command& c = a.command;
-    // An id is echoed only once it is known to be printable and bounded.
-    if (!c.id().empty() && c.id().size() <= kMaxCommandIdLength) result.set_id(c.id());
+    // An id is echoed so that its sender can match the reply: a bounded one as it came, unless it holds
+    // control characters (check_shape refuses it then), which are echoed and logged escaped.
+    if (!c.id().empty() && c.id().size() <= kMaxCommandIdLength)
+        result.set_id(holds_controls(c.id()) ? untrusted_text(c.id(), kMaxCommandIdLength) : c.id());
     Refusal refusal;
     try {
         refusal = check_and_submit(c, now_ns, target);

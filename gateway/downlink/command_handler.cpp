@@ -2,6 +2,7 @@
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "core/untrusted_text.hpp"
 #include "gateway/downlink/command_path.hpp"
 #include "gateway/uplink/uplink.hpp"
 
@@ -99,7 +100,7 @@ void CommandHandler::reply(const v1::CommandResult& result) {
     // A write may end after the broker went away (or while the gateway stops, after the uplink has
     // closed): the outcome is in the audit line, and there is nobody to tell on the broker.
     if (!uplink_.connected()) {
-        log::warning("command ", result.id().empty() ? "(no id)" : result.id(),
+        log::warning("command ", result.id().empty() ? "(no id)" : untrusted_text(result.id(), kMaxCommandIdLength),
                      ": the uplink is down; its reply is not published");
         return;
     }

@@ -5,20 +5,10 @@
 
 #include "core/log.hpp"
 #include "core/reading_json.hpp"
+#include "core/untrusted_text.hpp"
 #include "gateway/downlink/device_router.hpp"
 
 namespace loopgate {
-
-namespace {
-
-// Ids, names and values come from the broker: the log shows them bounded and without controls.
-std::string printable(const std::string& s) {
-    std::string out;
-    for (char c : s.substr(0, 128)) out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
-    return s.size() > 128 ? out + "..." : out;
-}
-
-}  // namespace
 
 const char* command_status_name(CommandStatus s) {
     switch (s) {
@@ -60,7 +50,7 @@ Refusal CommandPath::submit(const PendingCommand& command, Done done) {
         if (done) done(outcome);
     });
     if (!r.accepted) return {r.queue_full ? "queue_full" : "driver", r.error.empty() ? "refused by the driver" : r.error};
-    log::debug("command ", command.source, " ", printable(command.id), ": handed to port ", port->config().name);
+    log::debug("command ", command.source, " ", untrusted_text(command.id, kMaxCommandIdLength), ": handed to port ", port->config().name);
     return {};
 }
 
@@ -111,15 +101,15 @@ void CommandPath::audit(const PendingCommand& command, const CommandOutcome& out
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - command.received).count();
     char latency[32];
     std::snprintf(latency, sizeof latency, "%.1f", latency_ms);
-    std::string line = log::concat("command ", command.source, " ", command.id.empty() ? "(no id)" : printable(command.id),
-                                   ": ", command.device.empty() ? "?" : printable(command.device), "/",
-                                   command.point.empty() ? "?" : printable(command.point), " = ",
-                                   command.value ? printable(value_text(*command.value)) : "?",
+    std::string line = log::concat("command ", command.source, " ", command.id.empty() ? "(no id)" : untrusted_text(command.id, kMaxCommandIdLength),
+                                   ": ", command.device.empty() ? "?" : untrusted_text(command.device), "/",
+                                   command.point.empty() ? "?" : untrusted_text(command.point), " = ",
+                                   command.value ? untrusted_text(value_text(*command.value)) : "?",
                                    command.verify ? " (verify)" : "", ": ", status);
     if (!outcome.reason.empty()) line += " (" + outcome.reason + ")";
-    if (!outcome.error.empty()) line += ": " + printable(outcome.error);
+    if (!outcome.error.empty()) line += ": " + untrusted_text(outcome.error);
     if (outcome.read_back && outcome.status == CommandStatus::ok)
-        line += "; read back " + printable(value_text(*outcome.read_back));
+        line += "; read back " + untrusted_text(value_text(*outcome.read_back));
     log::info(line, " in ", latency, " ms");
     if (observer_) observer_(command, outcome);
 }

@@ -1,8 +1,12 @@
 #include "gateway/fleet/config_state.hpp"
 
+#include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
+#include <limits>
+#include <set>
 #include <sstream>
 
 #include <sys/stat.h>
@@ -10,6 +14,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/log.hpp"
+#include "core/untrusted_text.hpp"
 #include "gateway/fleet/config_update.hpp"
 
 namespace loopgate {
@@ -45,37 +50,56 @@ std::string format_state(const RemoteConfigState& s) {
     return out.str();
 }
 
+namespace {
+
+// Each number in its field's whole range, exactly: the versions are uint64 as in the protobuf, so a
+// version of 2^63 or more must read back as written (a signed parse made it unreadable, and the
+// replay mark with it).
+template <class T>
+std::string read_number(const std::string& value, T& out) {
+    T v{};
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (value.empty() || ec != std::errc() || end != value.data() + value.size())
+        return "expected a whole number from " + std::to_string(std::numeric_limits<T>::min()) + " to " +
+               std::to_string(std::numeric_limits<T>::max()) + ", got '" + untrusted_text(value) + "'";
+    out = v;
+    return {};
+}
+
+}  // namespace
+
 RemoteConfigState parse_state(const std::string& text, std::string& problem) {
     RemoteConfigState s;
     std::istringstream in(text);
     std::string line;
-    auto number = [&](const std::string& key, const std::string& value, auto& out) {
-        try {
-            std::size_t used = 0;
-            long long v = std::stoll(value, &used);
-            if (used != value.size() || v < 0) throw std::invalid_argument(value);
-            out = static_cast<std::remove_reference_t<decltype(out)>>(v);
-        } catch (const std::exception&) {
-            problem = "bad number for " + key + ": '" + value + "'";
-        }
+    std::set<std::string> seen;
+    int number = 0;
+    auto fail = [&](const std::string& what) {
+        if (problem.empty()) problem = std::to_string(number) + ": " + what;
     };
     while (std::getline(in, line)) {
+        ++number;
         auto eq = line.find('=');
         if (eq == std::string::npos) {
-            if (!line.empty()) problem = "line without '=': '" + line + "'";
+            if (!line.empty()) fail("line without '=': '" + untrusted_text(line) + "'");
             continue;
         }
         std::string key = line.substr(0, eq), value = line.substr(eq + 1);
-        if (key == "highest") number(key, value, s.highest);
-        else if (key == "good") number(key, value, s.good);
-        else if (key == "pending") number(key, value, s.pending);
-        else if (key == "trial") number(key, value, s.trial);
-        else if (key == "trial_deadline_ns") number(key, value, s.trial_deadline_ns);
-        else if (key == "report_version") number(key, value, s.report_version);
+        if (!seen.insert(key).second) fail(untrusted_text(key) + " given twice");
+        std::string bad;
+        if (key == "highest") bad = read_number(value, s.highest);
+        else if (key == "good") bad = read_number(value, s.good);
+        else if (key == "pending") bad = read_number(value, s.pending);
+        else if (key == "trial") bad = read_number(value, s.trial);
+        else if (key == "trial_deadline_ns") bad = read_number(value, s.trial_deadline_ns);
+        else if (key == "report_version") bad = read_number(value, s.report_version);
         else if (key == "report_status") s.report_status = value;
         else if (key == "report_sha256") s.report_sha256 = value;
         else if (key == "report_reason") s.report_reason = value;
+        if (!bad.empty()) fail(key + ": " + bad);
     }
+    // Every state written has the mark; a file without it cannot say which versions are replays.
+    if (problem.empty() && !seen.count("highest")) problem = "no highest= line (the replay mark)";
     return s;
 }
 
@@ -88,7 +112,10 @@ RemoteConfigState load_state(const std::string& path, std::string& problem) {
     std::stringstream text;
     text << in.rdbuf();
     RemoteConfigState s = parse_state(text.str(), problem);
-    if (!problem.empty()) problem = path + ": " + problem;
+    if (!problem.empty()) {
+        problem = path + (std::isdigit(static_cast<unsigned char>(problem[0])) ? ":" : ": ") + problem;
+        return {};
+    }
     return s;
 }
 
@@ -178,7 +205,12 @@ Boot boot_config(const std::string& local_file, std::int64_t now_ns) {
     std::string state_path = state_file_path(dir);
     std::string problem;
     RemoteConfigState state = load_state(state_path, problem);
-    if (!problem.empty()) log::error("remote config: ", problem, "; starting with ", local_file);
+    if (!problem.empty()) {
+        log::error("remote config: ", problem, "; the replay mark is unknown, so every remote update is refused "
+                   "until the file is repaired; starting with the local file ", local_file);
+        boot.state_problem = problem;
+        return boot;
+    }
     const RemoteConfigState before = state;
     BootChoice choice = choose_boot(state, now_ns, local.remote_config.health_timeout_ms);
     if (before.trial != 0) log::error("remote config: rolling back: ", state.report_reason);
@@ -241,7 +273,11 @@ std::string revert_remote_config(const Config& local) {
     std::string dir = remote_config_dir(local);
     std::string problem;
     RemoteConfigState s = load_state(state_file_path(dir), problem);
-    if (!problem.empty()) return problem;
+    if (!problem.empty())
+        return problem + "; not reverted: a revert keeps the highest version accepted (the replay mark), and "
+                         "this file no longer says which it is. The gateway runs the local file meanwhile and "
+                         "refuses every remote update; repair the line, or remove the file to accept any version "
+                         "again";
     RemoteConfigState reverted;
     reverted.highest = s.highest;
     for (std::uint64_t v : {s.good, s.pending, s.trial})

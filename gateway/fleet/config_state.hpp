@@ -38,7 +38,9 @@ std::string remote_config_dir(const Config& local);  // <directory of store.path
 std::string state_file_path(const std::string& dir);
 std::string version_file_path(const std::string& dir, std::uint64_t version);
 
-// A missing file is the empty state; `problem` names what made a present one unreadable.
+// A missing file is the empty state. A present one that cannot be read sets `problem`, located
+// ("<path>:<line>: ..."), and returns the empty state, whose highest (0) is NOT the replay mark: the
+// mark is unknown then, and the caller refuses every update rather than accept a replayed one.
 RemoteConfigState load_state(const std::string& path, std::string& problem);
 std::string format_state(const RemoteConfigState& s);
 RemoteConfigState parse_state(const std::string& text, std::string& problem);
@@ -63,16 +65,20 @@ struct Boot {
     std::string sha256;                 // of the running YAML text
     bool trial = false;
     std::vector<std::string> changed_ports;  // in a trial: ports new or changed since last-known-good
+    std::string state_problem;          // the state file is unreadable (located): running the local file
 };
 
-// Loads the local file, then (with remote_config.enabled) the version the state selects. A remote
+// Loads the local file, then (with remote_config.enabled) the version the state selects. An
+// unreadable state file is left as it is (writing it would lose the replay mark) and the local file
+// runs, with the problem in the log and in Boot::state_problem. A remote
 // version that cannot be loaded, or that no longer keeps the local file's locked settings (an owner
 // changed the keys in /etc), is rolled back or skipped with an error in the log; the local file's
 // own errors throw ConfigError as ever.
 Boot boot_config(const std::string& local_file, std::int64_t now_ns);
 
 // `loopgate config revert`: forget every remote version, so the next start runs the local file. The
-// highest version seen stays recorded: a revert must not make old updates acceptable again.
+// highest version seen stays recorded: a revert must not make old updates acceptable again, so an
+// unreadable state file is not reverted (the error says so, and what to do).
 std::string revert_remote_config(const Config& local);
 
 }  // namespace loopgate

@@ -2,6 +2,8 @@
 
 #include <openssl/sha.h>
 
+#include "core/untrusted_text.hpp"
+
 namespace loopgate {
 
 std::string signed_bytes(const v1::ConfigUpdate& u) {
@@ -100,7 +102,8 @@ UpdateDecision ConfigUpdateChecker::check(std::string_view payload, bool retaine
         return d;
     }
     if (u.gateway_id() != running.gateway_id) {
-        d.refusal = "for gateway '" + u.gateway_id() + "', this is '" + running.gateway_id + "'";
+        // The sender chose that id, and the refusal is logged and echoed: shown escaped and cut.
+        d.refusal = "for gateway '" + untrusted_text(u.gateway_id()) + "', this is '" + running.gateway_id + "'";
         return d;
     }
     if (d.refusal = check_signature(u); !d.refusal.empty()) return d;

@@ -40,7 +40,11 @@ RemoteConfigAgent::RemoteConfigAgent(boost::asio::io_context& io, const Boot& bo
     if (!enabled()) return;
     std::string problem;
     state_ = load_state(state_file_path(dir_), problem);
-    if (!problem.empty()) log::error("remote config: ", problem);
+    if (!problem.empty()) {
+        state_problem_ = problem;
+        if (boot.state_problem.empty())  // else boot_config said so already
+            log::error("remote config: ", problem, "; every remote update is refused until it is repaired");
+    }
 }
 
 void RemoteConfigAgent::start() {
@@ -63,6 +67,8 @@ void RemoteConfigAgent::stop() {
 }
 
 std::string RemoteConfigAgent::save(const RemoteConfigState& next) {
+    // Writing over an unreadable state would replace the replay mark nobody can read with a lower one.
+    if (!state_problem_.empty()) return "the state file is unreadable (" + state_problem_ + ")";
     if (auto e = save_state(state_file_path(dir_), next); !e.empty()) return e;
     state_ = next;
     return {};
@@ -87,6 +93,9 @@ void RemoteConfigAgent::handle(const std::string& payload, bool retained) {
     if (stopped_) return;
     std::uint64_t highest = state_.highest;
     UpdateDecision d = checker_.check(payload, retained, boot_.config, highest, wall_now_ns());
+    if (d.refusal.empty() && !state_problem_.empty())
+        d.refusal = "the state file is unreadable (" + state_problem_ +
+                    "), so the highest version accepted is unknown: no update is accepted until it is repaired";
     if (d.refusal.empty() && (restarting_ || trial_))
         d.refusal = trial_ ? "version " + std::to_string(boot_.version) +
                                  " is still on trial; send the update again once it is applied or rolled back"

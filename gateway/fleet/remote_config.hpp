@@ -59,6 +59,9 @@ public:
     const std::string& sha256() const { return boot_.sha256; }
     bool on_trial() const { return trial_; }
     const RemoteConfigCounts& counts() const { return counts_; }
+    // Why the state file cannot be read (located); "" when it can. While it cannot, every update is
+    // refused: its replay mark is unknown.
+    const std::string& state_problem() const { return state_problem_; }
 
     // Why the trial is not healthy yet; "" when it is.
     std::string unhealthy_reason() const;
@@ -81,6 +84,7 @@ private:
     ConfigUpdateChecker checker_;
     std::string dir_;
     RemoteConfigState state_;
+    std::string state_problem_;
     bool trial_ = false;
     bool restarting_ = false;
     bool stopped_ = false;

@@ -51,6 +51,10 @@ std::string header_json(const DashboardView& v, std::int64_t now) {
                       // 0: the local file; otherwise the signed remote version running (on trial until healthy)
                       ",\"config_version\":" + number(v.gateway.remote ? v.gateway.remote->version() : 0) +
                       ",\"config_on_trial\":" + boolean(v.gateway.remote && v.gateway.remote->on_trial()) +
+                      // the remote config state file is unreadable: every update is refused (located error)
+                      (v.gateway.remote && !v.gateway.remote->state_problem().empty()
+                           ? ",\"config_state_problem\":" + json_text(v.gateway.remote->state_problem())
+                           : std::string()) +
                       ",\"clock\":{\"source\":" + json_text(clock.source) +
                       ",\"synchronized\":" + boolean(clock.synchronized);
     if (!clock.problem.empty()) out += ",\"problem\":" + json_text(clock.problem);

@@ -4,6 +4,7 @@
 #include <openssl/sha.h>
 
 #include "core/log.hpp"
+#include "core/untrusted_text.hpp"
 #include "gateway/ops/basic_auth.hpp"
 #include "gateway/security/password_hash.hpp"
 
@@ -14,13 +15,6 @@ namespace {
 std::string sha256(std::string_view s) {
     std::string out(SHA256_DIGEST_LENGTH, '\0');
     SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), reinterpret_cast<unsigned char*>(out.data()));
-    return out;
-}
-
-// A user name from the network goes into the log: printable ASCII only, and not too much of it.
-std::string printable(std::string_view s) {
-    std::string out;
-    for (char c : s.substr(0, 64)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
     return out;
 }
 
@@ -60,7 +54,7 @@ LoginVerdict LoginGuard::check(const std::string& client, std::string_view autho
     Strikes& s = strikes_[client];
     if (s.count == 0) s.since = now;
     ++s.count;
-    log::warning("http: bad credentials", credentials ? " for user '" + printable(credentials->user) + "'" : "",
+    log::warning("http: bad credentials", credentials ? " for user '" + untrusted_text(credentials->user) + "'" : "",
                  " from ", client,
                  s.count >= failures_allowed ? "; further attempts from there are refused for a minute" : "");
     return LoginVerdict::denied;

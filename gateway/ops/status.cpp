@@ -59,7 +59,9 @@ std::string status_json(const GatewayView& v, const char* state) {
                "\",\"remote\":" + (rc->enabled() ? "true" : "false") + ",\"on_trial\":" +
                (rc->on_trial() ? "true" : "false") + ",\"accepted\":" + std::to_string(c.accepted) +
                ",\"refused\":" + std::to_string(c.refused) + ",\"applied\":" + std::to_string(c.applied) +
-               ",\"rolled_back\":" + std::to_string(c.rolled_back) + "}";
+               ",\"rolled_back\":" + std::to_string(c.rolled_back);
+        if (!rc->state_problem().empty()) out += ",\"state_problem\":\"" + json_escape(rc->state_problem()) + "\"";
+        out += "}";
     }
     ClockState clock = clock_state();
     out += ",\"clock\":{\"source\":\"" + json_escape(clock.source) + "\",\"synchronized\":" +
@@ -188,6 +190,14 @@ std::string prometheus_text(const GatewayView& v) {
          [&] {
              std::vector<PrometheusSample> out;
              if (v.remote) out.push_back({{{"sha256", v.remote->sha256()}}, n(v.remote->version())});
+             return out;
+         }},
+        {"loopgate_config_state_unreadable", gauge,
+         "1 while the remote configuration state file cannot be read: its replay mark is unknown, every update is "
+         "refused and the local file runs.", nullptr,
+         [&] {
+             std::vector<PrometheusSample> out;
+             if (v.remote && v.remote->enabled()) out.push_back({{}, v.remote->state_problem().empty() ? 0.0 : 1.0});
              return out;
          }},
         {"loopgate_config_updates_total", counter,

@@ -8,6 +8,8 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 
+#include "core/untrusted_text.hpp"
+
 namespace loopgate::ed25519 {
 
 namespace {
@@ -106,7 +108,7 @@ std::string check_signature(const std::vector<Key>& keys, std::string_view messa
         known = true;
         if (k.verify(message, signature)) return {};
     }
-    if (!known) return "unknown key_id '" + key_id + "'";
+    if (!known) return "unknown key_id '" + untrusted_text(key_id) + "'";
     return "bad signature";
 }
 

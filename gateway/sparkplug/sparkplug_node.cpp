@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/untrusted_text.hpp"
 #include "sparkplug_b.pb.h"
 
 namespace loopgate::sparkplug {
@@ -334,14 +335,14 @@ std::optional<Command> EdgeNode::parse_command(const std::string& t, const std::
         std::string error;
         auto value = metric_value(m, error);
         if (!value) {
-            c.errors.push_back(name + ": " + error);
+            c.errors.push_back(untrusted_text(name) + ": " + error);
             continue;
         }
         if (c.device.empty()) {
             if (name == kRebirthMetric && std::holds_alternative<bool>(*value)) {
                 if (std::get<bool>(*value)) c.rebirth = true;
             } else {
-                c.errors.push_back(name + ": not a node control metric of this edge node");
+                c.errors.push_back(untrusted_text(name) + ": not a node control metric of this edge node");
             }
             continue;
         }

@@ -10,6 +10,7 @@
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "core/untrusted_text.hpp"
 #include "gateway/config.hpp"
 #include "gateway/uplink/payload.hpp"
 #include "gateway/uplink/uplink.hpp"
@@ -126,10 +127,10 @@ void SparkplugPublisher::handle_state(const std::string& payload) {
 void SparkplugPublisher::handle_command(const std::string& topic, const std::string& payload) {
     auto cmd = node_.parse_command(topic, payload);
     if (!cmd) {
-        log::warning("sparkplug: cannot decode the command on ", topic);
+        log::warning("sparkplug: cannot decode the command on ", untrusted_text(topic, 256));
         return;
     }
-    for (const auto& e : cmd->errors) log::warning("sparkplug: ", topic, ": ", e);
+    for (const auto& e : cmd->errors) log::warning("sparkplug: ", untrusted_text(topic, 256), ": ", e);
     if (cmd->rebirth) {
         if (!uplink_.connected() || !ready()) {
             log::info("sparkplug: rebirth requested while not publishing; births follow when data may flow");
@@ -139,7 +140,7 @@ void SparkplugPublisher::handle_command(const std::string& topic, const std::str
     }
     if (cmd->writes.empty()) return;
     if (command_sink_) command_sink_(cmd->device, cmd->writes);
-    else log::warning("sparkplug: DCMD for ", cmd->device, " refused: writes are not routed to any port");
+    else log::warning("sparkplug: DCMD for ", untrusted_text(cmd->device), " refused: writes are not routed to any port");
 }
 
 void SparkplugPublisher::publish(const StoredBatch& batch, bool historical, std::function<void(bool)> done) {

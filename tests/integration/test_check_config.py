@@ -52,6 +52,7 @@ ports:
     print("check-config: duplicate keys and extra documents refused with located errors")
     check_every_error_reported(d)
     check_exit_codes(d)
+    check_names_not_utf8(d)
     return 0
 
 
@@ -156,6 +157,61 @@ def check_exit_codes(d):
     out = check(one)
     assert out.returncode == 1 and out.stderr.splitlines()[-1] == f"{one}: 1 error", out.stderr
     print("check-config: exit 0 valid, 1 invalid or unreadable, 2 misuse")
+
+
+# A config whose names all end up in MQTT topics or the client id; {bad} goes into one of them.
+NAMES = """gateway: {{id: {gateway}}}
+uplink:
+  broker: tcp://127.0.0.1:1
+  client_id: {client_id}
+  topic_prefix: {prefix}
+  format: sparkplug
+  sparkplug: {{group_id: {group}}}
+store: {{path: {store}}}
+ports:
+  - name: {port}
+    path: /nonexistent/loopgate-tty
+    driver: line
+    settings: {{fields: [{{field: T, metric: {metric}}}]}}
+    devices: [{{name: {device}}}]
+"""
+
+
+def check_names_not_utf8(d):
+    """A name with a byte that is not UTF-8 passed check-config, and `run` then failed when Paho made
+    the client or a topic (exit 1: a restart loop under systemd). Both refuse it now, with one located
+    message; every name that reaches MQTT is checked."""
+    good = dict(gateway="gw1", client_id="lg-gw1", prefix="loopgate", group="plant", port="met", metric="t",
+                device="ws1")
+    fields = {"gateway": "gateway.id", "client_id": "uplink.client_id", "prefix": "uplink.topic_prefix",
+              "group": "uplink.sparkplug.group_id", "port": "ports[0].name", "metric": "ports[0].settings.fields[0].metric",
+              "device": "ports[0].devices[0].name"}
+    for key, field in fields.items():
+        names = dict(good, store=os.path.join(d, "names.db"))
+        names[key] = good[key] + "\udcff"  # surrogateescape: the raw byte 0xFF
+        text = NAMES.format(**names).encode("utf-8", "surrogateescape")
+        path = os.path.join(d, f"not-utf8-{key}.yaml")
+        with open(path, "wb") as f:
+            f.write(text)
+        line = next(n for n, l in enumerate(text.splitlines(), 1) if b"\xff" in l)
+        out = subprocess.run([harness.LOOPGATE, "check-config", path], capture_output=True, timeout=30)
+        err = out.stderr.decode("utf-8", "replace")
+        print(f"  {key}: check-config exit {out.returncode}: {err.strip()}")
+        assert out.returncode == 1, (key, out.returncode, err)
+        located = [l for l in err.splitlines() if l.startswith(f"{path}:{line}:") and f": {field}: " in l]
+        assert len(located) == 1 and "UTF-8" in located[0] and "\\xff" in located[0], (key, err)
+        try:
+            run = subprocess.run([harness.LOOPGATE, "run", "--config", path], capture_output=True, timeout=20)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"{key}: run took a config check-config refused and kept running")
+        run_err = run.stderr.decode("utf-8", "replace")
+        assert run.returncode == 1 and located[0] in run_err.splitlines(), (key, run.returncode, run_err)
+    ok = os.path.join(d, "names-utf8.yaml")
+    with open(ok, "w", encoding="utf-8") as f:
+        f.write(NAMES.format(**dict(good, gateway="gw-süd", device="wetter-ö", store=os.path.join(d, "names.db"))))
+    out = check(ok)
+    assert out.returncode == 0, (out.returncode, out.stdout, out.stderr)
+    print("check-config: a name that is not UTF-8 is refused by check-config and run alike, located; UTF-8 passes")
 
 
 if __name__ == "__main__":

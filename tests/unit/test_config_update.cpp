@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "gateway/fleet/config_state.hpp"
 #include "gateway/fleet/config_update.hpp"
@@ -243,7 +244,102 @@ TEST_CASE("boot selection: the state file round-trips and a damaged one is repor
     back.report_reason = s.report_reason;
     CHECK(back == s);
     parse_state("highest=12x\n", problem);
-    CHECK(problem == "bad number for highest: '12x'");
+    CHECK(problem == "1: highest: expected a whole number from 0 to 18446744073709551615, got '12x'");
+}
+
+TEST_CASE("boot selection: every version over the whole uint64 range round-trips through the state file", "[fleet]") {
+    constexpr std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
+    for (std::uint64_t v : {std::uint64_t{0}, std::uint64_t{1}, (std::uint64_t{1} << 53) + 1, (std::uint64_t{1} << 63) - 1,
+                            std::uint64_t{1} << 63, max - 1, max}) {
+        INFO(v);
+        RemoteConfigState s;
+        s.highest = s.good = s.pending = s.trial = s.report_version = v;
+        s.trial_deadline_ns = v % 2 ? std::numeric_limits<std::int64_t>::max() : std::numeric_limits<std::int64_t>::min();
+        std::string problem;
+        RemoteConfigState back = parse_state(format_state(s), problem);
+        CHECK(problem == "");
+        CHECK(back == s);
+    }
+}
+
+TEST_CASE("boot selection: a damaged state file is reported with its line and read as no state at all", "[fleet]") {
+    const std::string expected = "expected a whole number from 0 to 18446744073709551615, got ";
+    struct Case {
+        const char* what;
+        std::string text;
+        std::string problem;
+    };
+    const Case cases[] = {
+        {"one above uint64", "highest=18446744073709551616\n", "1: highest: " + expected + "'18446744073709551616'"},
+        {"negative", "highest=-1\n", "1: highest: " + expected + "'-1'"},
+        {"trailing junk", "highest=12x\n", "1: highest: " + expected + "'12x'"},
+        {"empty", "highest=\n", "1: highest: " + expected + "''"},
+        {"a space", "highest= 12\n", "1: highest: " + expected + "' 12'"},
+        {"a sign", "highest=+12\n", "1: highest: " + expected + "'+12'"},
+        {"a later field", "highest=12\ngood=1e3\n", "2: good: " + expected + "'1e3'"},
+        {"a deadline beyond int64", "highest=12\ntrial_deadline_ns=9223372036854775808\n",
+         "2: trial_deadline_ns: expected a whole number from -9223372036854775808 to 9223372036854775807, got "
+         "'9223372036854775808'"},
+        {"a control byte, shown escaped", "highest=1\x1b[2J\n", "1: highest: " + expected + "'1\\x1b[2J'"},
+        {"given twice", "highest=12\nhighest=3\n", "2: highest given twice"},
+        {"no mark at all", "good=3\n", "no highest= line (the replay mark)"},
+        {"an empty file", "", "no highest= line (the replay mark)"},
+        {"a line without =", "highest=12\ngarbage\n", "2: line without '=': 'garbage'"},
+    };
+    for (const Case& c : cases) {
+        INFO(c.what);
+        std::string problem;
+        parse_state(c.text, problem);
+        CHECK(problem == c.problem);
+    }
+}
+
+TEST_CASE("boot selection on disk: an unreadable state runs the local file, is left as it is and is not reverted", "[fleet]") {
+    Fleet f;
+    const std::string local = (f.dir / "local.yaml").string();
+    const std::string dir = remote_config_dir(f.running);
+    const std::string path = state_file_path(dir);
+    REQUIRE(save_version(dir, 9, f.yaml("19200")) == "");
+    RemoteConfigState s;
+    s.highest = 12;
+    s.good = 9;
+    REQUIRE(save_state(path, s) == "");
+    std::string damaged = format_state(s);
+    damaged.replace(damaged.find("highest=12"), 10, "highest=1O");  // a letter O for a zero
+    Fleet::write(path, damaged);
+
+    Boot boot = boot_config(local, kNow);
+    CHECK(boot.version == 0);
+    CHECK(boot.config.ports.at(0).baud == 9600);
+    CHECK(boot.state_problem == path + ":1: highest: expected a whole number from 0 to 18446744073709551615, got '1O'");
+    std::string problem;
+    CHECK(load_state(path, problem) == RemoteConfigState{});  // no mark, not a mark of 0
+    CHECK(problem == boot.state_problem);
+    std::string revert = revert_remote_config(f.running);
+    CHECK_THAT(revert, Catch::StartsWith(boot.state_problem + "; not reverted"));
+    std::ifstream in(path);
+    CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == damaged);  // neither boot nor revert wrote over it
+    CHECK(fs::exists(version_file_path(dir, 9)));
+}
+
+TEST_CASE("remote config: versions at and beyond 2^63 are ordered like any other", "[fleet]") {
+    Fleet f;
+    const std::uint64_t big = std::uint64_t{1} << 63, max = std::numeric_limits<std::uint64_t>::max();
+    const std::string text = f.yaml("19200");
+    CHECK(f.check(Fleet::signed_by(f.update(text, big), f.op), false, big - 1).refusal == "");
+    CHECK(f.check(Fleet::signed_by(f.update(text, max), f.op), false, big).refusal == "");
+    CHECK(f.check(Fleet::signed_by(f.update(text, big), f.op), false, max).refusal ==
+          "version 9223372036854775808 is not above 18446744073709551615, the highest this gateway has accepted "
+          "(replayed or out of order)");
+}
+
+TEST_CASE("remote config: a refusal shows the sender's gateway_id escaped and cut", "[fleet]") {
+    Fleet f;
+    v1::ConfigUpdate u = f.update(f.yaml());
+    u.set_gateway_id("gw1x\nloopgate error: forged line\n" + std::string(20'000, 'A'));
+    std::string refusal = f.check(u.SerializeAsString()).refusal;
+    CHECK(refusal ==
+          "for gateway 'gw1x\\x0aloopgate error: forged line\\x0aAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA...(20033 bytes)', this is 'gw1'");
 }
 
 TEST_CASE("boot selection on disk: trial, rollback after a crash, revert keeps the replay guard", "[fleet]") {

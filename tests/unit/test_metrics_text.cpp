@@ -179,6 +179,7 @@ TEST_CASE("metrics text: every family declared once, valid names, one series per
                                 "loopgate_commands_refused_total",
                                 "loopgate_commands_failed_total",
                                 "loopgate_config_version",
+                                "loopgate_config_state_unreadable",
                                 "loopgate_config_updates_total",
                                 "loopgate_device_online",
                             });
