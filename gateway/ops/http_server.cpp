@@ -2,6 +2,8 @@
 
 #include <deque>
 #include <optional>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -9,7 +11,9 @@
 #include <boost/beast/ssl.hpp>
 
 #include "core/log.hpp"
+#include "gateway/ops/http_request_head.hpp"
 #include "gateway/ops/login_guard.hpp"
+#include "gateway/ops/password_worker.hpp"
 #include "gateway/ops/status_page.hpp"
 #include "gateway/security/secret_file.hpp"
 #include "gateway/security/password_hash.hpp"
@@ -26,15 +30,32 @@ struct HttpServer::State {
     EventHub& events;
     std::optional<LoginGuard> guard;  // set when a login is required
     std::optional<ssl::context> tls;
+    PasswordWorker* passwords = nullptr;  // the server's, while it runs
     std::size_t connections = 0;
     std::size_t event_streams = 0;
+    std::unordered_map<std::string, std::size_t> connections_from{};  // per client address
+    std::unordered_map<std::string, std::size_t> event_streams_from{};
+    std::unordered_set<std::string> capped{};  // addresses refused a connection since they last had room (logged once)
     bool stopped = false;
 };
 
 namespace {
 
-constexpr auto request_timeout = std::chrono::seconds(30);
-constexpr std::uint32_t header_limit = 8 * 1024;
+// A request's head must be complete this long after the connection opens (or the previous answer
+// went out), however slowly it trickles in: a half-sent request holds its connection no longer.
+constexpr auto request_head_timeout = std::chrono::seconds(5);
+constexpr auto response_timeout = std::chrono::seconds(30);
+constexpr std::size_t read_chunk = 4096;
+
+std::size_t count(const std::unordered_map<std::string, std::size_t>& counts, const std::string& client) {
+    auto it = counts.find(client);
+    return it == counts.end() ? 0 : it->second;
+}
+
+void release(std::unordered_map<std::string, std::size_t>& counts, const std::string& client) {
+    auto it = counts.find(client);
+    if (it != counts.end() && --it->second == 0) counts.erase(it);
+}
 
 // Inline script and style are the page's own (no user input is ever parsed as HTML: the script sets
 // textContent only); nothing may be fetched from elsewhere, and nothing may frame the page.
@@ -57,17 +78,23 @@ public:
     Session(Stream stream, std::shared_ptr<HttpServer::State> state, std::string client)
         : stream_(std::move(stream)), state_(std::move(state)), client_(std::move(client)) {
         ++state_->connections;
+        ++state_->connections_from[client_];
     }
     ~Session() override {
         --state_->connections;
-        if (streaming_) --state_->event_streams;
+        release(state_->connections_from, client_);
+        state_->capped.erase(client_);
+        if (streaming_) {
+            --state_->event_streams;
+            release(state_->event_streams_from, client_);
+        }
     }
 
     void start() {
         if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
             read_request();
         } else {
-            beast::get_lowest_layer(stream_).expires_after(request_timeout);
+            beast::get_lowest_layer(stream_).expires_after(request_head_timeout);
             stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
                 if (!ec) self->read_request();
             });
@@ -89,50 +116,95 @@ public:
 
 private:
     void read_request() {
-        parser_.emplace();
-        parser_->header_limit(header_limit);
-        parser_->body_limit(0);
-        beast::get_lowest_layer(stream_).expires_after(request_timeout);
-        http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-            if (ec) {
-                // A malformed or oversized request gets an answer; a vanished client does not.
-                if (ec != http::error::end_of_stream && ec.category() == http::make_error_code(http::error::bad_target).category())
-                    self->respond_plain(http::status::bad_request, "bad request\n", false);
-                else
-                    self->close();
-                return;
-            }
-            self->route(self->parser_->get());
+        // One deadline for the whole head, not one per read: trickling a byte at a time does not renew it.
+        beast::get_lowest_layer(stream_).expires_after(request_head_timeout);
+        parse_received();
+    }
+
+    void parse_received() {
+        auto received = buffer_.data();
+        RequestHeadParse parsed =
+            parse_request_head(std::string_view(static_cast<const char*>(received.data()), received.size()));
+        switch (parsed.status) {
+            case RequestHeadStatus::incomplete: return read_more();
+            // A malformed or oversized request gets an answer; a vanished or too slow client does not.
+            case RequestHeadStatus::malformed: return respond_plain(http::status::bad_request, "bad request\n", false);
+            case RequestHeadStatus::too_large:
+                return respond_plain(http::status::request_header_fields_too_large, "request header too large\n", false);
+            case RequestHeadStatus::complete: break;
+        }
+        buffer_.consume(parsed.head.bytes);
+        request_ = std::move(parsed.head);
+        route();
+    }
+
+    void read_more() {
+        stream_.async_read_some(buffer_.prepare(read_chunk), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+            if (ec) return self->close();
+            self->buffer_.commit(n);
+            self->parse_received();
         });
     }
 
-    void route(const http::request<http::empty_body>& request) {
+    void route() {
         if (state_->stopped) return close();
-        bool keep_alive = request.keep_alive();
         if (state_->guard) {
-            auto authorization = request[http::field::authorization];
-            switch (state_->guard->check(client_, std::string_view(authorization.data(), authorization.size()))) {
+            PasswordCheck check;
+            switch (state_->guard->begin(client_, request_.authorization, check)) {
                 case LoginVerdict::allowed: break;
-                case LoginVerdict::denied: {
-                    auto& r = prepare(http::status::unauthorized, "text/plain; charset=utf-8", "login required\n", keep_alive);
-                    r.set(http::field::www_authenticate, "Basic realm=\"loopgate\", charset=\"UTF-8\"");
-                    return send();
-                }
-                case LoginVerdict::throttled: {
-                    auto& r = prepare(http::status::too_many_requests, "text/plain; charset=utf-8",
-                                      "too many failed logins from this address; try again in a minute\n", false);
-                    r.set(http::field::retry_after, "60");
-                    return send();
-                }
+                case LoginVerdict::denied: return refuse_login();
+                case LoginVerdict::throttled: return refuse_throttled();
+                case LoginVerdict::check_password: return check_password(std::move(check));
             }
         }
-        if (request.method() != http::verb::get) {
+        serve();
+    }
+
+    // PBKDF2 runs on the server's worker thread; the event loop carries on with the readings and
+    // picks the verdict up when it is posted back.
+    void check_password(PasswordCheck check) {
+        auto pending = std::make_shared<const PasswordCheck>(std::move(check));
+        bool queued = state_->passwords &&
+                      state_->passwords->submit([pending] { return password_matches(pending->password, pending->hash); },
+                                                [self = this->shared_from_this(), pending](bool matched) {
+                                                    self->password_checked(*pending, matched);
+                                                });
+        if (queued) return;
+        state_->guard->abandon(client_);
+        auto& r = prepare(http::status::service_unavailable, "text/plain; charset=utf-8",
+                          "too many logins being checked; try again in a second\n", false);
+        r.set(http::field::retry_after, "1");
+        send();
+    }
+
+    void password_checked(const PasswordCheck& check, bool matched) {
+        LoginVerdict verdict = state_->guard->finish(client_, check, matched);
+        if (closed_ || state_->stopped) return close();
+        if (verdict == LoginVerdict::allowed) return serve();
+        refuse_login();
+    }
+
+    void refuse_login() {
+        auto& r = prepare(http::status::unauthorized, "text/plain; charset=utf-8", "login required\n", request_.keep_alive);
+        r.set(http::field::www_authenticate, "Basic realm=\"loopgate\", charset=\"UTF-8\"");
+        send();
+    }
+
+    void refuse_throttled() {
+        auto& r = prepare(http::status::too_many_requests, "text/plain; charset=utf-8",
+                          "too many failed logins; try again in a minute\n", false);
+        r.set(http::field::retry_after, "60");
+        send();
+    }
+
+    void serve() {
+        bool keep_alive = request_.keep_alive;
+        if (!request_.get) {
             auto& r = prepare(http::status::method_not_allowed, "text/plain; charset=utf-8", "only GET\n", keep_alive);
             r.set(http::field::allow, "GET");
             return send();
         }
-        std::string_view target(request.target().data(), request.target().size());
-        target = target.substr(0, target.find('?'));
+        const std::string& target = request_.path;
         if (target == "/metrics") {
             prepare(http::status::ok, "text/plain; version=0.0.4", state_->routes.metrics(), keep_alive);
         } else if (target == "/api/status") {
@@ -169,7 +241,7 @@ private:
     }
 
     void send() {
-        beast::get_lowest_layer(stream_).expires_after(request_timeout);
+        beast::get_lowest_layer(stream_).expires_after(response_timeout);
         http::async_write(stream_, response_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
             if (ec || !self->response_.keep_alive()) return self->close();
             self->read_request();
@@ -177,12 +249,14 @@ private:
     }
 
     void open_event_stream() {
-        if (state_->event_streams >= HttpServer::max_event_streams) {
+        if (state_->event_streams >= HttpServer::max_event_streams ||
+            count(state_->event_streams_from, client_) >= HttpServer::max_event_streams_per_address) {
             prepare(http::status::service_unavailable, "text/plain; charset=utf-8",
                     "too many status pages open; close one\n", false);
             return send();
         }
         ++state_->event_streams;
+        ++state_->event_streams_from[client_];
         streaming_ = true;
         // The stream lives until the client goes or falls behind: no timeout, and a read kept pending
         // only to notice the client closing.
@@ -227,7 +301,7 @@ private:
     std::shared_ptr<HttpServer::State> state_;
     std::string client_;
     beast::flat_buffer buffer_;
-    std::optional<http::request_parser<http::empty_body>> parser_;
+    RequestHead request_;
     http::response<http::string_body> response_;
     std::deque<EventFrame> queue_;
     std::size_t queued_bytes_ = 0;
@@ -250,7 +324,11 @@ HttpServer::HttpServer(boost::asio::io_context& io, const std::string& listen, c
         std::string path = resolve_credential_path(http.users_file, "http: gateway.http.users_file");
         for (NamedHash& u : read_password_file(path)) users.push_back({std::move(u.name), std::move(u.hash)});
     }
-    if (!users.empty() || !is_loopback(endpoint)) state_->guard.emplace(std::move(users));
+    if (!users.empty() || !is_loopback(endpoint)) {
+        state_->guard.emplace(std::move(users));
+        passwords_ = std::make_unique<PasswordWorker>(io);
+        state_->passwords = passwords_.get();
+    }
     if (!http.cert_file.empty()) {
         ssl::context& ctx = state_->tls.emplace(ssl::context::tls_server);
         ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
@@ -278,13 +356,18 @@ void HttpServer::accept() {
     acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
         if (ec == boost::asio::error::operation_aborted || state_->stopped) return;
         if (!ec) {
-            if (state_->connections >= max_connections) {
+            boost::system::error_code remote_ec;
+            auto remote = socket.remote_endpoint(remote_ec);
+            std::string client = remote_ec ? "unknown" : remote.address().to_string();
+            // One address cannot take every connection: the others keep theirs to the page.
+            if (state_->connections >= max_connections ||
+                count(state_->connections_from, client) >= max_connections_per_address) {
+                if (state_->connections < max_connections && state_->capped.insert(client).second)
+                    log::warning("http: ", client, " holds ", max_connections_per_address,
+                                 " connections; further ones from there are closed until one ends");
                 boost::system::error_code ignored;
                 socket.close(ignored);
             } else {
-                boost::system::error_code remote_ec;
-                auto remote = socket.remote_endpoint(remote_ec);
-                std::string client = remote_ec ? "unknown" : remote.address().to_string();
                 if (state_->tls)
                     std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
                         beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *state_->tls), state_,
@@ -301,6 +384,7 @@ void HttpServer::accept() {
 void HttpServer::stop() {
     if (state_->stopped) return;
     state_->stopped = true;
+    state_->passwords = nullptr;
     boost::system::error_code ignored;
     acceptor_.close(ignored);
 }

@@ -4,9 +4,11 @@
 // /api/events (Server-Sent Events). Read-only: GET only. Off loopback every request needs a login
 // (gateway.http.users); with gateway.http.cert_file and key_file it speaks HTTPS.
 //
-// Bounded everywhere a client could make it grow: 64 connections, 8 event streams, requests of 8 KiB
-// of header and no body, 30 s to send a request, and an event stream's queue of 512 KiB (a page that
-// does not read is dropped; the data path never waits for it).
+// Bounded everywhere a client could make it grow: 64 connections and 8 from one address, 8 event
+// streams and 4 from one address, requests of 8 KiB of header and no body, 5 s to send a request's
+// head (however slowly it trickles in), and an event stream's queue of 512 KiB (a page that does not
+// read is dropped; the data path never waits for it). Logins are checked on a worker thread
+// (PasswordWorker), never on the event loop.
 
 #include <functional>
 #include <memory>
@@ -17,6 +19,7 @@
 
 #include "gateway/config.hpp"
 #include "gateway/ops/event_hub.hpp"
+#include "gateway/ops/password_worker.hpp"
 
 namespace loopgate {
 
@@ -28,7 +31,9 @@ struct HttpRoutes {
 class HttpServer {
 public:
     static constexpr std::size_t max_connections = 64;
+    static constexpr std::size_t max_connections_per_address = 8;
     static constexpr std::size_t max_event_streams = 8;
+    static constexpr std::size_t max_event_streams_per_address = 4;
     static constexpr std::size_t event_queue_bytes = 512 * 1024;
 
     // `listen` is "host:port". Throws std::runtime_error naming the address (or the certificate
@@ -51,6 +56,7 @@ private:
     boost::asio::ip::tcp::acceptor acceptor_;
     std::shared_ptr<State> state_;
     std::string url_;
+    std::unique_ptr<PasswordWorker> passwords_;  // last: joined first, while the state it answers to lives
 };
 
 }  // namespace loopgate

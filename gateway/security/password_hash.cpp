@@ -20,7 +20,7 @@ constexpr std::string_view scheme = "pbkdf2-sha256";
 constexpr std::size_t salt_bytes = 16;
 constexpr std::size_t digest_bytes = 32;
 // Bounds on what a config may ask for: below, the hash is too cheap to crack; above, one login
-// check would stall the event loop for seconds.
+// check would hold the status page's login worker (gateway/ops/password_worker.hpp) for seconds.
 constexpr unsigned min_iterations = 10'000;
 constexpr unsigned max_iterations = 10'000'000;
 

@@ -10,7 +10,8 @@
 namespace loopgate {
 
 // 100,000 iterations: about 50 ms on a Raspberry Pi 4 core per check; a login is checked once and then
-// remembered (gateway/ops/login_guard.hpp), so the cost is paid per login, not per request.
+// remembered (gateway/ops/login_guard.hpp), so the cost is paid per login, not per request, and on
+// a worker thread of its own (gateway/ops/password_worker.hpp), never on the event loop.
 constexpr unsigned kPasswordHashIterations = 100'000;
 
 // A fresh random salt each call. Throws std::runtime_error when OpenSSL fails.
