@@ -1,0 +1,157 @@
+#include "gateway/report/deadband.hpp"
+
+#include <array>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <optional>
+
+namespace loopgate {
+
+namespace {
+
+// A finite number as it is: (-1)^negative * mantissa * 2^exponent.
+struct Dyadic {
+    bool negative = false;
+    std::uint64_t mantissa = 0;
+    int exponent = 0;
+};
+
+std::optional<Dyadic> dyadic(const Value& v) {
+    if (const auto* i = std::get_if<std::int64_t>(&v)) {
+        bool negative = *i < 0;
+        // Two's complement: 0 - x is |x| for every int64, INT64_MIN's 2^63 included.
+        std::uint64_t magnitude = negative ? std::uint64_t{0} - static_cast<std::uint64_t>(*i) : static_cast<std::uint64_t>(*i);
+        return Dyadic{negative, magnitude, 0};
+    }
+    if (const auto* d = std::get_if<double>(&v)) {
+        if (!std::isfinite(*d)) return std::nullopt;
+        auto bits = std::bit_cast<std::uint64_t>(*d);
+        int biased = static_cast<int>((bits >> 52) & 0x7ff);
+        std::uint64_t fraction = bits & ((std::uint64_t{1} << 52) - 1);
+        if (biased == 0) return Dyadic{(bits >> 63) != 0, fraction, -1074};  // denormal (or zero)
+        return Dyadic{(bits >> 63) != 0, fraction | (std::uint64_t{1} << 52), biased - 1075};
+    }
+    return std::nullopt;
+}
+
+// A non-negative fixed-point number wide enough for every quantity compared below: from 2^-2208
+// (under the least bit of a product of two denormals, 2^-2148) to 2^1184 (over 100 * 2 * DBL_MAX and
+// DBL_MAX * 1000). 424 bytes on the stack; no allocation.
+class Wide {
+public:
+    // Adds m * 2^exponent.
+    void add(std::uint64_t m, int exponent) {
+        const int position = exponent - kLowest;
+        const auto word = static_cast<std::size_t>(position / 32);
+        const int bit = position % 32;
+        add_at(word, (m & 0xffffffffu) << bit);
+        add_at(word + 1, (m >> 32) << bit);
+    }
+    void add(const Dyadic& d) { add(d.mantissa, d.exponent); }
+    // Adds |a| * |b|, exactly (each mantissa below 2^64, in 32-bit halves).
+    void add_product(const Dyadic& a, const Dyadic& b) {
+        const std::uint64_t a0 = a.mantissa & 0xffffffffu, a1 = a.mantissa >> 32;
+        const std::uint64_t b0 = b.mantissa & 0xffffffffu, b1 = b.mantissa >> 32;
+        const int e = a.exponent + b.exponent;
+        add(a0 * b0, e);
+        add(a0 * b1, e + 32);
+        add(a1 * b0, e + 32);
+        add(a1 * b1, e + 64);
+    }
+    void add(const Wide& other) {
+        std::uint64_t carry = 0;
+        for (std::size_t i = 0; i < kWords; ++i) {
+            std::uint64_t s = std::uint64_t{w_[i]} + other.w_[i] + carry;
+            w_[i] = static_cast<std::uint32_t>(s);
+            carry = s >> 32;
+        }
+    }
+    // this - other; needs this >= other.
+    void subtract(const Wide& other) {
+        std::uint64_t borrow = 0;
+        for (std::size_t i = 0; i < kWords; ++i) {
+            std::uint64_t take = std::uint64_t{other.w_[i]} + borrow;
+            borrow = w_[i] < take ? 1 : 0;
+            w_[i] = static_cast<std::uint32_t>((std::uint64_t{1} << 32) * borrow + w_[i] - take);
+        }
+    }
+    void multiply(std::uint32_t factor) {
+        std::uint64_t carry = 0;
+        for (auto& word : w_) {
+            std::uint64_t p = std::uint64_t{word} * factor + carry;
+            word = static_cast<std::uint32_t>(p);
+            carry = p >> 32;
+        }
+    }
+    bool zero() const {
+        for (auto word : w_)
+            if (word) return false;
+        return true;
+    }
+    friend bool operator<(const Wide& a, const Wide& b) {
+        for (std::size_t i = kWords; i-- > 0;)
+            if (a.w_[i] != b.w_[i]) return a.w_[i] < b.w_[i];
+        return false;
+    }
+
+private:
+    static constexpr int kLowest = -2208;
+    static constexpr std::size_t kWords = 106;
+
+    void add_at(std::size_t word, std::uint64_t value) {
+        for (std::size_t i = word; value && i < kWords; ++i) {
+            std::uint64_t s = std::uint64_t{w_[i]} + (value & 0xffffffffu);
+            w_[i] = static_cast<std::uint32_t>(s);
+            value = (value >> 32) + (s >> 32);
+        }
+    }
+
+    std::array<std::uint32_t, kWords> w_{};
+};
+
+// |a - b|, exactly.
+Wide distance(const Dyadic& a, const Dyadic& b) {
+    Wide x, y;
+    x.add(a);
+    y.add(b);
+    if (a.negative != b.negative) {
+        x.add(y);
+        return x;
+    }
+    if (x < y) std::swap(x, y);
+    x.subtract(y);
+    return x;
+}
+
+}  // namespace
+
+bool same_reported_value(const Value& a, const Value& b) {
+    const auto* x = std::get_if<double>(&a);
+    const auto* y = std::get_if<double>(&b);
+    if (x && y && std::isnan(*x) && std::isnan(*y)) return true;
+    return a == b;
+}
+
+bool moved_out_of_deadband(const Value& last, const Value& now, const Deadband& band) {
+    if (!std::isfinite(band.amount) || band.amount < 0) return true;
+    auto x = dyadic(last), y = dyadic(now);
+    if (!x || !y) return !same_reported_value(last, now);  // text, switches, NaN, infinities
+    if (band.amount == 0) return true;
+    const Dyadic amount = *dyadic(Value(band.amount));
+    Wide moved = distance(*x, *y);
+    if (!band.percent) {
+        Wide threshold;
+        threshold.add(amount);
+        return !(moved < threshold);
+    }
+    // A percentage of zero is zero: any change, but not an unchanged zero.
+    if (x->mantissa == 0) return !moved.zero();
+    // |now - last| >= |last| * amount / 100, as 100 * |now - last| >= |last| * amount.
+    moved.multiply(100);
+    Wide threshold;
+    threshold.add_product(*x, amount);
+    return !(moved < threshold);
+}
+
+}  // namespace loopgate
