@@ -3,13 +3,19 @@ XDR sentences naming 3,000 transducers nobody configured, each a metric `xdr.<na
 `max_metrics: 50` the first 50 names reach the broker and the status page, and keep updating; the
 other 2,950 readings are dropped at the port, counted (the driver's `metrics_over_limit`,
 loopgate_names_over_limit_total) and logged once; /api/status stays a few kilobytes (without the
-bound every name stayed there forever: 742,000 names made it 104 MB)."""
+bound every name stayed there forever: 742,000 names made it 104 MB). Then the same flood with
+`uplink.format: sparkplug`: the device's births define the 50 admitted metrics and no more, and the
+flood of new names causes no rebirths beyond the few that bring admitted names."""
 
 import json
 import os
+import threading
 import urllib.request
 
+import paho.mqtt.client as mqtt
+
 import harness as h
+import sparkplug_b_pb2
 
 LIMIT = 50
 NAMES = [f"T{i:04d}" for i in range(3000)]
@@ -101,5 +107,75 @@ finally:
     if gw.proc.poll() is None:
         gw.stop()
     sub.close()
+    line.close()
+    broker.stop()
+
+
+# --- the same flood under Sparkplug B ---------------------------------------------------------------
+d = h.workdir("device-names-sparkplug")
+broker = h.Mosquitto(h.free_port(), d).start()
+line = h.PtyPair(d, f"xdr-spb-{os.getpid()}")
+births, data = [], []
+got_all = threading.Condition()
+
+
+def on_message(client, userdata, msg):
+    with got_all:
+        (births if "/DBIRTH/" in msg.topic else data if "/DDATA/" in msg.topic else []).append(bytes(msg.payload))
+        got_all.notify_all()
+
+
+spb = mqtt.Client(client_id=f"test-spb-{os.getpid()}")
+spb.on_message = on_message
+subscribed = threading.Event()
+spb.on_connect = lambda client, *_: client.subscribe("spBv1.0/plant/#", 1)
+spb.on_subscribe = lambda *_: subscribed.set()
+spb.connect("127.0.0.1", broker.port)
+spb.loop_start()
+assert subscribed.wait(10), "the Sparkplug subscriber could not subscribe"
+cfg = h.write_config(d, broker.port, f"""  - name: sounder
+    path: {line.gateway_end}
+    baud: 38400
+    driver: nmea0183
+    max_metrics: {LIMIT}
+    devices: [{{name: boat}}]
+""")
+with open(cfg) as f:
+    text = f.read()
+with open(cfg, "w") as f:
+    f.write(text.replace(f"uplink: {{broker: tcp://127.0.0.1:{broker.port}}}",
+                         f"uplink: {{broker: tcp://127.0.0.1:{broker.port}, format: sparkplug, "
+                         "sparkplug: {group_id: plant}}"))
+gw = h.Gateway(cfg, d).start()
+try:
+    line.write(b"".join(sentences))
+    line.write(xdr(NAMES[:4], 21.0) + xdr(NAMES[4:8], 21.0) + xdr(NAMES[8:10], 21.0))
+
+    def data_metrics():
+        n = 0
+        for payload in data:
+            p = sparkplug_b_pb2.Payload()
+            p.ParseFromString(payload)
+            n += len(p.metrics)
+        return n
+
+    with got_all:
+        assert got_all.wait_for(lambda: data_metrics() >= LIMIT + 10, 60), \
+            f"{data_metrics()} DDATA metrics, expected {LIMIT + 10}"
+    last_birth = sparkplug_b_pb2.Payload()
+    last_birth.ParseFromString(births[-1])
+    assert sorted(m.name for m in last_birth.metrics) == sorted(f"xdr.{n}" for n in NAMES[:LIMIT]), \
+        sorted(m.name for m in last_birth.metrics)
+    assert len({m.alias for m in last_birth.metrics}) == LIMIT
+    # A birth only for a batch that brought admitted names: at most one per sentence holding them.
+    assert 1 <= len(births) <= LIMIT // 4 + 1, f"{len(births)} DBIRTHs for {len(sentences)} sentences"
+    assert data_metrics() == LIMIT + 10, data_metrics()
+    assert gw.stop() == 0
+    print(f"ok: sparkplug, {len(births)} DBIRTHs defining {LIMIT} metrics for {len(NAMES)} names")
+finally:
+    if gw.proc.poll() is None:
+        gw.stop()
+    spb.loop_stop()
+    spb.disconnect()
     line.close()
     broker.stop()
