@@ -124,6 +124,38 @@ Wide distance(const Dyadic& a, const Dyadic& b) {
     return x;
 }
 
+// The absolute deadband on two doubles or two integers, exactly and without the wide numbers: what
+// nearly every reading takes. nullopt when the wide path must decide.
+std::optional<bool> absolute_fast(const Value& last, const Value& now, double amount) {
+    const auto* xd = std::get_if<double>(&last);
+    const auto* yd = std::get_if<double>(&now);
+    if (xd && yd) {
+        // Rounding is monotonic and the amount is a double: when the rounded |now - last| differs
+        // from the amount, the exact one lies on the same side. When they are equal, the rounding
+        // error (Knuth's two-sum, exact without overflow) says which side.
+        const double s = *yd - *xd;
+        if (!std::isfinite(s)) return std::nullopt;
+        const double moved = std::fabs(s);
+        if (moved != amount) return moved > amount;
+        const double back = s - *yd;
+        const double error = (*yd - (s - back)) + (-*xd - back);
+        if (!std::isfinite(error)) return std::nullopt;
+        return s >= 0 ? error >= 0 : error <= 0;
+    }
+    const auto* xi = std::get_if<std::int64_t>(&last);
+    const auto* yi = std::get_if<std::int64_t>(&now);
+    if (xi && yi) {
+        // |now - last| fits an unsigned 64-bit integer; an integer reaches the amount when it reaches
+        // the amount rounded up.
+        const std::uint64_t moved = *yi >= *xi ? static_cast<std::uint64_t>(*yi) - static_cast<std::uint64_t>(*xi)
+                                               : static_cast<std::uint64_t>(*xi) - static_cast<std::uint64_t>(*yi);
+        const double needed = std::ceil(amount);
+        if (needed >= 18446744073709551616.0) return false;  // 2^64: more than any int64 can move
+        return moved >= static_cast<std::uint64_t>(needed);
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 bool same_reported_value(const Value& a, const Value& b) {
@@ -138,6 +170,8 @@ bool moved_out_of_deadband(const Value& last, const Value& now, const Deadband& 
     auto x = dyadic(last), y = dyadic(now);
     if (!x || !y) return !same_reported_value(last, now);  // text, switches, NaN, infinities
     if (band.amount == 0) return true;
+    if (!band.percent)
+        if (auto fast = absolute_fast(last, now, band.amount)) return *fast;
     const Dyadic amount = *dyadic(Value(band.amount));
     Wide moved = distance(*x, *y);
     if (!band.percent) {
