@@ -46,7 +46,7 @@ TEST_CASE("readings in the last minute leave out older seconds, even ones in a r
     CHECK(LiveValues::last_minute(a, 1300 * s) == 0);
 }
 
-TEST_CASE("live values keep at most the limit's names; readings of new names beyond it are counted, known ones update") {
+TEST_CASE("live values keep at most the limit's names, count readings of new names beyond it and update known ones") {
     LiveValues live;
     live.set_limit(3);
     std::vector<Reading> batch;

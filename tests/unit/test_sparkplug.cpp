@@ -333,7 +333,7 @@ ports:
     CHECK_THAT(error_of("  format: spb"), Catch::Contains("native"));
 }
 
-TEST_CASE("sparkplug: a metric beyond the limit gets no alias and forces no rebirth; its readings are counted",
+TEST_CASE("sparkplug: a metric beyond the limit gets no alias and forces no rebirth, and its readings are counted",
           "[sparkplug]") {
     EdgeNode n("g", "e");
     n.set_limit(3);
