@@ -4,6 +4,8 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <algorithm>
+#include <initializer_list>
 #include <optional>
 
 namespace loopgate {
@@ -35,14 +37,26 @@ std::optional<Dyadic> dyadic(const Value& v) {
     return std::nullopt;
 }
 
-// A non-negative fixed-point number wide enough for every quantity compared below: from 2^-2208
-// (under the least bit of a product of two denormals, 2^-2148) to 2^1184 (over 100 * 2 * DBL_MAX and
-// DBL_MAX * 1000). 424 bytes on the stack; no allocation.
+// Which bits the numbers of one comparison can hold: from the least bit of any of its operands (or of
+// their product) to above the largest sum, times 100, with room for carries. Most comparisons need a
+// few words; the widest (a denormal against DBL_MAX) about 105.
+struct Frame {
+    int lowest = 0;        // the exponent of word 0's least bit, a multiple of 32
+    std::size_t words = 0;
+};
+
+// A non-negative fixed-point number in a Frame: from 2^-2176 at the lowest (under the least bit of a
+// product of two denormals, 2^-2148) up to 2^1344 at the widest (over 100 * 2 * DBL_MAX and
+// DBL_MAX * 1000). 440 bytes on the stack; the arithmetic runs over the frame's words only.
 class Wide {
 public:
+    static constexpr std::size_t kWords = 110;
+
+    explicit Wide(const Frame& f) : lowest_(f.lowest), words_(f.words) {}
+
     // Adds m * 2^exponent.
     void add(std::uint64_t m, int exponent) {
-        const int position = exponent - kLowest;
+        const int position = exponent - lowest_;
         const auto word = static_cast<std::size_t>(position / 32);
         const int bit = position % 32;
         add_at(word, (m & 0xffffffffu) << bit);
@@ -61,7 +75,7 @@ public:
     }
     void add(const Wide& other) {
         std::uint64_t carry = 0;
-        for (std::size_t i = 0; i < kWords; ++i) {
+        for (std::size_t i = 0; i < words_; ++i) {
             std::uint64_t s = std::uint64_t{w_[i]} + other.w_[i] + carry;
             w_[i] = static_cast<std::uint32_t>(s);
             carry = s >> 32;
@@ -70,7 +84,7 @@ public:
     // this - other; needs this >= other.
     void subtract(const Wide& other) {
         std::uint64_t borrow = 0;
-        for (std::size_t i = 0; i < kWords; ++i) {
+        for (std::size_t i = 0; i < words_; ++i) {
             std::uint64_t take = std::uint64_t{other.w_[i]} + borrow;
             borrow = w_[i] < take ? 1 : 0;
             w_[i] = static_cast<std::uint32_t>((std::uint64_t{1} << 32) * borrow + w_[i] - take);
@@ -78,41 +92,51 @@ public:
     }
     void multiply(std::uint32_t factor) {
         std::uint64_t carry = 0;
-        for (auto& word : w_) {
-            std::uint64_t p = std::uint64_t{word} * factor + carry;
-            word = static_cast<std::uint32_t>(p);
+        for (std::size_t i = 0; i < words_; ++i) {
+            std::uint64_t p = std::uint64_t{w_[i]} * factor + carry;
+            w_[i] = static_cast<std::uint32_t>(p);
             carry = p >> 32;
         }
     }
     bool zero() const {
-        for (auto word : w_)
-            if (word) return false;
+        for (std::size_t i = 0; i < words_; ++i)
+            if (w_[i]) return false;
         return true;
     }
+    // Both in the same frame.
     friend bool operator<(const Wide& a, const Wide& b) {
-        for (std::size_t i = kWords; i-- > 0;)
+        for (std::size_t i = a.words_; i-- > 0;)
             if (a.w_[i] != b.w_[i]) return a.w_[i] < b.w_[i];
         return false;
     }
 
 private:
-    static constexpr int kLowest = -2208;
-    static constexpr std::size_t kWords = 106;
-
     void add_at(std::size_t word, std::uint64_t value) {
-        for (std::size_t i = word; value && i < kWords; ++i) {
+        for (std::size_t i = word; value && i < words_; ++i) {
             std::uint64_t s = std::uint64_t{w_[i]} + (value & 0xffffffffu);
             w_[i] = static_cast<std::uint32_t>(s);
             value = (value >> 32) + (s >> 32);
         }
     }
 
-    std::array<std::uint32_t, kWords> w_{};
+    int lowest_;
+    std::size_t words_;
+    std::array<std::uint32_t, kWords> w_{};  // zeroed whole (a memset), so copies read no indeterminate words
 };
 
+// The frame for numbers made of these exponents (each the least bit of a mantissa below 2^64).
+Frame frame_for(std::initializer_list<int> exponents) {
+    const int low = std::min(exponents);
+    const int high = std::max(exponents);
+    const int lowest = (low >= 0 ? low / 32 : -((31 - low) / 32)) * 32;
+    // A 128-bit product above its least bit, a sum's carry, 100 (7 bits), and a word to spare.
+    const int highest = high + 128 + 1 + 7 + 32;
+    return {lowest, std::min(static_cast<std::size_t>((highest - lowest) / 32 + 1), Wide::kWords)};
+}
+
 // |a - b|, exactly.
-Wide distance(const Dyadic& a, const Dyadic& b) {
-    Wide x, y;
+Wide distance(const Dyadic& a, const Dyadic& b, const Frame& f) {
+    Wide x(f), y(f);
     x.add(a);
     y.add(b);
     if (a.negative != b.negative) {
@@ -173,9 +197,11 @@ bool moved_out_of_deadband(const Value& last, const Value& now, const Deadband& 
     if (!band.percent)
         if (auto fast = absolute_fast(last, now, band.amount)) return *fast;
     const Dyadic amount = *dyadic(Value(band.amount));
-    Wide moved = distance(*x, *y);
+    const Frame frame = band.percent ? frame_for({x->exponent, y->exponent, x->exponent + amount.exponent})
+                                     : frame_for({x->exponent, y->exponent, amount.exponent});
+    Wide moved = distance(*x, *y, frame);
     if (!band.percent) {
-        Wide threshold;
+        Wide threshold(frame);
         threshold.add(amount);
         return !(moved < threshold);
     }
@@ -183,7 +209,7 @@ bool moved_out_of_deadband(const Value& last, const Value& now, const Deadband& 
     if (x->mantissa == 0) return !moved.zero();
     // |now - last| >= |last| * amount / 100, as 100 * |now - last| >= |last| * amount.
     moved.multiply(100);
-    Wide threshold;
+    Wide threshold(frame);
     threshold.add_product(*x, amount);
     return !(moved < threshold);
 }
