@@ -64,7 +64,9 @@ int decode(const Args& args) {
     DriverClock clock{std::chrono::steady_clock::now(), wall_now_ns()};
     auto print = [](DriverOutput& out) {
         for (const Reading& r : out.readings) std::printf("%s\n", to_json_line(r).c_str());
+        for (const std::string& w : out.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
         out.readings.clear();
+        out.warnings.clear();
     };
     std::vector<std::uint8_t> buffer(65536);
     std::optional<SteadyTime> wake;

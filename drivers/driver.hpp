@@ -76,6 +76,9 @@ struct DriverOutput {
     std::vector<std::uint8_t> to_write;      // bytes the session writes to the line, in order
     std::optional<SteadyTime> wake_at;       // earliest time the driver wants on_timer(); none = no timer
     std::vector<WriteCompletion> completions;  // writes that ended, in any order
+    // Something the operator should hear about (the port session logs each as a warning, naming the
+    // port). A driver says a thing once, not once per reading.
+    std::vector<std::string> warnings;
 };
 
 // Named counters a driver keeps (frames good/bad, overlong lines, timeouts...). Exposed in status and
@@ -96,6 +99,11 @@ struct MetricPolicy {
     ReportPolicy policy;
 };
 
+// Distinct device/metric names a port may publish unless `ports[].max_metrics` says otherwise: far
+// above what a configured device has (a meter's points, a receiver's sentences), far below what
+// costs memory.
+inline constexpr std::size_t default_max_metrics = 1000;
+
 // What a driver learns about its line at construction.
 struct PortInfo {
     std::string name;   // the port's configured name
@@ -103,6 +111,9 @@ struct PortInfo {
     unsigned data_bits = 8;
     bool parity = false;
     double stop_bits = 1;
+    // Distinct device/metric names the port's readings may carry (`ports[].max_metrics`): the guard
+    // (drivers/reading_guard.hpp) drops readings of names beyond it, since a device can invent names.
+    std::size_t max_metrics = default_max_metrics;
     // Bits per character on the wire (start + data + parity + stop), for timing rules.
     double bits_per_char() const { return 1 + data_bits + (parity ? 1 : 0) + stop_bits; }
 };

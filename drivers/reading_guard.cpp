@@ -1,5 +1,6 @@
 #include "drivers/reading_guard.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "drivers/text/sanitize_text.hpp"
@@ -10,7 +11,8 @@ namespace {
 
 class GuardedDriver final : public Driver {
 public:
-    explicit GuardedDriver(std::unique_ptr<Driver> inner) : inner_(std::move(inner)) {}
+    GuardedDriver(std::unique_ptr<Driver> inner, std::size_t max_metrics)
+        : inner_(std::move(inner)), names_(max_metrics), max_metrics_(max_metrics) {}
 
     void on_open(const DriverClock& now, DriverOutput& out) override {
         const std::size_t before = out.readings.size();
@@ -42,6 +44,7 @@ public:
         Counters c = inner_->counters();
         c["text_replaced"] = counts_.text_replaced;
         c["non_finite"] = counts_.non_finite;
+        c["metrics_over_limit"] = names_.refused();
         return c;
     }
 
@@ -49,11 +52,34 @@ private:
     // The output may already hold readings from an earlier call (callers may reuse it): guard only
     // the new ones, so nothing is counted twice.
     void guard(DriverOutput& out, std::size_t from) {
-        for (std::size_t i = from; i < out.readings.size(); ++i) guard_reading(out.readings[i], counts_);
+        auto& rs = out.readings;
+        for (std::size_t i = from; i < rs.size(); ++i) guard_reading(rs[i], counts_);
+        const bool refused_before = names_.refused() > 0;
+        std::string first_refused;
+        auto end = std::remove_if(rs.begin() + static_cast<std::ptrdiff_t>(from), rs.end(), [&](const Reading& r) {
+            if (names_.admit(r.device, r.metric)) return false;
+            if (first_refused.empty()) first_refused = r.device + "/" + r.metric;
+            return true;
+        });
+        rs.erase(end, rs.end());
+        if (!refused_before && !first_refused.empty()) {
+            // Once per driver (until a reload rebuilds the port): the counter says the rest. The name
+            // came from the device: it is free of control characters by now, and cut short here.
+            if (first_refused.size() > 80) {
+                std::size_t cut = 80;
+                while (cut > 0 && (static_cast<unsigned char>(first_refused[cut]) & 0xC0) == 0x80) --cut;
+                first_refused = first_refused.substr(0, cut) + "...";
+            }
+            out.warnings.push_back("more than " + std::to_string(max_metrics_) +
+                                   " distinct device/metric names (ports[].max_metrics): readings of new names, "
+                                   "the first '" + first_refused + "', are dropped and counted as metrics_over_limit");
+        }
     }
 
     std::unique_ptr<Driver> inner_;
     GuardCounts counts_;
+    NameLimit names_;
+    std::size_t max_metrics_;
 };
 
 }  // namespace
@@ -74,8 +100,23 @@ void guard_reading(Reading& r, GuardCounts& counts) {
     }
 }
 
-std::unique_ptr<Driver> guard_driver(std::unique_ptr<Driver> inner) {
-    return std::make_unique<GuardedDriver>(std::move(inner));
+bool NameLimit::admit(const std::string& device, const std::string& metric) {
+    if (metric == "online") return true;
+    std::string key;
+    key.reserve(device.size() + 1 + metric.size());
+    key.append(device).push_back('\0');
+    key.append(metric);
+    if (names_.size() < limit_) {
+        names_.insert(std::move(key));
+        return true;
+    }
+    if (names_.count(key)) return true;
+    ++refused_;
+    return false;
+}
+
+std::unique_ptr<Driver> guard_driver(std::unique_ptr<Driver> inner, std::size_t max_metrics) {
+    return std::make_unique<GuardedDriver>(std::move(inner), max_metrics);
 }
 
 }  // namespace loopgate

@@ -38,7 +38,7 @@ std::unique_ptr<Driver> make_driver(const ConfigNode& name_node, const DriverSpe
         name_node.fail("unknown driver '" + name + "'" + did_you_mean(name, driver_names()) + "; known drivers: " + known);
     }
     // Whatever a device sends, what leaves a driver is fit to publish: see reading_guard.hpp.
-    return guard_driver(it->second(spec));
+    return guard_driver(it->second(spec), spec.port.max_metrics);
 }
 
 }  // namespace loopgate

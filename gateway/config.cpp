@@ -95,7 +95,7 @@ Rs485Config parse_rs485(const ConfigNode& n) {
 
 PortConfig parse_port(const ConfigNode& n) {
     n.allow_only({"name", "path", "baud", "data_bits", "parity", "stop_bits", "flow_control", "rs485", "driver",
-                  "settings", "devices", "reopen_min", "reopen_max", "report"});
+                  "settings", "devices", "reopen_min", "reopen_max", "report", "max_metrics"});
     PortConfig p;
     p.name = n.str("name");
     require_topic_name(n.need("name"), p.name);
@@ -116,6 +116,7 @@ PortConfig parse_port(const ConfigNode& n) {
         n.need("flow_control").fail("hardware flow control uses RTS, which RS-485 direction control needs too");
     p.reopen_min_ms = n.millis("reopen_min", 500);
     p.reopen_max_ms = n.millis("reopen_max", 30'000);
+    p.max_metrics = static_cast<std::size_t>(n.integer("max_metrics", 1, 1'000'000, static_cast<std::int64_t>(default_max_metrics)));
     p.report = n["report"];
     if (p.report.present()) {
         p.report.allow_only({"deadband", "on_change", "max_silence", "min_interval", "metrics"});
@@ -197,6 +198,7 @@ DriverSpec driver_spec(const PortConfig& p) {
     spec.port.data_bits = p.data_bits;
     spec.port.parity = p.parity != "none";
     spec.port.stop_bits = p.stop_bits;
+    spec.port.max_metrics = p.max_metrics;
     spec.settings = p.settings;
     spec.devices = p.devices;
     return spec;

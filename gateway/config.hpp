@@ -81,6 +81,7 @@ struct PortConfig {
     Rs485Config rs485;
     std::int64_t reopen_min_ms = 500;
     std::int64_t reopen_max_ms = 30'000;
+    std::size_t max_metrics = 1000;     // distinct device/metric names the port publishes (drivers/reading_guard.hpp)
     std::string fingerprint;            // the port's YAML as written: a reload keeps ports whose text is unchanged
     ConfigNode driver;                  // the `driver:` scalar, kept for located errors
     ConfigNode settings;

@@ -76,16 +76,33 @@ int run_gateway(const Boot& boot) {
     });
     ReportStage report(io, [&bridge](std::vector<Reading>& readings) { bridge.submit(readings); });
     RemoteConfigAgent* remote_ptr = nullptr;  // built below, once the uplink and ports exist
-    PortSet ports(io, [&devices, &live, &events, &report, &remote_ptr](std::vector<Reading>& readings) {
+    bool logged_untracked = false;
+    PortSet ports(io, [&devices, &live, &events, &report, &remote_ptr, &logged_untracked](std::vector<Reading>& readings) {
         // Presence, the status page and the remote config's health gate see every reading a device
         // sent, reported or not.
         devices.observe(readings);
         live.observe(readings);
+        if (!logged_untracked && (live.untracked() || devices.untracked() || report.counts().untracked)) {
+            // The ports' guards keep names within the limit; this is what a reload's new names leave.
+            logged_untracked = true;
+            log::warning("more device/metric names than the ports' max_metrics add up to (", live.size(),
+                         " kept): readings of new names are not shown on the status page nor filtered by the "
+                         "report stage, and are counted (status: names)");
+        }
         if (events.active()) events.publish_readings(readings);
         if (remote_ptr) remote_ptr->observe(readings);
         report.submit(readings);
     });
     for (const PortConfig& port : config.ports) ports.add(port);
+    // Every map keyed by a name a device sent is bounded by what the ports' guards let through.
+    auto bound_names = [&] {
+        const std::size_t limit = ports.name_limit();
+        live.set_limit(limit);
+        devices.set_limit(limit);
+        report.set_limit(limit);
+        if (sparkplug) sparkplug->set_limit(limit);
+    };
+    bound_names();
     report.configure(ports.slots());
     // --- signed remote configuration (gateway/fleet/remote_config.hpp; README "Remote configuration") ---
     bool restart = false;
@@ -107,7 +124,8 @@ int run_gateway(const Boot& boot) {
     CommandPath command_path(config.commands, router);
 
     // --- what the gateway reports about itself ---
-    GatewayView view{config, store, bridge, uplink, ports.slots(), devices, report.counts(), command_path.counters(), &remote};
+    GatewayView view{config, store, bridge, uplink, ports.slots(), devices, report.counts(), command_path.counters(), &remote,
+                     &live, sparkplug ? &sparkplug->node() : nullptr};
     CommandLog command_log;
     command_path.on_audit([&command_log](const PendingCommand& c, const CommandOutcome& o) {
         std::string status = command_status_name(o.status);
@@ -155,6 +173,7 @@ int run_gateway(const Boot& boot) {
                     notify_reloading();
                     log::info("SIGHUP: reloading ", config.file);
                     reload_ports(config, ports);
+                    bound_names();
                     report.configure(ports.slots());
                     config_identity = {file_sha256(config.file), wall_now_ns()};
                     notify_ready();

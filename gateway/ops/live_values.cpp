@@ -9,7 +9,16 @@ void LiveValues::observe(const std::vector<Reading>& readings) {
     for (const Reading& r : readings) {
         // A batch from one frame is one device's readings: look the device up once per run of them.
         if (!device || *device != r.device) {
-            activity = &devices_[r.device];
+            auto a = devices_.find(r.device);
+            if (a == devices_.end()) {
+                if (devices_.size() >= max_metrics_) {
+                    ++untracked_;
+                    device = nullptr;
+                    continue;
+                }
+                a = devices_.try_emplace(r.device).first;
+            }
+            activity = &a->second;
             metrics = &latest_[r.device];
             device = &r.device;
         }
@@ -23,8 +32,14 @@ void LiveValues::observe(const std::vector<Reading>& readings) {
         ++activity->readings;
         activity->last_reading_ns = r.receive_time_ns;
         auto it = metrics->find(r.metric);
-        if (it == metrics->end()) metrics->emplace(r.metric, r);
-        else it->second = r;
+        if (it != metrics->end()) {
+            it->second = r;
+        } else if (values_ < max_metrics_) {
+            metrics->emplace(r.metric, r);
+            ++values_;
+        } else {
+            ++untracked_;
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The latest reading of every device and metric, and how often each device delivers: what the status
 // page's device and live-value panels show. Fed with every batch the ports hand up, so it is kept
-// cheap: one map lookup per reading and a one-second bucket per device.
+// cheap: one map lookup per reading and a one-second bucket per device. Names come from devices, so
+// what is kept is bounded (set_limit): a reading of a name beyond the limit is counted, not shown.
 
 #include <array>
 #include <cstdint>
@@ -25,6 +26,11 @@ struct DeviceActivity {
 class LiveValues {
 public:
     void observe(const std::vector<Reading>& readings);
+    // At most this many device/metric values (and as many devices) are kept; the page shows those.
+    void set_limit(std::size_t max_metrics) { max_metrics_ = max_metrics; }
+    std::size_t size() const { return values_; }
+    // Readings not shown because their device or metric was new when the limit was reached.
+    std::uint64_t untracked() const { return untracked_; }
 
     // device -> metric -> latest reading
     const std::map<std::string, std::map<std::string, Reading>>& latest() const { return latest_; }
@@ -35,6 +41,9 @@ public:
 private:
     std::map<std::string, std::map<std::string, Reading>> latest_;
     std::map<std::string, DeviceActivity> devices_;
+    std::size_t max_metrics_ = 100'000;
+    std::size_t values_ = 0;
+    std::uint64_t untracked_ = 0;
 };
 
 }  // namespace loopgate

@@ -8,6 +8,7 @@
 #include "core/reading_json.hpp"
 #include "gateway/bridge/clock_watch.hpp"
 #include "gateway/ops/prometheus.hpp"
+#include "gateway/serial/port_set.hpp"
 
 namespace loopgate {
 
@@ -18,6 +19,20 @@ std::uint64_t process_bytes_written() {
     while (io >> key >> value)
         if (key == "write_bytes:") return value;
     return 0;
+}
+
+NameCounts name_counts(const GatewayView& v) {
+    NameCounts n;
+    n.limit = name_limit(v.ports);
+    for (PortSlot& slot : v.ports) {
+        auto counters = slot.session->driver().counters();
+        if (auto it = counters.find("metrics_over_limit"); it != counters.end()) n.over_limit += it->second;
+    }
+    if (v.live) n.values_untracked = v.live->untracked();
+    n.presence_untracked = v.devices.untracked();
+    n.report_untracked = v.report.untracked;
+    if (v.sparkplug) n.sparkplug_over_limit = v.sparkplug->metrics_over_limit();
+    return n;
 }
 
 std::string status_json(const GatewayView& v, const char* state) {
@@ -49,7 +64,14 @@ std::string status_json(const GatewayView& v, const char* state) {
     const ReportCounts& rc = v.report;
     out += ",\"report\":{\"passed\":" + std::to_string(rc.passed) + ",\"suppressed\":" + std::to_string(rc.suppressed) +
            ",\"throttled\":" + std::to_string(rc.throttled) + ",\"replaced\":" + std::to_string(rc.replaced) +
-           ",\"heartbeats\":" + std::to_string(rc.heartbeats) + ",\"offline\":" + std::to_string(rc.offline) + "}";
+           ",\"heartbeats\":" + std::to_string(rc.heartbeats) + ",\"offline\":" + std::to_string(rc.offline) +
+           ",\"untracked\":" + std::to_string(rc.untracked) + "}";
+    const NameCounts names = name_counts(v);
+    out += ",\"names\":{\"limit\":" + std::to_string(names.limit) + ",\"over_limit\":" + std::to_string(names.over_limit) +
+           ",\"values_untracked\":" + std::to_string(names.values_untracked) +
+           ",\"presence_untracked\":" + std::to_string(names.presence_untracked) +
+           ",\"report_untracked\":" + std::to_string(names.report_untracked) +
+           ",\"sparkplug_over_limit\":" + std::to_string(names.sparkplug_over_limit) + "}";
     out += ",\"uplink\":{\"connected\":" + std::string(v.uplink.connected() ? "true" : "false") +
            ",\"reconnects\":" + std::to_string(v.uplink.reconnects()) +
            ",\"publish_failures\":" + std::to_string(b.publish_failures) + "}";
@@ -96,6 +118,7 @@ std::string prometheus_text(const GatewayView& v) {
     const StoreStats& s = v.store.stats();
     const BridgeStats& b = v.bridge.stats();
     const ClockState clock = clock_state();
+    const NameCounts names = name_counts(v);
     auto n = [](auto count) { return static_cast<double>(count); };
     auto per_port = [&v](auto value_of) {
         return [&v, value_of] {
@@ -149,6 +172,19 @@ std::string prometheus_text(const GatewayView& v) {
          [&] { return n(v.report.heartbeats); }},
         {"loopgate_report_offline_total", counter, "Devices declared offline after offline_after_silence without a frame.",
          [&] { return n(v.report.offline); }},
+        {"loopgate_names_over_limit_total", counter,
+         "Readings dropped at a port for a device/metric name beyond its max_metrics (README \"Names a device invents\").",
+         [&] { return n(names.over_limit); }},
+        {"loopgate_names_untracked_total", counter,
+         "Readings of a name beyond the ports' name limit where state is kept: not shown (values), no presence "
+         "(presence), passed unfiltered (report), left out of DDATA (sparkplug).",
+         nullptr,
+         [&] {
+             return std::vector<PrometheusSample>{{{{"where", "values"}}, n(names.values_untracked)},
+                                                  {{{"where", "presence"}}, n(names.presence_untracked)},
+                                                  {{{"where", "report"}}, n(names.report_untracked)},
+                                                  {{{"where", "sparkplug"}}, n(names.sparkplug_over_limit)}};
+         }},
         {"loopgate_disk_bytes_written_total", counter, "Bytes the process wrote to storage.",
          [] { return static_cast<double>(process_bytes_written()); }},
         {"loopgate_uplink_connected", gauge, "1 while connected to the broker.",

@@ -1,37 +1,14 @@
 #include "gateway/report/report_filter.hpp"
 
 #include <algorithm>
-#include <cmath>
+
+#include "gateway/report/deadband.hpp"
 
 namespace loopgate {
 
 namespace {
 
 using std::chrono::milliseconds;
-
-std::optional<double> as_number(const Value& v) {
-    if (const auto* d = std::get_if<double>(&v)) return *d;
-    if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
-    return std::nullopt;
-}
-
-// Equal for reporting: NaN equals NaN (a sensor stuck on "no value" is not a change each time).
-bool same_value(const Value& a, const Value& b) {
-    auto x = as_number(a), y = as_number(b);
-    if (x && y && std::isnan(*x) && std::isnan(*y)) return true;
-    return a == b;
-}
-
-bool moved_enough(const Value& last, const Value& now, const Deadband& band) {
-    auto x = as_number(last), y = as_number(now);
-    if (!x || !y) return !same_value(last, now);  // text and switches: any change
-    if (std::isnan(*x) || std::isnan(*y)) return !same_value(last, now);
-    double threshold = band.percent ? std::fabs(*x) * band.amount / 100.0 : band.amount;
-    double moved = std::fabs(*y - *x);
-    // A percentage of zero is zero: any change, but not an unchanged zero.
-    if (threshold == 0) return moved > 0 || band.amount == 0;
-    return moved >= threshold;
-}
 
 // A metric's own policy when the plan has one, else its device's.
 const ReportPolicy* policy_for(const DeviceReport& report, const std::string& metric) {
@@ -46,6 +23,7 @@ void ReportFilter::configure(std::map<std::string, DeviceReport> plan, Steady no
     for (auto it = devices_.begin(); it != devices_.end();) {
         auto p = plan_.find(it->first);
         if (p == plan_.end()) {
+            tracked_ -= it->second.metrics.size();
             it = devices_.erase(it);
             continue;
         }
@@ -74,12 +52,14 @@ ReportFilter::DeviceState* ReportFilter::device_state(const std::string& device,
     return &d;
 }
 
-ReportFilter::MetricState& ReportFilter::metric_state(DeviceState& d, const std::string& metric) {
+ReportFilter::MetricState* ReportFilter::metric_state(DeviceState& d, const std::string& metric) {
     auto it = d.metrics.find(metric);
-    if (it != d.metrics.end()) return it->second;
+    if (it != d.metrics.end()) return &it->second;
+    if (tracked_ >= max_metrics_) return nullptr;
     MetricState& s = d.metrics[metric];
+    ++tracked_;
     s.policy = policy_for(*d.report, metric);
-    return s;
+    return &s;
 }
 
 bool ReportFilter::significant(const MetricState& s, const Reading& r, Steady now) const {
@@ -88,11 +68,11 @@ bool ReportFilter::significant(const MetricState& s, const Reading& r, Steady no
     bool filtered = false;
     if (p.deadband) {
         filtered = true;
-        if (moved_enough(s.last_value, r.value, *p.deadband)) return true;
+        if (moved_out_of_deadband(s.last_value, r.value, *p.deadband)) return true;
     }
     if (p.on_change.value_or(false)) {
         filtered = true;
-        if (!same_value(s.last_value, r.value)) return true;
+        if (!same_reported_value(s.last_value, r.value)) return true;
     }
     return !filtered;
 }
@@ -129,7 +109,10 @@ void ReportFilter::submit(std::vector<Reading>& readings, Steady now) {
         d->last_seen = now;
         if (d->report->offline_after_silence_ms) hint(now + milliseconds(*d->report->offline_after_silence_ms));
         if (d->report->offline_after_silence_ms && d->online != true) {
-            if (d->online == false) d->metrics.clear();  // back: every metric reports afresh
+            if (d->online == false) {  // back: every metric reports afresh
+                tracked_ -= d->metrics.size();
+                d->metrics.clear();
+            }
             d->online = true;
             out.push_back(online_reading(r.device, true, r.receive_time_ns));
         }
@@ -138,7 +121,14 @@ void ReportFilter::submit(std::vector<Reading>& readings, Steady now) {
             out.push_back(std::move(r));
             continue;
         }
-        MetricState& s = metric_state(*d, r.metric);
+        MetricState* state = metric_state(*d, r.metric);
+        if (!state) {
+            // Beyond the names the filter keeps state for: passed as it came, never lost.
+            ++counts_.untracked;
+            out.push_back(std::move(r));
+            continue;
+        }
+        MetricState& s = *state;
         if (!s.policy->any()) {
             ++counts_.passed;
             out.push_back(std::move(r));

@@ -47,6 +47,7 @@ struct ReportCounts {
     std::uint64_t replaced = 0;    // held ones replaced by a later reading before their turn
     std::uint64_t heartbeats = 0;  // reported again after max_silence
     std::uint64_t offline = 0;     // online:false readings made for silent devices
+    std::uint64_t untracked = 0;   // passed unfiltered: their metric was beyond the names kept (set_limit)
 };
 
 class ReportFilter {
@@ -68,6 +69,12 @@ public:
     // The earliest time the last submit() made due (a held reading, a heartbeat, a silence), cleared
     // by taking it: lets the stage arm its timer without scanning every metric per reading.
     std::optional<Steady> take_due_hint() { return std::exchange(hint_, std::nullopt); }
+
+    // At most this many device/metric names get state (names come from devices, and the ports' guard
+    // bounds them; this bounds the filter whatever reaches it). Readings of further names pass as
+    // they came and are counted as untracked. Lowering it forgets nothing already kept.
+    void set_limit(std::size_t max_metrics) { max_metrics_ = max_metrics; }
+    std::size_t tracked() const { return tracked_; }
 
     bool active() const { return !plan_.empty(); }
     const ReportCounts& counts() const { return counts_; }
@@ -91,7 +98,7 @@ private:
     };
 
     DeviceState* device_state(const std::string& device, Steady now);
-    MetricState& metric_state(DeviceState& d, const std::string& metric);
+    MetricState* metric_state(DeviceState& d, const std::string& metric);  // null beyond the limit
     bool significant(const MetricState& s, const Reading& r, Steady now) const;
     void report(MetricState& s, const Reading& r, Steady now, std::vector<Reading>& out);
     static Reading online_reading(const std::string& device, bool online, std::int64_t wall_ns);
@@ -99,6 +106,8 @@ private:
     std::map<std::string, DeviceReport> plan_;
     std::unordered_map<std::string, DeviceState> devices_;
     ReportCounts counts_;
+    std::size_t max_metrics_ = 100'000;
+    std::size_t tracked_ = 0;  // metric states over all devices
     std::optional<Steady> hint_;
     void hint(Steady t) {
         if (!hint_ || t < *hint_) hint_ = t;

@@ -24,6 +24,8 @@ public:
 
     // Takes the settings of the ports as they run now (at start and after each reload).
     void configure(std::list<PortSlot>& ports);
+    // The most device/metric names the filter keeps state for (PortSet::name_limit).
+    void set_limit(std::size_t max_metrics) { filter_.set_limit(max_metrics); }
     void submit(std::vector<Reading>& readings);
     void stop();
 

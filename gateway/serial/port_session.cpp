@@ -146,6 +146,7 @@ WriteResult PortSession::submit_write(WriteRequest request, WriteDone done) {
 }
 
 void PortSession::handle(DriverOutput& out) {
+    for (const std::string& w : out.warnings) log::warning("port ", config_.name, ": ", w);
     // Readings first: a write's read-back reaches the bridge before whoever waits on the write hears.
     if (!out.readings.empty()) sink_(out.readings);
     if (!out.to_write.empty() && line_.is_open()) {

@@ -35,6 +35,14 @@ void PortSet::stop() {
     for (PortSlot& slot : slots_) slot.session->stop();
 }
 
+std::size_t name_limit(const std::list<PortSlot>& ports) {
+    std::size_t limit = 0;
+    for (const PortSlot& slot : ports) limit += slot.config->max_metrics + slot.session->driver().device_names().size();
+    return limit;
+}
+
+std::size_t PortSet::name_limit() const { return loopgate::name_limit(slots_); }
+
 PortChanges PortSet::replace_with(std::vector<PortConfig> next) {
     PortChanges changes;
     std::list<PortSlot> retired;

@@ -19,6 +19,11 @@ struct PortChanges {
     int removed = 0;
 };
 
+// How many distinct device/metric names these ports can publish at most: each port's max_metrics
+// plus an `online` verdict per device. What bounds every map downstream that is keyed by such names
+// (report state, live values, device presence, Sparkplug aliases).
+std::size_t name_limit(const std::list<PortSlot>& ports);
+
 class PortSet {
 public:
     PortSet(boost::asio::io_context& io, PortSession::Sink sink);
@@ -38,6 +43,7 @@ public:
     // always see the current ports.
     std::list<PortSlot>& slots() { return slots_; }
     std::size_t size() const { return slots_.size(); }
+    std::size_t name_limit() const;  // of slots(), below
 
 private:
     PortSlot& emplace(const PortConfig& port);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 #include "core/untrusted_text.hpp"
 #include "sparkplug_b.pb.h"
@@ -220,16 +221,33 @@ std::vector<Message> EdgeNode::process(std::span<const Reading> readings, bool h
         // Named references, not a structured binding: clang 14 cannot capture bindings in lambdas.
         const std::string& name = group.first;
         std::vector<const Reading*>& rs = group.second;
+        if (!devices_.count(name) && metric_count_ >= max_metrics_) {
+            over_limit_ += rs.size();
+            continue;
+        }
         auto [dit, added] = devices_.try_emplace(name);
         if (added) device_order_.push_back(name);
         Device& d = dit->second;
         std::vector<const Reading*> pending;
 
         auto flush = [&] {
+            // A metric new beyond the limit is left out: no alias, no birth for it.
+            const std::size_t room = max_metrics_ > metric_count_ ? max_metrics_ - metric_count_ : 0;
+            std::set<std::string> taking;
+            std::erase_if(pending, [&](const Reading* r) {
+                if (d.metrics.count(r->metric) || taking.count(r->metric)) return false;
+                if (taking.size() < room) {
+                    taking.insert(r->metric);
+                    return false;
+                }
+                ++over_limit_;
+                return true;
+            });
             if (pending.empty()) return;
             bool redefine = false;
             for (const Reading* r : pending) {
                 auto [mit, fresh] = d.metrics.try_emplace(r->metric);
+                if (fresh) ++metric_count_;
                 MetricDef& def = mit->second;
                 DataType type = datatype_of(r->value);
                 if (fresh) {

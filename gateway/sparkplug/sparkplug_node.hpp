@@ -7,6 +7,9 @@
 // reading metric a device metric. A device's metric set is what it has produced so far (drivers have
 // no common way to list their metrics up front): when a batch brings a metric the device's last
 // DBIRTH did not define, the device is born again (a new DBIRTH with the grown set) before the DDATA.
+// The set is bounded (set_limit): a metric beyond the limit gets no alias and forces no birth; its
+// readings are left out of DDATA and counted (metrics_over_limit), since a host may only be sent
+// metrics a birth defined.
 
 #include <cstdint>
 #include <map>
@@ -88,6 +91,13 @@ public:
     // NCMD/DCMD on this node's topics; nullopt for any other topic or an undecodable payload.
     std::optional<Command> parse_command(const std::string& topic, const std::string& payload) const;
 
+    // At most this many metrics get an alias, over all devices (the ports' name limit); a new device
+    // is taken only while there is room for a metric.
+    void set_limit(std::size_t max_metrics) { max_metrics_ = max_metrics; }
+    // Readings left out because their metric (or device) was new when the limit was reached.
+    std::uint64_t metrics_over_limit() const { return over_limit_; }
+    std::size_t metric_count() const { return metric_count_; }
+
     std::uint8_t seq() const { return static_cast<std::uint8_t>(seq_); }
     std::optional<std::uint64_t> alias_of(const std::string& device, const std::string& metric) const;
 
@@ -116,6 +126,9 @@ private:
     std::uint64_t seq_ = 0;
     bool born_ = false;
     std::uint64_t next_alias_ = 2;  // 1 is Node Control/Rebirth
+    std::size_t max_metrics_ = 100'000;
+    std::size_t metric_count_ = 0;
+    std::uint64_t over_limit_ = 0;
     std::map<std::string, Device> devices_;
     std::vector<std::string> device_order_;
     std::vector<std::pair<std::string, Value>> node_metrics_;

@@ -165,6 +165,11 @@ void SparkplugPublisher::publish(const StoredBatch& batch, bool historical, std:
     readings.reserve(static_cast<std::size_t>(b.readings_size()));
     for (const auto& r : b.readings()) readings.push_back(from_proto(r));
     auto messages = node_.process(readings, historical || b.historical(), now_ms());
+    if (node_.metrics_over_limit() > 0 && !logged_over_limit_) {
+        logged_over_limit_ = true;
+        log::warning("sparkplug: more than ", node_.metric_count(), " metrics (the ports' max_metrics); readings of "
+                     "new metrics are left out of DDATA, without alias or rebirth, and counted");
+    }
     if (messages.empty()) {
         boost::asio::post(io_, [done = std::move(done)] { done(true); });
         return;

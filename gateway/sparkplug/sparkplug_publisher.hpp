@@ -49,6 +49,8 @@ public:
     void on_resume(std::function<void()> f) { on_resume_ = std::move(f); }
 
     const sparkplug::EdgeNode& node() const { return node_; }
+    // The most metrics that get an alias (PortSet::name_limit).
+    void set_limit(std::size_t max_metrics) { node_.set_limit(max_metrics); }
     void set_node_metrics(std::vector<std::pair<std::string, Value>> metrics) { node_.set_node_metrics(std::move(metrics)); }
     bool primary_host_online() const { return host_online_; }
 
@@ -65,6 +67,7 @@ private:
     sparkplug::EdgeNode node_;
     bool host_online_ = false;
     bool connected_ = false;
+    bool logged_over_limit_ = false;
     CommandSink command_sink_;
     std::function<void()> on_resume_;
 };

@@ -187,3 +187,50 @@ TEST_CASE("guarded drivers keep their own counters and behaviour", "[guard]") {
     CHECK(c.at("text_replaced") == 0);
     CHECK(c.at("non_finite") == 0);
 }
+
+TEST_CASE("nmea0183 driver: names a talker invents stop at the port's max_metrics, counted and said once", "[guard][nmea]") {
+    ConfigNode root = ConfigNode::load_string("driver: nmea0183\ndevices: [{name: boat}]\n", "port.yaml");
+    PortInfo port{"p", 4800, 8, false, 1};
+    port.max_metrics = 3;
+    auto driver = make_driver(root["driver"], DriverSpec{port, root["settings"], root["devices"]});
+    DriverClock now{SteadyTime{} + std::chrono::hours(1), 1'700'000'000'000'000'000};
+    auto feed = [&](const std::string& sentence, DriverOutput& out) {
+        driver->on_bytes(std::span(reinterpret_cast<const std::uint8_t*>(sentence.data()), sentence.size()), now, out);
+    };
+    auto metrics = [](const DriverOutput& out) {
+        std::vector<std::string> m;
+        for (const auto& r : out.readings) m.push_back(r.metric);
+        return m;
+    };
+
+    DriverOutput first;
+    feed(with_checksum("$IIXDR,C,20.0,C,A,C,20.0,C,B"), first);
+    CHECK(metrics(first) == std::vector<std::string>{"xdr.A", "xdr.B"});
+    CHECK(first.warnings.empty());
+
+    DriverOutput flood;
+    feed(with_checksum("$IIXDR,C,21.0,C,C,C,21.0,C,D,C,21.0,C,A,C,21.0,C,E"), flood);
+    feed(with_checksum("$IIXDR,C,22.0,C,F,C,22.0,C,B"), flood);
+    CHECK(metrics(flood) == std::vector<std::string>{"xdr.C", "xdr.A", "xdr.B"});  // known names keep passing
+    REQUIRE(flood.warnings.size() == 1);
+    CHECK(flood.warnings[0].find("max_metrics") != std::string::npos);
+    CHECK(flood.warnings[0].find("'boat/xdr.D'") != std::string::npos);
+    CHECK(driver->counters().at("metrics_over_limit") == 3);  // D, E, F
+
+    DriverOutput later;
+    feed(with_checksum("$IIXDR,C,23.0,C,G"), later);
+    CHECK(later.readings.empty());
+    CHECK(later.warnings.empty());  // said once
+    CHECK(driver->counters().at("metrics_over_limit") == 4);
+}
+
+TEST_CASE("the name limit counts device/metric pairs and lets a device's online verdict through", "[guard]") {
+    NameLimit limit(2);
+    CHECK(limit.admit("a", "x"));
+    CHECK(limit.admit("b", "x"));  // another device's x is another name
+    CHECK_FALSE(limit.admit("a", "y"));
+    CHECK(limit.admit("a", "x"));
+    CHECK(limit.admit("c", "online"));
+    CHECK(limit.size() == 2);
+    CHECK(limit.refused() == 1);
+}

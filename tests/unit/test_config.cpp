@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "drivers/driver.hpp"
 #include "gateway/config.hpp"
 
 using namespace loopgate;
@@ -186,4 +187,14 @@ TEST_CASE("a mistyped enum value gets a suggestion only when one is likely", "[c
     CHECK(did_you_mean("banana", {"none", "even", "odd"}).empty());
     CHECK_THAT(error_of(replace(valid, "    baud: 9600", "    stop_bits: 3")),
                Catch::EndsWith("ports[0].stop_bits: expected one of 1, 1.5, 2, got '3'"));
+}
+
+TEST_CASE("a port's max_metrics defaults to 1000, reaches its driver, and is at least 1", "[config]") {
+    CHECK(parse_config(ConfigNode::load_string(valid, "gw.yaml")).ports.at(0).max_metrics == 1000);
+    Config c = parse_config(ConfigNode::load_string(replace(valid, "    baud: 9600\n", "    baud: 9600\n    max_metrics: 50\n"), "gw.yaml"));
+    CHECK(c.ports.at(0).max_metrics == 50);
+    CHECK(driver_spec(c.ports.at(0)).port.max_metrics == 50);
+    std::string error = error_of(replace(valid, "    baud: 9600\n", "    baud: 9600\n    max_metrics: 0\n"));
+    CHECK(error.find("gw.yaml:11:") != std::string::npos);
+    CHECK(error.find("max_metrics") != std::string::npos);
 }

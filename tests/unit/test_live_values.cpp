@@ -45,3 +45,21 @@ TEST_CASE("readings in the last minute leave out older seconds, even ones in a r
     CHECK(LiveValues::last_minute(a, 1149 * s) == 30);
     CHECK(LiveValues::last_minute(a, 1300 * s) == 0);
 }
+
+TEST_CASE("live values keep at most the limit's names, count readings of new names beyond it and update known ones") {
+    LiveValues live;
+    live.set_limit(3);
+    std::vector<Reading> batch;
+    for (int i = 0; i < 10; ++i) batch.push_back(reading("boat", "xdr." + std::to_string(i), i, 100 * s));
+    live.observe(batch);
+    CHECK(live.size() == 3);
+    CHECK(live.latest().at("boat").size() == 3);
+    CHECK(live.untracked() == 7);
+    batch = {reading("boat", "xdr.0", 42, 101 * s), reading("other", "x", 1, 101 * s), reading("other", "y", 1, 101 * s)};
+    live.observe(batch);
+    CHECK(std::get<double>(live.latest().at("boat").at("xdr.0").value) == 42);
+    // A second device fits (devices are bounded by the same limit) but its values do not.
+    CHECK(live.untracked() == 9);
+    CHECK(live.size() == 3);
+    CHECK(live.devices().at("boat").readings == 11);
+}

@@ -165,6 +165,8 @@ TEST_CASE("metrics text: every family declared once, valid names, one series per
                                 "loopgate_report_throttled_total",
                                 "loopgate_report_heartbeats_total",
                                 "loopgate_report_offline_total",
+                                "loopgate_names_over_limit_total",
+                                "loopgate_names_untracked_total",
                                 "loopgate_disk_bytes_written_total",
                                 "loopgate_uplink_connected",
                                 "loopgate_uplink_reconnects_total",

@@ -332,3 +332,44 @@ ports:
                Catch::Contains("unknown key 'gruop'"));
     CHECK_THAT(error_of("  format: spb"), Catch::Contains("native"));
 }
+
+TEST_CASE("sparkplug: a metric beyond the limit gets no alias and forces no rebirth, and its readings are counted",
+          "[sparkplug]") {
+    EdgeNode n("g", "e");
+    n.set_limit(3);
+    n.begin_session(0);
+    n.birth(0);
+    auto out = n.process(std::vector<Reading>{reading("boat", "xdr.A", 1.0), reading("boat", "xdr.B", 2.0)}, false, 1000);
+    REQUIRE(kinds(out) == std::vector<std::string>{"DBIRTH:boat", "DDATA:boat"});
+
+    // C fills the limit: one rebirth for it; D and E, new beyond the limit, are left out.
+    out = n.process(std::vector<Reading>{reading("boat", "xdr.C", 3.0), reading("boat", "xdr.D", 4.0),
+                                         reading("boat", "xdr.A", 1.5), reading("boat", "xdr.E", 5.0)},
+                    false, 2000);
+    REQUIRE(kinds(out) == std::vector<std::string>{"DBIRTH:boat", "DDATA:boat"});
+    CHECK(decode(out[0]).metrics_size() == 3);
+    pb::Payload data = decode(out[1]);
+    REQUIRE(data.metrics_size() == 2);  // C and A
+    CHECK(data.metrics(0).alias() == *n.alias_of("boat", "xdr.C"));
+    CHECK(data.metrics(1).double_value() == 1.5);
+    CHECK_FALSE(n.alias_of("boat", "xdr.D"));
+    CHECK_FALSE(n.alias_of("boat", "xdr.E"));
+    CHECK(n.metrics_over_limit() == 2);
+
+    // A flood of new names: no birth at all, and nothing for a batch of only those.
+    for (int i = 0; i < 100; ++i) {
+        out = n.process(std::vector<Reading>{reading("boat", "xdr.N" + std::to_string(i), 1.0)}, false, 3000);
+        CHECK(out.empty());
+    }
+    out = n.process(std::vector<Reading>{reading("boat", "xdr.B", 2.5), reading("boat", "xdr.N1", 1.0)}, false, 4000);
+    CHECK(kinds(out) == std::vector<std::string>{"DDATA:boat"});
+    // A new device while the limit is reached is not taken either.
+    out = n.process(std::vector<Reading>{reading("other", "x", 1.0)}, false, 5000);
+    CHECK(out.empty());
+    CHECK(n.metrics_over_limit() == 2 + 100 + 1 + 1);
+    CHECK(n.metric_count() == 3);
+    // A node rebirth defines the three and no more.
+    auto births = n.birth(6000);
+    REQUIRE(kinds(births) == std::vector<std::string>{"NBIRTH", "DBIRTH:boat"});
+    CHECK(decode(births[1]).metrics_size() == 3);
+}
