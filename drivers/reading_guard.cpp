@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/untrusted_text.hpp"
 #include "drivers/text/sanitize_text.hpp"
 
 namespace loopgate {
@@ -64,15 +65,10 @@ private:
         rs.erase(end, rs.end());
         if (!refused_before && !first_refused.empty()) {
             // Once per driver (until a reload rebuilds the port): the counter says the rest. The name
-            // came from the device: it is free of control characters by now, and cut short here.
-            if (first_refused.size() > 80) {
-                std::size_t cut = 80;
-                while (cut > 0 && (static_cast<unsigned char>(first_refused[cut]) & 0xC0) == 0x80) --cut;
-                first_refused = first_refused.substr(0, cut) + "...";
-            }
+            // came from the device, and goes into the log as every outside name does.
             out.warnings.push_back("more than " + std::to_string(max_metrics_) +
                                    " distinct device/metric names (ports[].max_metrics): readings of new names, "
-                                   "the first '" + first_refused + "', are dropped and counted as metrics_over_limit");
+                                   "the first '" + untrusted_text(first_refused, 80) + "', are dropped and counted as metrics_over_limit");
         }
     }
 
