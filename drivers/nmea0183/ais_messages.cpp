@@ -16,13 +16,12 @@ public:
     Builder(const SixBits& bits, Message& m) : b_(bits), m_(m) {}
 
     void put(const char* metric, Value v, const char* unit, Quality q = Quality::good, std::string reason = {}) {
-        Reading r;
+        Reading& r = m_.readings.emplace_back();
         r.metric = metric;
         r.value = std::move(v);
         r.unit = unit;
         r.quality = q;
         r.quality_reason = std::move(reason);
-        m_.readings.push_back(std::move(r));
     }
     void integer(const char* metric, std::int64_t v) { put(metric, v, ""); }
     void text(const char* metric, std::string v) {
@@ -180,6 +179,7 @@ Message decode_message(const SixBits& b) {
     m.type = b.u(0, 6);
     m.mmsi = b.u(8, 30);
     const std::size_t n = b.size();
+    m.readings.reserve(10);
     Builder out(b, m);
     switch (m.type) {
         case 1: case 2: case 3:

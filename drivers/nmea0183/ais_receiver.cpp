@@ -39,6 +39,7 @@ void AisReceiver::on_sentence(const Sentence& sentence, const DriverClock& now, 
     if (back && track_online_) online(m.mmsi, true, now.wall_ns, out);
     const std::string device = vessel_device(m.mmsi);
     const std::int64_t when = source_time(m, now.wall_ns);
+    out.reserve(out.size() + m.readings.size());
     for (Reading& r : m.readings) {
         r.device = device;
         r.source_time_ns = when;

@@ -17,16 +17,22 @@ std::optional<SixBits> SixBits::from_armoured(std::string_view payload, unsigned
     return SixBits(payload, raw - fill_bits);
 }
 
-bool SixBits::bit(std::size_t i) const {
-    if (i >= bits_) return false;
-    const int six = armour_value(payload_[i / 6]);
-    return ((six >> (5 - i % 6)) & 1) != 0;
-}
-
 std::uint32_t SixBits::u(std::size_t start, unsigned width) const {
-    std::uint32_t v = 0;
-    for (unsigned k = 0; k < width; ++k) v = (v << 1) | (bit(start + k) ? 1U : 0U);
-    return v;
+    // A character's worth of bits at a time: fields cross at most six characters.
+    std::uint64_t v = 0;
+    std::size_t i = start;
+    unsigned left = width;
+    while (left > 0 && i < bits_) {
+        const unsigned offset = static_cast<unsigned>(i % 6);
+        const unsigned available = 6 - offset;
+        unsigned take = left < available ? left : available;
+        if (bits_ - i < take) take = static_cast<unsigned>(bits_ - i);
+        const auto six = static_cast<unsigned>(armour_value(payload_[i / 6]));
+        v = (v << take) | ((six >> (available - take)) & ((1U << take) - 1));
+        i += take;
+        left -= take;
+    }
+    return static_cast<std::uint32_t>(v << left);  // past the end: zeros
 }
 
 std::int32_t SixBits::s(std::size_t start, unsigned width) const {

@@ -36,7 +36,6 @@ public:
 
 private:
     SixBits(std::string_view payload, std::size_t bits) : payload_(payload), bits_(bits) {}
-    bool bit(std::size_t i) const;
 
     std::string_view payload_;
     std::size_t bits_ = 0;
