@@ -18,7 +18,10 @@
 #include "drivers/modbus_rtu/crc16.hpp"
 #include "drivers/modbus_rtu/modbus_driver.hpp"
 #include "drivers/modbus_rtu/modbus_pdu.hpp"
+#include "drivers/nmea0183/ais_messages.hpp"
+#include "drivers/nmea0183/ais_sixbit.hpp"
 #include "drivers/nmea0183/nmea_driver.hpp"
+#include "drivers/nmea0183/nmea_sentence.hpp"
 
 using namespace loopgate;
 using Clock = std::chrono::steady_clock;
@@ -160,6 +163,59 @@ int main(int argc, char** argv) {
                 return make_nmea_driver(spec);
             }, big);
         });
+    }
+    // nmea0183, AIS: the AIS sentences of every gpsd-ais capture beside the fixtures (fieldtruth),
+    // whole driver (framing, checksum, reassembly, decode, vessel table, readings), then the message
+    // decoder alone on the single-sentence payloads.
+    {
+        const std::string truth = fixtures + "/../fieldtruth/gpsd-ais";
+        std::string in;
+        std::uint64_t n = 0;
+        std::vector<std::string> payloads;
+        std::vector<std::filesystem::path> logs;
+        if (std::filesystem::is_directory(truth))
+            for (auto& e : std::filesystem::directory_iterator(truth))
+                if (e.path().extension() == ".log") logs.push_back(e.path());
+        std::sort(logs.begin(), logs.end());
+        for (auto& p : logs) {
+            std::ifstream f(p);
+            std::string line;
+            while (std::getline(f, line)) {
+                if (!line.empty() && line.back() == '\r') line.pop_back();
+                if (line.empty() || line[0] != '!') continue;
+                in += line + "\r\n";
+                ++n;
+                auto parsed = nmea::parse_sentence(line, false);
+                if (parsed.status == nmea::SentenceStatus::ok && parsed.sentence.field(1) == "1" &&
+                    parsed.sentence.field(6) == "0")
+                    payloads.emplace_back(parsed.sentence.field(5));
+            }
+        }
+        if (n > 0) {
+            std::string big;
+            int copies = 10;
+            for (int i = 0; i < copies; ++i) big += in;
+            std::printf("# ais input: %zu captures, %llu AIS sentences x %d copies, %zu bytes\n", logs.size(),
+                        static_cast<unsigned long long>(n), copies, big.size());
+            measure("nmea0183 AIS (gpsd-ais replay)", n * copies, reps, [&] {
+                return feed([] {
+                    DriverSpec spec;
+                    spec.port.name = "ais";
+                    return make_nmea_driver(spec);
+                }, big);
+            });
+            const std::uint64_t m = 200'000;
+            measure("ais decode_message (pure, 1 sentence)", m, reps, [&] {
+                std::uint64_t readings = 0;
+                for (std::uint64_t i = 0; i < m; ++i) {
+                    auto bits = nmea::ais::SixBits::from_armoured(payloads[i % payloads.size()], 0);
+                    if (bits) readings += nmea::ais::decode_message(*bits).readings.size();
+                }
+                return readings;
+            });
+        } else {
+            std::printf("# ais: no captures at %s\n", truth.c_str());
+        }
     }
     // modbus-rtu: read-10-holding-registers transactions as a bus monitor sees them.
     {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/topic_name.hpp"
+#include "drivers/nmea0183/ais_receiver.hpp"
 #include "drivers/nmea0183/nmea_decimator.hpp"
 #include "drivers/nmea0183/nmea_decode.hpp"
 #include "drivers/nmea0183/nmea_framer.hpp"
@@ -20,6 +21,7 @@ struct NmeaSettings {
     bool allow_missing_checksum = false;
     nmea::DecodeOptions decode;
     nmea::Decimator decimator;
+    nmea::ais::AisSettings ais;
 };
 
 class NmeaDriver final : public Driver {
@@ -29,15 +31,23 @@ public:
           allow_missing_checksum_(s.allow_missing_checksum),
           options_(s.decode),
           framer_(s.max_length),
-          decimator_(std::move(s.decimator)) {}
+          decimator_(std::move(s.decimator)),
+          ais_(s.ais) {}
 
     void on_bytes(std::span<const std::uint8_t> bytes, const DriverClock& now, DriverOutput& out) override {
         framer_.feed(bytes, [&](std::string_view text) { on_sentence(text, now, out); });
+        if (auto wake = ais_.wake_at()) out.wake_at = wake;
+    }
+
+    void on_timer(const DriverClock& now, DriverOutput& out) override {
+        ais_.on_timer(now, out.readings);
+        out.wake_at = ais_.wake_at();
     }
 
     void on_close(DriverOutput& /*out*/) override {
         framer_.reset();
         gsv_.reset();
+        ais_.on_close();
         // The date stays: a reopened receiver is still on the same day, and the nearest-day rule
         // corrects a rollover that happened while the line was down.
     }
@@ -46,7 +56,7 @@ public:
 
     Counters counters() const override {
         const auto& f = framer_.counters();
-        return {{"sentences", sentences_},
+        Counters c{{"sentences", sentences_},
                 {"decoded", decoded_},
                 {"bad_checksum", bad_checksum_},
                 {"missing_checksum", missing_checksum_},
@@ -60,6 +70,8 @@ public:
                 {"gsv_incomplete", gsv_.incomplete()},
                 {"decimated", decimator_.dropped()},
                 {"no_date", no_date_}};
+        ais_.add_counters(c);
+        return c;
     }
 
 private:
@@ -74,6 +86,11 @@ private:
         }
         ++sentences_;
         const nmea::Sentence& s = parsed.sentence;
+        // AIS readings belong to the vessels heard (one device each), not to this port's device.
+        if (nmea::ais::is_ais_sentence(s)) {
+            ais_.on_sentence(s, now, out.readings);
+            return;
+        }
         nmea::Decoded d = nmea::decode_sentence(s, options_);
         field_errors_ += d.field_errors;
         if (s.proprietary) ++proprietary_;
@@ -105,6 +122,7 @@ private:
     nmea::Decimator decimator_;
     nmea::GsvAssembler gsv_;
     nmea::DateTracker dates_;
+    nmea::ais::AisReceiver ais_;
     std::uint64_t sentences_ = 0;
     std::uint64_t decoded_ = 0;
     std::uint64_t bad_checksum_ = 0;
@@ -129,7 +147,7 @@ bool decimatable(const std::string& metric) {
 
 std::unique_ptr<Driver> make_nmea_driver(const DriverSpec& spec) {
     const ConfigNode& s = spec.settings;
-    s.allow_only({"proprietary", "max_length", "allow_missing_checksum", "speed_knots", "decimate"});
+    s.allow_only({"proprietary", "max_length", "allow_missing_checksum", "speed_knots", "decimate", "ais"});
 
     NmeaSettings settings;
     auto devices = spec.devices.items();
@@ -139,6 +157,8 @@ std::unique_ptr<Driver> make_nmea_driver(const DriverSpec& spec) {
         devices[0].allow_only({"name", "report", "offline_after_silence"});  // the last two: the report stage's
         settings.device = devices[0].str("name");
         require_topic_name(devices[0].need("name"), settings.device);
+        if (devices[0]["offline_after_silence"].present())
+            settings.ais.offline_after = std::chrono::milliseconds(devices[0]["offline_after_silence"].as_millis());
     } else {
         settings.device = spec.port.name.empty() ? "nmea" : spec.port.name;
     }
@@ -148,6 +168,16 @@ std::unique_ptr<Driver> make_nmea_driver(const DriverSpec& spec) {
     settings.max_length = static_cast<std::size_t>(s.integer("max_length", 16, 4096, 120));
     settings.allow_missing_checksum = s.boolean("allow_missing_checksum", false);
     settings.decode.speed_knots = s.boolean("speed_knots", false);
+
+    ConfigNode ais = s["ais"];
+    if (ais.present()) {
+        if (ais.is_map()) {
+            ais.allow_only({"max_vessels"});
+            settings.ais.max_vessels = static_cast<std::size_t>(ais.integer("max_vessels", 1, 1'000'000, 2000));
+        } else {
+            settings.ais.enabled = s.boolean("ais", true);
+        }
+    }
 
     ConfigNode dec = s["decimate"];
     if (dec.present()) {

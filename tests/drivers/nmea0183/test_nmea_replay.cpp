@@ -11,6 +11,7 @@
 
 #include "core/topic_name.hpp"
 #include "drivers/nmea0183/nmea_driver.hpp"
+#include "tests/drivers/nmea0183/gpsd_json.hpp"
 
 using namespace loopgate;
 
@@ -40,22 +41,6 @@ std::unique_ptr<Driver> make_default_driver() {
 
 DriverClock at(std::int64_t ms) {
     return {SteadyTime(std::chrono::milliseconds(ms)), 1'700'000'000'000'000'000 + ms * 1'000'000};
-}
-
-// A minimal extractor for gpsd's flat JSON reports: the raw text of a top-level scalar value.
-std::optional<std::string> json_raw(const std::string& line, const std::string& key) {
-    const std::string needle = "\"" + key + "\":";
-    std::size_t pos = line.find(needle);
-    if (pos == std::string::npos) return std::nullopt;
-    pos += needle.size();
-    if (pos < line.size() && line[pos] == '"') {
-        std::size_t end = line.find('"', pos + 1);
-        if (end == std::string::npos) return std::nullopt;
-        return line.substr(pos + 1, end - pos - 1);
-    }
-    std::size_t end = line.find_first_of(",}]", pos);
-    if (end == std::string::npos) return std::nullopt;
-    return line.substr(pos, end - pos);
 }
 
 // Half a unit in the last printed digit: gpsd rounds what it prints.
@@ -135,12 +120,12 @@ Comparison compare_with_gpsd(const std::string& chk_path) {
             }
             continue;
         }
-        if (json_raw(line, "class") != std::optional<std::string>("TPV")) continue;
-        auto time = json_raw(line, "time");
+        if (gpsd_json::raw(line, "class") != std::optional<std::string>("TPV")) continue;
+        auto time = gpsd_json::raw(line, "time");
         bool any_field = false, compared = false;
         for (const FieldMap& f : compared_fields) {
-            auto raw = json_raw(line, f.json);
-            if (!raw && std::string(f.json) == "altMSL") raw = json_raw(line, "alt");
+            auto raw = gpsd_json::raw(line, f.json);
+            if (!raw && std::string(f.json) == "altMSL") raw = gpsd_json::raw(line, "alt");
             if (!raw) continue;
             any_field = true;
             const double expected = std::stod(*raw);
