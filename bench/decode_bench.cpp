@@ -17,7 +17,7 @@
 #include "drivers/line/line_driver.hpp"
 #include "drivers/modbus_rtu/crc16.hpp"
 #include "drivers/modbus_rtu/modbus_driver.hpp"
-#include "drivers/modbus_rtu/modbus_pdu.hpp"
+#include "drivers/modbus_rtu/rtu_frame.hpp"
 #include "drivers/nmea0183/ais_messages.hpp"
 #include "drivers/nmea0183/ais_sixbit.hpp"
 #include "drivers/nmea0183/nmea_driver.hpp"
@@ -225,7 +225,7 @@ int main(int argc, char** argv) {
         std::vector<std::vector<std::uint8_t>> responses;
         for (std::uint64_t i = 0; i < n; ++i) {
             std::uint8_t unit = static_cast<std::uint8_t>(1 + i % 8);
-            auto req = build_read_request(unit, Table::holding, 100, 10);
+            auto req = rtu::frame(read_request(unit, Table::holding, 100, 10));
             std::vector<std::uint8_t> rsp{unit, fc::read_holding_registers, 20};
             for (int r = 0; r < 10; ++r) {
                 std::uint16_t v = static_cast<std::uint16_t>(i + r);
@@ -245,11 +245,11 @@ int main(int argc, char** argv) {
             }, in);
         });
         const std::uint64_t m = 1'000'000;
-        measure("modbus parse_response (pure, 25 B)", m, reps, [&] {
+        measure("modbus rtu::parse_response (pure, 25 B)", m, reps, [&] {
             std::uint64_t regs = 0;
             std::string error;
             for (std::uint64_t i = 0; i < m; ++i) {
-                auto r = parse_response(responses[i % responses.size()], error);
+                auto r = rtu::parse_response(responses[i % responses.size()], error);
                 regs += r ? r->registers.size() : 0;
             }
             return regs;

@@ -8,7 +8,7 @@
 
 #include "drivers/modbus_rtu/crc16.hpp"
 #include "drivers/modbus_rtu/modbus_driver.hpp"
-#include "drivers/modbus_rtu/modbus_pdu.hpp"
+#include "drivers/modbus_rtu/rtu_frame.hpp"
 #include "drivers/modbus_rtu/point_map.hpp"
 #include "drivers/modbus_rtu/poll_scheduler.hpp"
 
@@ -58,13 +58,13 @@ std::unique_ptr<Driver> make(const char* yaml, bool absent) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::span<const std::uint8_t> in(data, size);
     std::string error;
-    (void)modbus::response_size(in);
-    (void)modbus::request_size(in);
-    if (auto r = modbus::parse_response(in, error)) {
+    (void)modbus::rtu::response_size(in);
+    (void)modbus::rtu::request_size(in);
+    if (auto r = modbus::rtu::parse_response(in, error)) {
         modbus::Request q{r->unit, r->function, r->address, r->value, {}, {}};
         (void)modbus::response_matches(q, *r, error);
     }
-    (void)modbus::parse_request(in, error);
+    (void)modbus::rtu::parse_request(in, error);
     if (size < 2) return 0;
 
     // First byte: driver flavour; then chunks of [control byte][payload]. The control byte gives the

@@ -3,8 +3,6 @@
 #include <cstdio>
 #include <utility>
 
-#include "drivers/modbus_rtu/crc16.hpp"
-
 namespace loopgate::modbus {
 
 namespace {
@@ -26,22 +24,23 @@ std::vector<bool> unpack_bits(std::span<const std::uint8_t> data) {
     return bits;
 }
 
-// How a failed whole-frame check is worded. Requests and responses keep their own wording (a request
-// has a single "wrong request length"); "bad CRC" is shared because the driver counts it by its text.
-struct FrameErrors {
-    const char* invalid;
-    const char* truncated;
-    const char* overlong;
-};
+void pack_bits(std::vector<std::uint8_t>& out, const std::vector<bool>& bits) {
+    std::size_t nbytes = (bits.size() + 7) / 8;
+    out.push_back(static_cast<std::uint8_t>(nbytes));
+    for (std::size_t i = 0; i < nbytes; ++i) {
+        std::uint8_t byte = 0;
+        for (std::size_t j = 0; j < 8 && i * 8 + j < bits.size(); ++j)
+            if (bits[i * 8 + j]) byte = static_cast<std::uint8_t>(byte | (1u << j));
+        out.push_back(byte);
+    }
+}
 
-// The checks every ADU passes before its fields are read: the length its function code implies
-// (RTU has no length field) and the CRC. Empty when the frame is whole.
-std::optional<std::string> frame_error(std::span<const std::uint8_t> adu, FrameSize size, const FrameErrors& say) {
-    if (size.status == FrameSize::invalid) return say.invalid;
-    if (size.status == FrameSize::need_more || adu.size() < size.length) return say.truncated;
-    if (adu.size() > size.length) return say.overlong;
-    if (!crc_ok(adu)) return "bad CRC";
-    return std::nullopt;
+// A transport has checked the length already; a PDU handed over without that check is refused
+// rather than read past its end.
+bool whole(std::span<const std::uint8_t> pdu, PduSize size, std::string& error) {
+    if (size.status == PduSize::known && pdu.size() == size.length) return true;
+    error = size.status == PduSize::invalid ? "unknown function code" : "PDU length does not match its function code";
+    return false;
 }
 
 }  // namespace
@@ -80,6 +79,11 @@ std::optional<Table> table_of_function(std::uint8_t function) {
     }
 }
 
+bool is_write_function(std::uint8_t function) {
+    return function == fc::write_single_coil || function == fc::write_single_register ||
+           function == fc::write_multiple_coils || function == fc::write_multiple_registers;
+}
+
 std::string exception_name(std::uint8_t code) {
     switch (code) {
         case 0x01: return "ILLEGAL_FUNCTION";
@@ -99,149 +103,140 @@ std::string exception_name(std::uint8_t code) {
     }
 }
 
-std::vector<std::uint8_t> build_read_request(std::uint8_t unit, Table table, std::uint16_t address, std::uint16_t count) {
-    std::vector<std::uint8_t> out{unit, read_function(table)};
-    put16(out, address);
-    put16(out, count);
-    append_crc(out);
-    return out;
+Request read_request(std::uint8_t unit, Table table, std::uint16_t address, std::uint16_t count) {
+    return Request{unit, read_function(table), address, count, {}, {}};
 }
 
-std::vector<std::uint8_t> build_write_single_coil(std::uint8_t unit, std::uint16_t address, bool on) {
-    std::vector<std::uint8_t> out{unit, fc::write_single_coil};
-    put16(out, address);
-    put16(out, on ? 0xFF00 : 0x0000);  // the only two values the spec allows
-    append_crc(out);
-    return out;
-}
-
-std::vector<std::uint8_t> build_write_single_register(std::uint8_t unit, std::uint16_t address, std::uint16_t value) {
-    std::vector<std::uint8_t> out{unit, fc::write_single_register};
-    put16(out, address);
-    put16(out, value);
-    append_crc(out);
-    return out;
-}
-
-std::vector<std::uint8_t> build_write_multiple_coils(std::uint8_t unit, std::uint16_t address, const std::vector<bool>& bits) {
-    std::vector<std::uint8_t> out{unit, fc::write_multiple_coils};
-    put16(out, address);
-    put16(out, static_cast<std::uint16_t>(bits.size()));
-    std::size_t nbytes = (bits.size() + 7) / 8;
-    out.push_back(static_cast<std::uint8_t>(nbytes));
-    for (std::size_t i = 0; i < nbytes; ++i) {
-        std::uint8_t byte = 0;
-        for (std::size_t j = 0; j < 8 && i * 8 + j < bits.size(); ++j)
-            if (bits[i * 8 + j]) byte = static_cast<std::uint8_t>(byte | (1u << j));
-        out.push_back(byte);
+Request write_request(std::uint8_t unit, Table table, std::uint16_t address, std::vector<std::uint16_t> words) {
+    Request q{unit, 0, address, static_cast<std::uint16_t>(words.size()), {}, {}};
+    if (table == Table::coil) {
+        q.function = fc::write_single_coil;
+        q.count = 1;
+        q.bits = {!words.empty() && words[0] != 0};
+    } else {
+        q.function = words.size() == 1 ? fc::write_single_register : fc::write_multiple_registers;
+        q.registers = std::move(words);
     }
-    append_crc(out);
+    return q;
+}
+
+Request write_coils_request(std::uint8_t unit, std::uint16_t address, std::vector<bool> bits) {
+    Request q{unit, fc::write_multiple_coils, address, static_cast<std::uint16_t>(bits.size()), {}, {}};
+    q.bits = std::move(bits);
+    return q;
+}
+
+std::vector<std::uint8_t> encode_request(const Request& q) {
+    std::vector<std::uint8_t> out{q.function};
+    put16(out, q.address);
+    switch (q.function) {
+        case fc::write_single_coil:
+            put16(out, !q.bits.empty() && q.bits[0] ? 0xFF00 : 0x0000);  // the only two values the spec allows
+            break;
+        case fc::write_single_register:
+            put16(out, q.registers.empty() ? 0 : q.registers[0]);
+            break;
+        case fc::write_multiple_coils:
+            put16(out, static_cast<std::uint16_t>(q.bits.size()));
+            pack_bits(out, q.bits);
+            break;
+        case fc::write_multiple_registers:
+            put16(out, static_cast<std::uint16_t>(q.registers.size()));
+            out.push_back(static_cast<std::uint8_t>(q.registers.size() * 2));
+            for (std::uint16_t v : q.registers) put16(out, v);
+            break;
+        default:  // reads
+            put16(out, q.count);
+            break;
+    }
     return out;
 }
 
-std::vector<std::uint8_t> build_write_multiple_registers(std::uint8_t unit, std::uint16_t address,
-                                                         std::span<const std::uint16_t> values) {
-    std::vector<std::uint8_t> out{unit, fc::write_multiple_registers};
-    put16(out, address);
-    put16(out, static_cast<std::uint16_t>(values.size()));
-    out.push_back(static_cast<std::uint8_t>(values.size() * 2));
-    for (std::uint16_t v : values) put16(out, v);
-    append_crc(out);
-    return out;
-}
-
-FrameSize response_size(std::span<const std::uint8_t> b) {
-    if (b.size() < 2) return {FrameSize::need_more, 0};
-    if (b[0] > kMaxUnit) return {FrameSize::invalid, 0};  // a slave never answers a broadcast
-    std::uint8_t f = b[1];
-    if (f & 0x80) return (f & 0x7F) ? FrameSize{FrameSize::known, 5} : FrameSize{FrameSize::invalid, 0};
+PduSize response_pdu_size(std::span<const std::uint8_t> b) {
+    if (b.empty()) return {PduSize::need_more, 0};
+    std::uint8_t f = b[0];
+    if (f & 0x80) return (f & 0x7F) ? PduSize{PduSize::known, 2} : PduSize{PduSize::invalid, 0};
     switch (f) {
         case fc::read_coils:
         case fc::read_discrete_inputs:
         case fc::read_holding_registers:
         case fc::read_input_registers:
-            if (b.size() < 3) return {FrameSize::need_more, 0};
-            return {FrameSize::known, 5u + b[2]};
+            if (b.size() < 2) return {PduSize::need_more, 0};
+            return {PduSize::known, 2u + b[1]};
         case fc::write_single_coil:
         case fc::write_single_register:
         case fc::write_multiple_coils:
-        case fc::write_multiple_registers: return {FrameSize::known, 8};
-        default: return {FrameSize::invalid, 0};
+        case fc::write_multiple_registers: return {PduSize::known, 5};
+        default: return {PduSize::invalid, 0};
     }
 }
 
-FrameSize request_size(std::span<const std::uint8_t> b) {
-    if (b.size() < 2) return {FrameSize::need_more, 0};
-    if (b[0] > kMaxUnit) return {FrameSize::invalid, 0};
-    switch (b[1]) {
+PduSize request_pdu_size(std::span<const std::uint8_t> b) {
+    if (b.empty()) return {PduSize::need_more, 0};
+    switch (b[0]) {
         case fc::read_coils:
         case fc::read_discrete_inputs:
         case fc::read_holding_registers:
         case fc::read_input_registers:
         case fc::write_single_coil:
-        case fc::write_single_register: return {FrameSize::known, 8};
+        case fc::write_single_register: return {PduSize::known, 5};
         case fc::write_multiple_coils:
         case fc::write_multiple_registers:
-            if (b.size() < 7) return {FrameSize::need_more, 0};
-            return {FrameSize::known, 9u + b[6]};
-        default: return {FrameSize::invalid, 0};
+            if (b.size() < 6) return {PduSize::need_more, 0};
+            return {PduSize::known, 6u + b[5]};
+        default: return {PduSize::invalid, 0};
     }
 }
 
-std::optional<Response> parse_response(std::span<const std::uint8_t> adu, std::string& error) {
-    const char* invalid = adu.size() >= 2 && adu[0] > kMaxUnit ? "unit id out of range" : "unknown function code";
-    if (auto why = frame_error(adu, response_size(adu),
-                               {invalid, "truncated frame", "frame longer than its function code allows"})) {
-        error = std::move(*why);
-        return std::nullopt;
-    }
+std::optional<Response> decode_response(std::uint8_t unit, std::span<const std::uint8_t> pdu, std::string& error) {
+    if (!whole(pdu, response_pdu_size(pdu), error)) return std::nullopt;
     Response r;
-    r.unit = adu[0];
-    r.function = adu[1] & 0x7F;
-    if (adu[1] & 0x80) {
+    r.unit = unit;
+    r.function = pdu[0] & 0x7F;
+    if (pdu[0] & 0x80) {
         r.exception = true;
-        r.exception_code = adu[2];
+        r.exception_code = pdu[1];
         return r;
     }
-    auto data = adu.subspan(3, adu.size() - 5);
     switch (r.function) {
         case fc::read_coils:
-        case fc::read_discrete_inputs:
+        case fc::read_discrete_inputs: {
+            auto data = pdu.subspan(2);
             if (data.empty()) {
                 error = "empty bit response";
                 return std::nullopt;
             }
             r.bits = unpack_bits(data);
             break;
+        }
         case fc::read_holding_registers:
-        case fc::read_input_registers:
+        case fc::read_input_registers: {
+            auto data = pdu.subspan(2);
             if (data.empty() || data.size() % 2 != 0) {
                 error = "register response with an odd or zero byte count";
                 return std::nullopt;
             }
             for (std::size_t i = 0; i < data.size(); i += 2) r.registers.push_back(get16(data, i));
             break;
+        }
         default:  // write echoes
-            r.address = get16(adu, 2);
-            r.value = get16(adu, 4);
+            r.address = get16(pdu, 1);
+            r.value = get16(pdu, 3);
             break;
     }
     return r;
 }
 
-std::optional<Request> parse_request(std::span<const std::uint8_t> adu, std::string& error) {
-    if (auto why = frame_error(adu, request_size(adu), {"not a request", "wrong request length", "wrong request length"})) {
-        error = std::move(*why);
-        return std::nullopt;
-    }
+std::optional<Request> decode_request(std::uint8_t unit, std::span<const std::uint8_t> pdu, std::string& error) {
+    if (!whole(pdu, request_pdu_size(pdu), error)) return std::nullopt;
     Request q;
-    q.unit = adu[0];
-    q.function = adu[1];
-    q.address = get16(adu, 2);
+    q.unit = unit;
+    q.function = pdu[0];
+    q.address = get16(pdu, 1);
     switch (q.function) {
         case fc::read_coils:
         case fc::read_discrete_inputs:
-            q.count = get16(adu, 4);
+            q.count = get16(pdu, 3);
             if (q.count == 0 || q.count > kMaxReadBits) {
                 error = "bit quantity out of range";
                 return std::nullopt;
@@ -249,14 +244,14 @@ std::optional<Request> parse_request(std::span<const std::uint8_t> adu, std::str
             break;
         case fc::read_holding_registers:
         case fc::read_input_registers:
-            q.count = get16(adu, 4);
+            q.count = get16(pdu, 3);
             if (q.count == 0 || q.count > kMaxReadRegisters) {
                 error = "register quantity out of range";
                 return std::nullopt;
             }
             break;
         case fc::write_single_coil: {
-            std::uint16_t v = get16(adu, 4);
+            std::uint16_t v = get16(pdu, 3);
             if (v != 0xFF00 && v != 0x0000) {
                 error = "single coil value other than FF00/0000";
                 return std::nullopt;
@@ -267,25 +262,25 @@ std::optional<Request> parse_request(std::span<const std::uint8_t> adu, std::str
         }
         case fc::write_single_register:
             q.count = 1;
-            q.registers.push_back(get16(adu, 4));
+            q.registers.push_back(get16(pdu, 3));
             break;
         case fc::write_multiple_coils: {
-            q.count = get16(adu, 4);
-            if (q.count == 0 || q.count > kMaxWriteCoils || adu[6] != (q.count + 7) / 8) {
+            q.count = get16(pdu, 3);
+            if (q.count == 0 || q.count > kMaxWriteCoils || pdu[5] != (q.count + 7) / 8) {
                 error = "coil quantity and byte count disagree";
                 return std::nullopt;
             }
-            q.bits = unpack_bits(adu.subspan(7, adu[6]));
+            q.bits = unpack_bits(pdu.subspan(6, pdu[5]));
             q.bits.resize(q.count);
             break;
         }
         case fc::write_multiple_registers:
-            q.count = get16(adu, 4);
-            if (q.count == 0 || q.count > kMaxWriteRegisters || adu[6] != q.count * 2) {
+            q.count = get16(pdu, 3);
+            if (q.count == 0 || q.count > kMaxWriteRegisters || pdu[5] != q.count * 2) {
                 error = "register quantity and byte count disagree";
                 return std::nullopt;
             }
-            for (std::size_t i = 0; i < q.count; ++i) q.registers.push_back(get16(adu, 7 + 2 * i));
+            for (std::size_t i = 0; i < q.count; ++i) q.registers.push_back(get16(pdu, 6 + 2 * i));
             break;
     }
     return q;

@@ -1,8 +1,10 @@
 #pragma once
-// Modbus RTU application data units: building requests, sizing and parsing responses.
+// Modbus protocol data units: a function code and its data, the part of a message every Modbus
+// transport shares (Application Protocol V1.1b3, 4.1). The transport wraps a PDU into an ADU: RTU
+// adds the unit id and a CRC (rtu_frame.hpp); TCP would add the MBAP header. Nothing here knows a
+// unit id's place on the wire or a checksum.
 //
-// Pure functions over byte spans. An ADU here is the whole serial frame: unit id, function code,
-// data and the CRC. Sizes follow the Modbus Application Protocol V1.1b3 (6.1-6.12).
+// Pure functions over byte spans. Sizes and limits follow the Application Protocol, 6.1-6.12.
 
 #include <cstdint>
 #include <optional>
@@ -34,35 +36,26 @@ constexpr std::uint16_t kMaxReadBits = 2000;
 constexpr std::uint16_t kMaxWriteRegisters = 123;
 constexpr std::uint16_t kMaxWriteCoils = 1968;
 constexpr std::uint8_t kBroadcastUnit = 0;
-constexpr std::uint8_t kMaxUnit = 247;  // 248-255 are reserved
 
 std::uint8_t read_function(Table t);
 // The table a read or write function code addresses; none for other codes.
 std::optional<Table> table_of_function(std::uint8_t function);
+bool is_write_function(std::uint8_t function);
 
 // Exception code -> its name in the spec (ILLEGAL_DATA_ADDRESS...); unknown codes -> EXCEPTION_0xNN.
 std::string exception_name(std::uint8_t code);
 
-// --- requests (master side) ----------------------------------------------------------------------
-std::vector<std::uint8_t> build_read_request(std::uint8_t unit, Table table, std::uint16_t address, std::uint16_t count);
-std::vector<std::uint8_t> build_write_single_coil(std::uint8_t unit, std::uint16_t address, bool on);
-std::vector<std::uint8_t> build_write_single_register(std::uint8_t unit, std::uint16_t address, std::uint16_t value);
-std::vector<std::uint8_t> build_write_multiple_coils(std::uint8_t unit, std::uint16_t address, const std::vector<bool>& bits);
-std::vector<std::uint8_t> build_write_multiple_registers(std::uint8_t unit, std::uint16_t address,
-                                                         std::span<const std::uint16_t> values);
-
-// --- frame sizing ------------------------------------------------------------------------------
-// RTU has no length field of its own; the size of a frame follows from its function code and, for
-// some, a byte count inside it. Knowing it lets the receiver end a frame without waiting for the
-// 3.5-character silence, which USB adapters blur anyway.
-struct FrameSize {
-    enum Status { need_more, known, invalid } status = need_more;
-    std::size_t length = 0;  // total ADU bytes including the CRC, when known
+// A request as the master means it. `unit` is whom it is addressed to: the PDU does not carry it,
+// the transport does.
+struct Request {
+    std::uint8_t unit = 0;
+    std::uint8_t function = 0;
+    std::uint16_t address = 0;
+    std::uint16_t count = 0;               // quantity read or written (1 for FC 05/06)
+    std::vector<std::uint16_t> registers;  // FC 06/16 values
+    std::vector<bool> bits;                // FC 05/15 values
 };
-FrameSize response_size(std::span<const std::uint8_t> bytes);
-FrameSize request_size(std::span<const std::uint8_t> bytes);
 
-// --- parsing -------------------------------------------------------------------------------------
 struct Response {
     std::uint8_t unit = 0;
     std::uint8_t function = 0;  // without the exception bit
@@ -74,19 +67,32 @@ struct Response {
     std::uint16_t value = 0;               // FC 05/06: the value written; FC 15/16: the quantity
 };
 
-struct Request {
-    std::uint8_t unit = 0;
-    std::uint8_t function = 0;
-    std::uint16_t address = 0;
-    std::uint16_t count = 0;               // quantity read or written (1 for FC 05/06)
-    std::vector<std::uint16_t> registers;  // FC 06/16 values
-    std::vector<bool> bits;                // FC 05/15 values
-};
+// --- requests (master side) ----------------------------------------------------------------------
+Request read_request(std::uint8_t unit, Table table, std::uint16_t address, std::uint16_t count);
+// The write that puts `words` at `address`: FC 05 for a coil (words[0] != 0 is on), FC 06 for one
+// register, FC 16 for several.
+Request write_request(std::uint8_t unit, Table table, std::uint16_t address, std::vector<std::uint16_t> words);
+Request write_coils_request(std::uint8_t unit, std::uint16_t address, std::vector<bool> bits);  // FC 15
 
-// Parses one whole ADU (exactly one frame, CRC included). On failure `error` says why and the
-// returned value is empty.
-std::optional<Response> parse_response(std::span<const std::uint8_t> adu, std::string& error);
-std::optional<Request> parse_request(std::span<const std::uint8_t> adu, std::string& error);
+// Function code and data of `request`, ready for a transport to wrap.
+std::vector<std::uint8_t> encode_request(const Request& request);
+
+// --- sizing ----------------------------------------------------------------------------------------
+// A PDU's length follows from its function code and, for some, a byte count inside it. Serial RTU
+// has no length field of its own, so this is how its receiver ends a frame without waiting for the
+// 3.5-character silence (which USB adapters and device servers blur anyway).
+struct PduSize {
+    enum Status { need_more, known, invalid } status = need_more;
+    std::size_t length = 0;  // PDU bytes (function code and data), when known
+};
+PduSize response_pdu_size(std::span<const std::uint8_t> pdu);
+PduSize request_pdu_size(std::span<const std::uint8_t> pdu);
+
+// --- decoding ------------------------------------------------------------------------------------
+// Decodes exactly one PDU (its length already checked by the transport against *_pdu_size) sent
+// by or to `unit`. On failure `error` says why and the returned value is empty.
+std::optional<Response> decode_response(std::uint8_t unit, std::span<const std::uint8_t> pdu, std::string& error);
+std::optional<Request> decode_request(std::uint8_t unit, std::span<const std::uint8_t> pdu, std::string& error);
 
 // Checks that `response` answers `request` (same unit and function, the quantity asked for, the
 // echo of a write). Exception responses answer any request of their function.

@@ -1,6 +1,7 @@
 #include "drivers/modbus_rtu/point_map.hpp"
 
 #include "core/topic_name.hpp"
+#include "drivers/modbus_rtu/rtu_frame.hpp"
 
 #include <bit>
 #include <cfloat>
@@ -444,7 +445,7 @@ std::vector<Device> parse_devices(const ConfigNode& devices) {
                 if (d["poll_interval"].present()) d["poll_interval"].fail("a broadcast device is never polled");
                 dev.unit = kBroadcastUnit;
             } else {
-                dev.unit = static_cast<std::uint8_t>(d.integer("unit", 1, kMaxUnit));
+                dev.unit = static_cast<std::uint8_t>(d.integer("unit", 1, rtu::kMaxUnit));
                 if (!units.insert(dev.unit).second)
                     d.need("unit").fail("unit " + std::to_string(dev.unit) + " is already used by another device on this port");
                 dev.poll_interval_ms = d.millis("poll_interval", 1000);

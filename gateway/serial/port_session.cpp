@@ -1,7 +1,5 @@
 #include "gateway/serial/port_session.hpp"
 
-#include <thread>
-
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
@@ -19,6 +17,7 @@ PortSession::PortSession(boost::asio::io_context& io, const PortConfig& config, 
       line_(io, config),
       reopen_timer_(io),
       driver_timer_(io),
+      rts_writer_(io, line_, config.rs485),
       backoff_(config.reopen_min_ms, config.reopen_max_ms, false),
       read_buffer_(std::make_unique_for_overwrite<std::uint8_t[]>(read_burst_bytes)) {}
 
@@ -32,13 +31,22 @@ void PortSession::start() {
 void PortSession::stop() {
     stopped_ = true;
     reopen_timer_.cancel();
+    if (line_.is_open()) close_line();
     driver_timer_.cancel();
-    if (line_.is_open()) {
-        ++generation_;
-        line_.close();
-        stats_.open = false;
-    }
     close_driver("the port stopped");
+}
+
+// Everything under way on the line ends with it. A write cut short must not leave `writing_` set
+// nor its queue behind: a stopped port is started again on the same session (a store that was
+// full resumes reading), and its first frame must go out, not wait for a write that never ends.
+void PortSession::close_line() {
+    ++generation_;
+    rts_writer_.cancel();
+    line_.close();
+    driver_timer_.cancel();
+    write_queue_.clear();
+    writing_ = false;
+    stats_.open = false;
 }
 
 // The driver hears of the close and completes the writes it holds; any it did not (a driver that
@@ -116,12 +124,7 @@ void PortSession::read() {
 void PortSession::lost(const std::string& why) {
     ++stats_.failures;
     stats_.last_error = "lost: " + why;
-    ++generation_;
-    line_.close();
-    driver_timer_.cancel();
-    write_queue_.clear();
-    writing_ = false;
-    stats_.open = false;
+    close_line();
     log::warning("port ", config_.name, ": lost ", config_.path, " (", why, "); reopening");
     close_driver("the line was lost");
     logged_open_failure_ = true;  // the reopen attempts that follow are part of this one event
@@ -174,26 +177,19 @@ void PortSession::handle(DriverOutput& out) {
 void PortSession::write_next() {
     if (writing_ || write_queue_.empty()) return;
     if (line_.software_rts()) {
-        // Direction control in software needs the exact end of transmission, so this write is
-        // synchronous: RTS up, send, wait for the UART to drain, RTS down. Frames are short.
-        while (!write_queue_.empty()) {
-            auto frame = std::move(write_queue_.front());
-            write_queue_.pop_front();
-            line_.set_rts(true);
-            if (config_.rs485.delay_before_send_ms > 0)
-                std::this_thread::sleep_for(std::chrono::milliseconds(config_.rs485.delay_before_send_ms));
-            boost::system::error_code ec;
-            boost::asio::write(line_.port(), boost::asio::buffer(frame), ec);
-            line_.drain();
-            if (config_.rs485.delay_after_send_ms > 0)
-                std::this_thread::sleep_for(std::chrono::milliseconds(config_.rs485.delay_after_send_ms));
-            line_.set_rts(false);
+        writing_ = true;
+        auto frame = std::move(write_queue_.front());
+        write_queue_.pop_front();
+        rts_writer_.write(std::move(frame), [this, gen = generation_](const boost::system::error_code& ec, std::size_t n) {
+            if (gen != generation_) return;
+            writing_ = false;
             if (ec) {
                 lost(ec.message());
                 return;
             }
-            stats_.bytes_written += frame.size();
-        }
+            stats_.bytes_written += n;
+            write_next();
+        });
         return;
     }
     writing_ = true;

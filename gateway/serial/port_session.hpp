@@ -17,6 +17,7 @@
 #include "core/backoff.hpp"
 #include "drivers/driver.hpp"
 #include "gateway/config.hpp"
+#include "gateway/serial/rts_writer.hpp"
 #include "gateway/serial/serial_line.hpp"
 
 namespace loopgate {
@@ -60,6 +61,7 @@ private:
     void schedule_reopen();
     void read();
     void lost(const std::string& why);
+    void close_line();
     void handle(DriverOutput& out);
     void close_driver(const char* why);
     void write_next();
@@ -72,6 +74,7 @@ private:
     SerialLine line_;
     boost::asio::steady_timer reopen_timer_;
     boost::asio::steady_timer driver_timer_;
+    RtsWriter rts_writer_;
     Backoff backoff_;
     // What one async read asks for (a tty's line discipline holds 4 KiB), what counts as a burst,
     // and how much a burst may gather before it is handled. Allocated without being touched, so an

@@ -79,7 +79,24 @@ void SerialLine::set_rts(bool on) {
     ::ioctl(port_.native_handle(), on ? TIOCMBIS : TIOCMBIC, &bit);
 }
 
-void SerialLine::drain() { ::tcdrain(port_.native_handle()); }
+bool SerialLine::transmit_pending(std::size_t& queued) const {
+    // native_handle() is not const in asio; asking is.
+    int fd = const_cast<boost::asio::serial_port&>(port_).native_handle();
+    int outq = 0;
+    queued = ::ioctl(fd, TIOCOUTQ, &outq) == 0 && outq > 0 ? static_cast<std::size_t>(outq) : 0;
+    if (queued > 0) return true;
+    unsigned int lsr = 0;
+    // Ptys and some USB adapters cannot say (ENOTTY, EINVAL): an empty queue is all there is to know.
+    if (::ioctl(fd, TIOCSERGETLSR, &lsr) != 0) return false;
+    return (lsr & TIOCSER_TEMT) == 0;
+}
+
+std::chrono::nanoseconds SerialLine::char_time() const {
+    // start bit, data bits, parity, stop bits (1.5 counted as 2: a little late is safe, early is not)
+    int bits = 1 + config_.data_bits + (config_.parity == "none" ? 0 : 1) + (config_.stop_bits == 1 ? 1 : 2);
+    unsigned baud = config_.baud > 0 ? static_cast<unsigned>(config_.baud) : 9600;
+    return std::chrono::nanoseconds(static_cast<std::int64_t>(bits) * 1'000'000'000 / baud);
+}
 
 void SerialLine::close() {
     boost::system::error_code ec;

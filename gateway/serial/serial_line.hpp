@@ -5,6 +5,7 @@
 // (libserialport 0.1.1 cannot open ptys, nor /dev/serial/by-id links, so it is only used to list
 // ports). Links are resolved with realpath() first so udev symlinks work.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -30,7 +31,11 @@ public:
     // Software RS-485 direction control: drive RTS around a transmission.
     bool software_rts() const { return config_.rs485.mode == "rts"; }
     void set_rts(bool on);
-    void drain();  // blocks until the kernel has sent every queued byte
+    // Whether bytes written are still on their way out: in the kernel's output queue (`queued`
+    // counts them) or in the UART's shift register, where the driver can tell (TIOCSERGETLSR).
+    bool transmit_pending(std::size_t& queued) const;
+    // One character's time on the wire at the configured baud rate and framing.
+    std::chrono::nanoseconds char_time() const;
 
     // Reads whatever the kernel already holds, without waiting, into `into`; returns the count.
     // Only for use after an asynchronous read completed (the descriptor is non-blocking then). Errors

@@ -10,7 +10,7 @@
 
 #include "drivers/modbus_rtu/crc16.hpp"
 #include "drivers/modbus_rtu/modbus_driver.hpp"
-#include "drivers/modbus_rtu/modbus_pdu.hpp"
+#include "drivers/modbus_rtu/rtu_frame.hpp"
 #include "drivers/registry.hpp"
 
 using namespace loopgate;
@@ -32,7 +32,7 @@ struct FakeSlave {
 
     std::vector<std::uint8_t> answer(const std::vector<std::uint8_t>& adu) {
         std::string error;
-        auto q = mb::parse_request(adu, error);
+        auto q = mb::rtu::parse_request(adu, error);
         REQUIRE(q);
         std::vector<std::uint8_t> r{q->unit, q->function};
         switch (q->function) {
@@ -205,14 +205,14 @@ TEST_CASE("modbus master waits for t3.5, polls merged blocks and decodes", "[mod
 
     // Coils first, then holding, then input: one request per table, the input block merged 0..7.
     auto q1 = b.next_request();
-    CHECK(q1 == mb::build_read_request(1, mb::Table::coil, 0, 1));
+    CHECK(q1 == mb::rtu::frame(mb::read_request(1, mb::Table::coil, 0, 1)));
     b.advance(20ms);
     b.feed(slave.answer(q1));
     auto q2 = b.next_request();
-    CHECK(q2 == mb::build_read_request(1, mb::Table::holding, 9, 1));
+    CHECK(q2 == mb::rtu::frame(mb::read_request(1, mb::Table::holding, 9, 1)));
     b.feed(slave.answer(q2));
     auto q3 = b.next_request();
-    CHECK(q3 == mb::build_read_request(1, mb::Table::input, 0, 8));
+    CHECK(q3 == mb::rtu::frame(mb::read_request(1, mb::Table::input, 0, 8)));
     // The next request may not start before 3.5 characters of silence after the last response.
     SteadyTime answered = b.now;
     b.feed(slave.answer(q3));
@@ -422,7 +422,7 @@ TEST_CASE("modbus master: writes go ahead of polls and are counted", "[modbus][d
     REQUIRE(b.write("meter1", "setpoint", Value{std::int64_t{750}}).accepted);
     REQUIRE(b.sent.size() == before + 1);
     auto w = b.sent.back();
-    CHECK(w == mb::build_write_single_register(1, 9, 750));
+    CHECK(w == mb::rtu::frame(mb::write_request(1, mb::Table::holding, 9, {750})));
     CHECK(b.completions.empty());  // nothing is known before the device answers
     b.wall += 7;
     b.feed(slave.answer(w));
@@ -441,7 +441,7 @@ TEST_CASE("modbus master: writes go ahead of polls and are counted", "[modbus][d
     CHECK(b.write("meter1", "relay", Value{false}).accepted);
     b.feed(slave.answer(rb));
     auto wc = b.next_request();
-    CHECK(wc == mb::build_write_single_coil(1, 0, false));
+    CHECK(wc == mb::rtu::frame(mb::write_request(1, mb::Table::coil, 0, {0})));
     b.feed(with_crc({0x01, 0x85, 0x02}));
     CHECK(b.counter("write_failed") == 1);
     REQUIRE(b.completions.size() == 2);
@@ -489,7 +489,7 @@ TEST_CASE("modbus master: verify reads the point back, and a different value fai
     b.feed(slave.answer(w));
     CHECK(b.completions.empty());  // confirmed, but not yet read back
     auto rb = b.next_request(50ms);  // the read-back goes before any poll (1 s away)
-    CHECK(rb == mb::build_read_request(1, mb::Table::holding, 9, 1));
+    CHECK(rb == mb::rtu::frame(mb::read_request(1, mb::Table::holding, 9, 1)));
     b.feed(slave.answer(rb));
     REQUIRE(b.completions.size() == 1);
     CHECK(b.completions[0].outcome == WriteOutcome::ok);
@@ -562,7 +562,7 @@ TEST_CASE("modbus master: a write asked for just after a frame waits one frame g
     b.feed({0x00});  // a stray byte: the line was busy a moment ago
     SteadyTime asked = b.now;
     auto w = b.write_frame("meter1", "setpoint", Value{std::int64_t{9}});
-    CHECK(w == mb::build_write_single_register(1, 9, 9));
+    CHECK(w == mb::rtu::frame(mb::write_request(1, mb::Table::holding, 9, {9})));
     // t3.5 at 9600 baud, 8N1 (10 bits a character): 3.5 * 10 / 9600 s = 3.65 ms.
     CHECK(b.now - asked == std::chrono::nanoseconds(1'041'667 * 7 / 2));
 }
@@ -587,7 +587,7 @@ devices:
     b.feed(slave.answer(b.next_request()));
     auto w = b.write_frame("drive", "speed", Value{1.5});
     // 1.5f = 3FC0 0000, CDAB: low word first.
-    CHECK(w == mb::build_write_multiple_registers(5, 0, std::vector<std::uint16_t>{0x0000, 0x3FC0}));
+    CHECK(w == mb::rtu::frame(mb::write_request(5, mb::Table::holding, 0, {0x0000, 0x3FC0})));
     b.feed(slave.answer(w));
     CHECK(b.counter("write_ok") == 1);
 
@@ -598,7 +598,7 @@ devices:
 
     CHECK_FALSE(b.write("all", "reset", Value{std::int64_t{1}}, true).accepted);  // nobody could read it back
     auto bc = b.write_frame("all", "reset", Value{std::int64_t{1}});
-    CHECK(bc == mb::build_write_single_register(0, 99, 1));
+    CHECK(bc == mb::rtu::frame(mb::write_request(0, mb::Table::holding, 99, {1})));
     SteadyTime sent = b.now;
     CHECK(b.write("drive", "speed", Value{2.0}).accepted);
     b.next_request(1s);

@@ -20,7 +20,7 @@
 
 #include "drivers/modbus_rtu/crc16.hpp"
 #include "drivers/modbus_rtu/modbus_driver.hpp"
-#include "drivers/modbus_rtu/modbus_pdu.hpp"
+#include "drivers/modbus_rtu/rtu_frame.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace loopgate;
@@ -253,7 +253,7 @@ TEST_CASE("modbus master against a pymodbus RTU slave over a pty pair", "[modbus
     REQUIRE(line.fd >= 0);
 
     // Until the slave answers a plain read, it is still starting: probe, bounded.
-    auto probe = modbus::build_read_request(1, modbus::Table::holding, 0, 1);
+    auto probe = modbus::rtu::frame(modbus::read_request(1, modbus::Table::holding, 0, 1));
     bool answered = false;
     Clock::time_point probe_end = Clock::now() + 15s;
     while (!answered && Clock::now() < probe_end && slave.running()) {

@@ -1,5 +1,5 @@
-// Modbus RTU frames: CRC, request building, frame sizing and response parsing, checked against the
-// example frames of the Modbus specifications (Application Protocol V1.1b3 section 6, Serial Line
+// Modbus RTU frames and the PDUs inside them: CRC, request building, frame sizing and response
+// parsing, checked against the example frames of the Modbus specifications (Application Protocol V1.1b3 section 6, Serial Line
 // V1.02 and the classic PI-MBUS-300 examples with slave 0x11).
 #include <catch2/catch.hpp>
 
@@ -8,9 +8,10 @@
 #include <sstream>
 
 #include "drivers/modbus_rtu/crc16.hpp"
-#include "drivers/modbus_rtu/modbus_pdu.hpp"
+#include "drivers/modbus_rtu/rtu_frame.hpp"
 
 using namespace loopgate::modbus;
+using namespace loopgate::modbus::rtu;
 
 namespace {
 
@@ -50,23 +51,23 @@ TEST_CASE("modbus crc16 matches the specification's frames", "[modbus]") {
 }
 
 TEST_CASE("modbus requests are built byte for byte as the specification shows", "[modbus]") {
-    CHECK(build_read_request(0x11, Table::holding, 0x006B, 3) == hex("11 03 00 6B 00 03 76 87"));
-    CHECK(build_read_request(0x01, Table::holding, 0, 10) == hex("01 03 00 00 00 0A C5 CD"));
-    CHECK(build_read_request(0x11, Table::coil, 0x0013, 0x25) == hex("11 01 00 13 00 25 0E 84"));
-    CHECK(build_read_request(0x11, Table::input, 0x0008, 1) == hex("11 04 00 08 00 01 B2 98"));
-    CHECK(build_read_request(0x11, Table::discrete_input, 0x00C4, 0x16)[1] == 0x02);
-    CHECK(build_write_single_register(0x11, 0x0001, 0x0003) == hex("11 06 00 01 00 03 9A 9B"));
+    CHECK(frame(read_request(0x11, Table::holding, 0x006B, 3)) == hex("11 03 00 6B 00 03 76 87"));
+    CHECK(frame(read_request(0x01, Table::holding, 0, 10)) == hex("01 03 00 00 00 0A C5 CD"));
+    CHECK(frame(read_request(0x11, Table::coil, 0x0013, 0x25)) == hex("11 01 00 13 00 25 0E 84"));
+    CHECK(frame(read_request(0x11, Table::input, 0x0008, 1)) == hex("11 04 00 08 00 01 B2 98"));
+    CHECK(frame(read_request(0x11, Table::discrete_input, 0x00C4, 0x16))[1] == 0x02);
+    CHECK(frame(write_request(0x11, Table::holding, 0x0001, {0x0003})) == hex("11 06 00 01 00 03 9A 9B"));
     std::vector<std::uint16_t> regs{0x000A, 0x0102};
-    CHECK(build_write_multiple_registers(0x11, 0x0001, regs) == hex("11 10 00 01 00 02 04 00 0A 01 02 C6 F0"));
-    auto coil_on = build_write_single_coil(0x11, 0x00AC, true);
+    CHECK(frame(write_request(0x11, Table::holding, 0x0001, regs)) == hex("11 10 00 01 00 02 04 00 0A 01 02 C6 F0"));
+    auto coil_on = frame(write_request(0x11, Table::coil, 0x00AC, {1}));
     CHECK(std::vector<std::uint8_t>(coil_on.begin(), coil_on.end() - 2) == hex("11 05 00 AC FF 00"));
     CHECK(crc_ok(coil_on));
-    auto coil_off = build_write_single_coil(0x11, 0x00AC, false);
+    auto coil_off = frame(write_request(0x11, Table::coil, 0x00AC, {0}));
     CHECK(coil_off[4] == 0x00);
     CHECK(coil_off[5] == 0x00);
     // Application Protocol 6.11: coils 20-29 = 1100 1101 01 -> CD 01.
     std::vector<bool> coils{true, false, true, true, false, false, true, true, true, false};
-    auto multi = build_write_multiple_coils(0x11, 0x0013, coils);
+    auto multi = frame(write_coils_request(0x11, 0x0013, coils));
     CHECK(std::vector<std::uint8_t>(multi.begin(), multi.end() - 2) == hex("11 0F 00 13 00 0A 02 CD 01"));
     CHECK(crc_ok(multi));
 }
@@ -201,14 +202,58 @@ TEST_CASE("modbus requests parse back, for the monitor", "[modbus]") {
     REQUIRE(q);
     CHECK(q->function == fc::write_multiple_registers);
     CHECK(q->registers == std::vector<std::uint16_t>{10, 258});
-    auto c = parse_request(build_write_multiple_coils(0x11, 0x13, {true, false, true}), error);
+    auto c = parse_request(frame(write_coils_request(0x11, 0x13, {true, false, true})), error);
     REQUIRE(c);
     CHECK(c->bits == std::vector<bool>{true, false, true});
     auto r = parse_request(hex("11 03 00 6B 00 03 76 87"), error);
     REQUIRE(r);
     CHECK(r->count == 3);
-    auto zero = build_read_request(1, Table::holding, 0, 0);
+    auto zero = frame(read_request(1, Table::holding, 0, 0));
     CHECK_FALSE(parse_request(zero, error));
-    auto too_many = build_read_request(1, Table::holding, 0, 126);
+    auto too_many = frame(read_request(1, Table::holding, 0, 126));
     CHECK_FALSE(parse_request(too_many, error));
+}
+
+TEST_CASE("modbus PDUs carry no unit id and no CRC: the transport adds them", "[modbus]") {
+    // Application Protocol 6.3 and 6.12 show PDUs alone; RTU wraps them with unit and CRC.
+    CHECK(encode_request(read_request(0x11, Table::holding, 0x006B, 3)) == hex("03 00 6B 00 03"));
+    CHECK(encode_request(write_request(0x11, Table::holding, 0x0001, {0x000A, 0x0102})) == hex("10 00 01 00 02 04 00 0A 01 02"));
+    CHECK(encode_request(write_request(0x11, Table::coil, 0x00AC, {1})) == hex("05 00 AC FF 00"));
+    struct Case {
+        const char* pdu;
+        bool response;
+        PduSize::Status status;
+        std::size_t length;
+    };
+    const Case cases[] = {
+        {"", true, PduSize::need_more, 0},   {"03", true, PduSize::need_more, 0},
+        {"03 06", true, PduSize::known, 8},  {"83", true, PduSize::known, 2},
+        {"80", true, PduSize::invalid, 0},   {"10", true, PduSize::known, 5},
+        {"03", false, PduSize::known, 5},    {"10 00 01 00 02", false, PduSize::need_more, 0},
+        {"10 00 01 00 02 04", false, PduSize::known, 10}, {"2B", false, PduSize::invalid, 0},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.pdu, c.response);
+        PduSize s = c.response ? response_pdu_size(hex(c.pdu)) : request_pdu_size(hex(c.pdu));
+        CHECK(s.status == c.status);
+        CHECK(s.length == c.length);
+    }
+    std::string error;
+    auto r = decode_response(0x11, hex("03 06 02 2B 00 00 00 64"), error);
+    REQUIRE(r);
+    CHECK(r->unit == 0x11);
+    CHECK(r->registers == std::vector<std::uint16_t>{555, 0, 100});
+    // A PDU whose length disagrees with its function code is refused, not read past its end.
+    CHECK_FALSE(decode_response(0x11, hex("03 06 02 2B"), error));
+    CHECK_FALSE(decode_request(0x11, hex("10 00 01 00 02 04 00 0A"), error));
+}
+
+TEST_CASE("modbus rtu timing: t3.5 scales with the character time up to 19200 baud", "[modbus]") {
+    using namespace std::chrono_literals;
+    CHECK(timing(9600, 11, std::nullopt).t35 == 4010415ns);  // 3.5 x 11 bits at 9600 baud
+    CHECK(timing(38400, 10, std::nullopt).t35 == 1750us);
+    CHECK(timing(38400, 10, std::nullopt).silence == 1750us);
+    CHECK(timing(38400, 10, 20ms).silence == 20ms);
+    CHECK(timing(9600, 11, 1ms).silence == timing(9600, 11, std::nullopt).t35);  // a gap never shortens t3.5
+    CHECK(timing(0, 0, std::nullopt).char_time == timing(9600, 11, std::nullopt).char_time);
 }
