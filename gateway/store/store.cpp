@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -125,6 +126,26 @@ bool append_intact_row(sqlite3_stmt* row, int payload, std::string& out) {
     return true;
 }
 
+std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// SQLite's wal-index (-shm) is written through a shared mapping and never synced: it tells which
+// frames were committed only if nothing since could have lost it, i.e. it was written during this
+// boot (a kill -9 keeps the page cache; a power cut does not). Empty when that is not known.
+std::vector<std::uint8_t> index_written_this_boot(const std::string& shm) {
+    struct stat st {};
+    if (::stat(shm.c_str(), &st) != 0) return {};
+    std::ifstream proc("/proc/stat");
+    std::string key;
+    long long boot = 0;
+    while (proc >> key)
+        if (key == "btime" && (proc >> boot)) break;
+    if (boot <= 0 || st.st_mtime < boot) return {};
+    return read_file_bytes(shm);
+}
+
 sqlite3_int64 first_part(std::uint64_t sequence) { return static_cast<sqlite3_int64>(sequence << part_bits); }
 sqlite3_int64 last_part(std::uint64_t sequence) { return first_part(sequence) + ((sqlite3_int64{1} << part_bits) - 1); }
 
@@ -147,9 +168,9 @@ void Store::open_or_recover() {
     // look before it does.
     std::error_code ec;
     if (std::filesystem::file_size(path_ + "-wal", ec) > 0 && !ec) {
-        std::ifstream in(path_ + "-wal", std::ios::binary);
-        std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        WalInspection wal = inspect_wal(bytes);
+        std::vector<std::uint8_t> bytes = read_file_bytes(path_ + "-wal");
+        std::vector<std::uint8_t> index = index_written_this_boot(path_ + "-shm");
+        WalInspection wal = inspect_wal(bytes, index);
         if (wal.damaged) {
             move_aside("its write-ahead log is damaged: " + wal.reason, true);
             recovered = true;
