@@ -188,9 +188,10 @@ void Bridge::commit_now(std::chrono::steady_clock::time_point due_before) {
         if (buffered_) schedule_commit();
         return;
     }
-    if (!logged_commit_failure_) log::error(store_.last_error(), "; holding readings in memory and retrying");
+    if (!logged_commit_failure_)
+        log::error(store_.last_error(), "; holding readings in memory and retrying (they are published from there meanwhile)");
     logged_commit_failure_ = true;
-    pump();  // what the chunks written before the failure hold may go out meanwhile
+    pump();  // what the chunks written before the failure hold, and what memory holds, go out meanwhile
     if (commit_armed_) return;
     commit_armed_ = true;
     commit_timer_.expires_after(commit_retry_interval);
