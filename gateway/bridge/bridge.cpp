@@ -188,9 +188,10 @@ void Bridge::commit_now(std::chrono::steady_clock::time_point due_before) {
         if (buffered_) schedule_commit();
         return;
     }
-    if (!logged_commit_failure_) log::error(store_.last_error(), "; holding readings in memory and retrying");
+    if (!logged_commit_failure_)
+        log::error(store_.last_error(), "; holding readings in memory and retrying (they are published from there meanwhile)");
     logged_commit_failure_ = true;
-    pump();  // what the chunks written before the failure hold may go out meanwhile
+    pump();  // what the chunks written before the failure hold, and what memory holds, go out meanwhile
     if (commit_armed_) return;
     commit_armed_ = true;
     commit_timer_.expires_after(commit_retry_interval);
@@ -201,12 +202,16 @@ void Bridge::commit_now(std::chrono::steady_clock::time_point due_before) {
 }
 
 void Bridge::on_uplink_up() {
-    // A batch held open through the outage past its max_delay is due now, with the backlog.
+    // A batch held open through the outage past its max_delay is due now, with the backlog. Its
+    // commit waits until the cursors below are set: write-through, the commit pumps, and a pump with
+    // the cursors of before (0 after a start) sent the stored backlog as live batches, unflagged,
+    // ahead of the live stream's newer readings (and again, flagged, if killed before the deletion).
+    bool sealed = false;
     if (open_batch_ != 0) {
         auto deadline = batcher_.deadline();
         if (deadline && *deadline <= std::chrono::steady_clock::now()) {
             seal_batch();
-            schedule_commit();
+            sealed = true;
         }
     }
     // Everything closed or open until now is backlog; what closes from here on is live. Except on
@@ -219,6 +224,7 @@ void Bridge::on_uplink_up() {
     replay_cursor_ = 0;
     replay_tokens_ = 0;
     replay_refill_ = std::chrono::steady_clock::now();
+    if (sealed) schedule_commit();
     pump();
 }
 

@@ -161,7 +161,8 @@ std::string prometheus_text(const GatewayView& v) {
         {"loopgate_store_sync_failures_total", counter, "Failed fdatasync of the store's write-ahead log.",
          [&] { return n(s.sync_failures); }},
         {"loopgate_store_unwritten_batches_total", counter,
-         "Batches acknowledged while still in memory (store.durability: buffered), never written to disk.",
+         "Batches acknowledged while still in memory (store.durability: buffered, or while the disk refused writes), "
+         "never written to disk.",
          [&] { return n(s.unwritten_batches); }},
         {"loopgate_report_suppressed_total", counter,
          "Readings the report stage dropped: inside their deadband or unchanged (README \"Report by exception\").",

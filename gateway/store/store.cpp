@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -125,6 +126,26 @@ bool append_intact_row(sqlite3_stmt* row, int payload, std::string& out) {
     return true;
 }
 
+std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// SQLite's wal-index (-shm) is written through a shared mapping and never synced: it tells which
+// frames were committed only if nothing since could have lost it, i.e. it was written during this
+// boot (a kill -9 keeps the page cache; a power cut does not). Empty when that is not known.
+std::vector<std::uint8_t> index_written_this_boot(const std::string& shm) {
+    struct stat st {};
+    if (::stat(shm.c_str(), &st) != 0) return {};
+    std::ifstream proc("/proc/stat");
+    std::string key;
+    long long boot = 0;
+    while (proc >> key)
+        if (key == "btime" && (proc >> boot)) break;
+    if (boot <= 0 || st.st_mtime < boot) return {};
+    return read_file_bytes(shm);
+}
+
 sqlite3_int64 first_part(std::uint64_t sequence) { return static_cast<sqlite3_int64>(sequence << part_bits); }
 sqlite3_int64 last_part(std::uint64_t sequence) { return first_part(sequence) + ((sqlite3_int64{1} << part_bits) - 1); }
 
@@ -136,6 +157,7 @@ Store::Store(const std::string& path, const StoreLimits& limits, StoreOptions op
         open_or_recover();
     } catch (...) {
         close_database();  // no destructor runs for a constructor that throws
+        if (unstored_fd_ >= 0) ::close(unstored_fd_);
         throw;
     }
 }
@@ -147,9 +169,9 @@ void Store::open_or_recover() {
     // look before it does.
     std::error_code ec;
     if (std::filesystem::file_size(path_ + "-wal", ec) > 0 && !ec) {
-        std::ifstream in(path_ + "-wal", std::ios::binary);
-        std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        WalInspection wal = inspect_wal(bytes);
+        std::vector<std::uint8_t> bytes = read_file_bytes(path_ + "-wal");
+        std::vector<std::uint8_t> index = index_written_this_boot(path_ + "-shm");
+        WalInspection wal = inspect_wal(bytes, index);
         if (wal.damaged) {
             move_aside("its write-ahead log is damaged: " + wal.reason, true);
             recovered = true;
@@ -164,7 +186,38 @@ void Store::open_or_recover() {
         recovered = true;
         open_database();
     }
+    open_unstored_mark();
     adopt_id_marks(recovered);
+}
+
+void Store::open_unstored_mark() {
+    // Write-through hands out ids the store does not hold only while the disk refuses writes, when
+    // nothing can be written to say so: this byte, in a block allocated at the first start, is
+    // overwritten in place (no new space needed) before the first such batch goes out, and cleared
+    // at a clean close once the exact ids are recorded. A start that finds it set continues above
+    // the id marks, as after a buffered run that did not close cleanly.
+    std::string path = path_ + ".unstored";
+    bool created = !std::filesystem::exists(path);
+    unstored_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (unstored_fd_ < 0) {
+        log::warning("store ", path_, ": cannot open ", path, " (", std::strerror(errno),
+                     "); while the disk refuses writes, write-through batches wait for it");
+        return;
+    }
+    char mark = '0';
+    if (created || ::pread(unstored_fd_, &mark, 1, 0) != 1) {
+        mark = '0';
+        if (::pwrite(unstored_fd_, &mark, 1, 0) != 1 || ::fdatasync(unstored_fd_) != 0 || sync_directory_of(path) != 0)
+            log::warning("store ", path_, ": cannot write ", path, " (", std::strerror(errno), ")");
+    }
+    unstored_found_ = mark == '1';
+}
+
+bool Store::set_unstored_mark(bool set) {
+    char mark = set ? '1' : '0';
+    if (unstored_fd_ < 0 || ::pwrite(unstored_fd_, &mark, 1, 0) != 1 || ::fdatasync(unstored_fd_) != 0) return false;
+    unstored_marked_ = set;
+    return true;
 }
 
 void Store::move_aside(const std::string& why, bool keep_using) {
@@ -215,7 +268,7 @@ void Store::adopt_id_marks(bool recovered) {
     // A healthy store knows its ids. After a recovery, or when the store is more than a block
     // behind the marks (a power cut took unsynced commits, or an old copy was put back), ids
     // continue above the marks: some of the ids in between may have reached the broker.
-    previous_run_unclean_ = !recovered && meta("unclean_buffered_run", 0) != 0;
+    previous_run_unclean_ = !recovered && (meta("unclean_buffered_run", 0) != 0 || unstored_found_);
     if (previous_run_unclean_)
         log::warning("store ", path_, ": the last run did not close cleanly; readings it held in memory for their "
                      "acknowledgement may be lost, and ids continue above the id marks");
@@ -381,12 +434,15 @@ Store::~Store() {
         sync_now();
         syncer_.reset();
     }
-    if ((buffered() || previous_run_unclean_) && db_) {
+    if ((buffered() || previous_run_unclean_ || unstored_marked_ || unstored_found_) && db_) {
         // Readings lost above mean gaps the next start must keep: it then continues above the marks.
         if (clean && !save_exact_ids())
             log::warning("store ", path_, ": cannot record the last ids (", last_error_,
                          "); the next start continues above the id marks");
+        else if (clean && (unstored_marked_ || unstored_found_))
+            set_unstored_mark(false);
     }
+    if (unstored_fd_ >= 0) ::close(unstored_fd_);
     close_database();
 }
 
@@ -423,7 +479,8 @@ void Store::open_batch(std::uint64_t sequence, std::int64_t created_ns, const st
     else if (marks_->failures() > 0) logged_marks_failure_ = false;
     queue_.push_back(Op{Op::open, sequence, created_ns, header, 0, {}, first_part(sequence), Clock::now()});
     stats_.pending_bytes += header.size();
-    if (buffered()) memory_[sequence] = MemoryBatch{created_ns, header, 0, false};
+    // Write-through keeps the copy too, for the time the disk refuses writes (from_memory()).
+    memory_[sequence] = MemoryBatch{created_ns, header, 0, false, {}};
 }
 
 void Store::append(std::uint64_t sequence, const std::string& part, std::uint64_t readings,
@@ -437,6 +494,7 @@ void Store::append(std::uint64_t sequence, const std::string& part, std::uint64_
     if (auto m = memory_.find(sequence); m != memory_.end()) {
         m->second.payload += part;
         m->second.readings += readings;
+        for (const auto& [device, seq] : device_sequences) m->second.devices[device] = std::max(m->second.devices[device], seq);
     }
     // While the disk refuses writes, memory is the only buffer left: bound it, oldest parts first.
     while (stats_.pending_bytes > limits_.max_pending_bytes) {
@@ -444,8 +502,14 @@ void Store::append(std::uint64_t sequence, const std::string& part, std::uint64_
         if (it == queue_.end() || std::next(it) == queue_.end()) break;
         stats_.pending_bytes -= it->bytes.size();
         stats_.dropped_readings += it->readings;
-        memory_.erase(it->sequence);  // its memory copy would still hold the dropped readings
+        std::uint64_t sequence_of_dropped = it->sequence, readings_dropped = it->readings;
         queue_.erase(it);
+        // Its memory copy must not hold the dropped readings, nor lose the rest of the batch (a
+        // batch that leaves memory_ unwritten would be skipped by the publishing cursor).
+        if (auto m = memory_.find(sequence_of_dropped); m != memory_.end()) {
+            m->second.readings -= std::min(m->second.readings, readings_dropped);
+            rebuild_memory_payload(sequence_of_dropped);
+        }
     }
 }
 
@@ -457,6 +521,15 @@ void Store::close_batch(std::uint64_t sequence) {
 void Store::remove(std::uint64_t sequence) {
     if (!memory_.count(sequence)) {
         removals_.push_back(sequence);
+        // Handed out while partly on disk (the disk refused the rest): the rest is not written now,
+        // or its rows would outlive the deletion.
+        queue_.erase(std::remove_if(queue_.begin(), queue_.end(),
+                                    [&](const Op& op) {
+                                        if (op.sequence != sequence) return false;
+                                        stats_.pending_bytes -= std::min<std::uint64_t>(stats_.pending_bytes, op.bytes.size());
+                                        return true;
+                                    }),
+                     queue_.end());
         return;
     }
     // Acknowledged before any of it was written: the wear buffered mode exists to save.
@@ -649,7 +722,6 @@ std::deque<Store::Op>::const_iterator Store::apply(std::deque<Op>::const_iterato
         sqlite3_bind_int64(s, 2, op->created_ns);
         step(s);
         db_newest_ = std::max(db_newest_, op->sequence);
-        memory_.erase(op->sequence);  // partly on disk from now on: handed out from there
     }
     // A batch's header (its first part) or part, and the parts of the batch this commit writes after
     // it, go into one row under the first one's id: one row's overhead, deflated together
@@ -732,6 +804,7 @@ bool Store::commit(std::size_t max_chunks, Clock::time_point queued_before) {
             if (limits_.drop_oldest) enforce_limits(0, true);
             if (over_limit()) {
                 last_error_ = "store " + path_ + ": full (store.max_bytes " + std::to_string(limits_.max_bytes) + " bytes)";
+                refusing_ = true;
                 if (removals_.empty()) return false;
                 ops = 0;  // deletions still go through: they make the room
             }
@@ -774,13 +847,18 @@ bool Store::commit_chunk(std::size_t ops) {
         if (skip_sync) sqlite3_exec(db_, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
         ++stats_.commit_failures;
         last_error_ = e.what();
+        refusing_ = true;
         return false;
     }
     ++stats_.commits;
     stats_.bytes += stored_bytes;
     if (has_data) ++data_commits_;
+    refusing_ = false;
     // Counters follow the committed state.
     for (const Op& op : chunk) {
+        // Partly on disk from now on: handed out from there. (Not before the commit: a transaction
+        // the disk refuses leaves the batch wholly in memory still.)
+        if (op.kind == Op::open) memory_.erase(op.sequence);
         if (op.kind == Op::open) ++stats_.depth;
         if (op.kind == Op::close) closes_waiting_.emplace_back(op.sequence, data_commits_);
         stats_.pending_bytes -= std::min<std::uint64_t>(stats_.pending_bytes, op.bytes.size());
@@ -911,16 +989,78 @@ std::vector<StoredBatch> Store::read_after(std::uint64_t after, std::size_t limi
     return from_memory(after, limit, std::move(good));
 }
 
-std::vector<StoredBatch> Store::from_memory(std::uint64_t after, std::size_t limit, std::vector<StoredBatch> good) const {
-    if (memory_.empty()) return good;
-    // Buffered: the closed batches no write has reached yet, merged in sequence order.
-    // A batch partly written and still being written goes out first: the ones after it wait.
-    std::uint64_t hold_from = !queue_.empty() && !memory_.count(queue_.front().sequence)
-                                  ? queue_.front().sequence
-                                  : std::numeric_limits<std::uint64_t>::max();
+bool Store::ids_reserved(std::uint64_t sequence, const std::map<std::string, std::uint64_t>& devices) const {
+    if (sequence > marks_->batch()) return false;
+    for (const auto& [device, seq] : devices) {
+        auto mark = marks_->devices().find(device);
+        if (mark == marks_->devices().end() || mark->second < seq) return false;
+    }
+    return true;
+}
+
+std::optional<StoredBatch> Store::partly_written(std::uint64_t sequence) {
+    StoredBatch b;
+    b.sequence = sequence;
+    bool closed = false;
+    std::string queued;
+    std::map<std::string, std::uint64_t> devices;
+    for (const Op& op : queue_) {
+        if (op.sequence != sequence) continue;
+        if (op.kind == Op::close) closed = true;
+        if (op.kind != Op::part) continue;
+        queued += op.bytes;
+        b.readings += op.readings;
+        for (const auto& [device, seq] : op.device_sequences) devices[device] = std::max(devices[device], seq);
+    }
+    if (!closed || !ids_reserved(sequence, devices)) return std::nullopt;
+    sqlite3_stmt* h = prepare("SELECT created_ns FROM batches WHERE sequence = ?");
+    {
+        Reset r{h};
+        sqlite3_bind_int64(h, 1, static_cast<sqlite3_int64>(sequence));
+        if (sqlite3_step(h) != SQLITE_ROW) return std::nullopt;
+        b.created_ns = sqlite3_column_int64(h, 0);
+    }
+    sqlite3_stmt* p = prepare("SELECT payload, crc, encoding, readings FROM parts WHERE id BETWEEN ? AND ? ORDER BY id");
+    Reset r{p};
+    sqlite3_bind_int64(p, 1, first_part(sequence));
+    sqlite3_bind_int64(p, 2, last_part(sequence));
+    int rc = SQLITE_DONE;
+    while ((rc = sqlite3_step(p)) == SQLITE_ROW) {
+        // A damaged row: the batch waits for the disk, and read_after() counts the damage once.
+        if (!append_intact_row(p, 0, b.payload)) return std::nullopt;
+        b.readings += static_cast<std::uint64_t>(sqlite3_column_int64(p, 3));
+    }
+    if (rc != SQLITE_DONE) return std::nullopt;
+    b.payload += queued;
+    return b;
+}
+
+std::vector<StoredBatch> Store::from_memory(std::uint64_t after, std::size_t limit, std::vector<StoredBatch> good) {
+    // Buffered: the closed batches no write has reached yet, merged in sequence order. Write-through
+    // as well while the disk refuses writes, once every batch committed before them is durable (and
+    // so handed out first): their readings go out from memory instead of waiting for space, and
+    // their durable copy stays owed (queued) until the broker acknowledges them. Either way only
+    // under ids the marks have reserved: those need no write to the disk, and no later run reuses them.
+    bool write_through_may = refusing_ && closes_waiting_.empty() && (unstored_marked_ || set_unstored_mark(true));
+    if (!buffered() && !write_through_may) return good;
+    // A batch partly written and still being written goes out first: the ones after it wait. While
+    // the disk refuses the rest of it, it goes out put together from its rows and its queued parts.
+    std::uint64_t hold_from = std::numeric_limits<std::uint64_t>::max();
+    if (!queue_.empty() && !memory_.count(queue_.front().sequence)) {
+        hold_from = queue_.front().sequence;
+        if (refusing_ && hold_from <= after) {
+            hold_from = std::numeric_limits<std::uint64_t>::max();  // handed out already
+        } else if (refusing_ && hold_from > after) {
+            if (auto b = partly_written(hold_from)) {
+                good.push_back(std::move(*b));
+                hold_from = std::numeric_limits<std::uint64_t>::max();
+            }
+        }
+    }
     std::size_t from_memory = 0;
     for (auto it = memory_.upper_bound(after); it != memory_.end() && it->first < hold_from && from_memory < limit; ++it) {
         if (!it->second.closed) continue;
+        if (!ids_reserved(it->first, it->second.devices)) break;  // nor any after it: order
         ++from_memory;
         StoredBatch b;
         b.sequence = it->first;

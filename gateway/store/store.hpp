@@ -9,7 +9,11 @@
 //
 // Writes are queued in memory and committed together by commit(): the bridge commits after every
 // read (or every commit_interval, trading a bounded loss window for fewer writes on SD cards). If a
-// commit fails (disk full, I/O error) the queue is kept, bounded, and retried.
+// commit fails (disk full, I/O error) the queue is kept, bounded, and retried; meanwhile closed
+// batches are handed out from memory in either mode (write-through too: once every batch committed
+// before them is durable), under ids the id marks reserved ahead, so a full disk does not stop
+// delivery. Their durable copy stays owed: written when the disk takes it again, unless the broker
+// acknowledged them first (then it is not needed). What a crash takes meanwhile is that memory.
 //
 // SQLite settings: WAL mode, each commit one sequential append; the WAL is checkpointed
 // automatically and truncated (at most wal_limit(), see below) and on close. On its own the store commits with synchronous=FULL
@@ -83,7 +87,7 @@ struct StoreStats {
     std::uint64_t damaged_parts = 0;     // stored parts whose checksum failed: never published, counted dropped
     std::uint64_t recoveries = 0;        // damaged stores (or logs) moved or copied aside at open
     std::uint64_t id_mark_failures = 0;  // failed writes of the id high-water marks (gateway/store/id_marks.hpp)
-    std::uint64_t unwritten_batches = 0; // buffered: acknowledged while still in memory, never written
+    std::uint64_t unwritten_batches = 0; // acknowledged while still in memory (buffered, or the disk refused writes), never written
     std::string recovered_from;          // where a damaged store was moved (or copied) aside at open, if it was
 };
 
@@ -204,6 +208,7 @@ private:
         std::string payload;
         std::uint64_t readings = 0;
         bool closed = false;
+        std::map<std::string, std::uint64_t> devices;  // the highest sequence of each device in it
     };
 
     void open_or_recover();
@@ -242,7 +247,13 @@ private:
     std::int64_t meta(const char* key, std::int64_t fallback);
     bool save_exact_ids();
     // Merges the closed in-memory batches after `after` into `good` (batches read from the database).
-    std::vector<StoredBatch> from_memory(std::uint64_t after, std::size_t limit, std::vector<StoredBatch> good) const;
+    std::vector<StoredBatch> from_memory(std::uint64_t after, std::size_t limit, std::vector<StoredBatch> good);
+    // The batch at the queue's front, partly committed, closed in the queue: its rows and its queued
+    // parts, for the time the disk refuses the rest. Nothing if it is not closed yet, a row is
+    // damaged, or its ids are not reserved.
+    std::optional<StoredBatch> partly_written(std::uint64_t sequence);
+    // The id marks are ahead of a batch id and these device sequences: they may go out.
+    bool ids_reserved(std::uint64_t sequence, const std::map<std::string, std::uint64_t>& devices) const;
 
     std::string path_;
     StoreLimits limits_;
@@ -262,6 +273,13 @@ private:
     bool previous_run_unclean_ = false;  // a buffered run that did not close cleanly came before
     std::vector<std::uint64_t> removals_;
     std::string last_error_;
+    bool refusing_ = false;  // the last commit failed: the disk (or max_bytes) refuses writes
+    // <path>.unstored: set while write-through batches may have gone out that the store does not hold.
+    void open_unstored_mark();
+    bool set_unstored_mark(bool set);
+    int unstored_fd_ = -1;
+    bool unstored_found_ = false;   // set at open: the last run did not close cleanly after setting it
+    bool unstored_marked_ = false;  // set by this run
     StoreStats stats_;
     // Durability bookkeeping: commits that wrote readings are numbered; a closed batch may be
     // handed out once the commits holding its readings are durable.

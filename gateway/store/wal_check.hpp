@@ -20,13 +20,15 @@ struct WalInspection {
     bool damaged = false;
     std::uint64_t frames = 0;        // whole frames in the file
     std::uint64_t replayed = 0;      // frames SQLite will apply (through the last good commit)
-    std::uint64_t lost_commits = 0;  // intact commit frames of this log's generation after the damage
+    std::uint64_t lost_commits = 0;  // committed transactions (commit frames) SQLite would not replay
     std::string reason;              // why damaged, for the log
 };
 
-// Damaged: a header that fails its checksum in front of frames, or a frame of the current
-// generation (its salts match) that fails the running checksum while an intact commit of the same
-// generation follows it. A torn tail has no intact commit after the tear.
-WalInspection inspect_wal(std::span<const std::uint8_t> wal);
+// Damaged: a header that fails its checksum in front of frames, or frames of a committed
+// transaction that SQLite would not replay. `index` is SQLite's wal-index (the -shm file) if the
+// caller knows it was written since the machine started (no power cut since), else empty; with it
+// the committed frames are known exactly, without it they are judged from the log alone. The rule
+// and its limits are in the comment in wal_check.cpp.
+WalInspection inspect_wal(std::span<const std::uint8_t> wal, std::span<const std::uint8_t> index = {});
 
 }  // namespace loopgate

@@ -573,12 +573,15 @@ class Delivery:
     """What a subscriber received, judged against the durability contract: every accepted reading
     (per-device sequence 1..accepted) arrives at least once; within the live stream and within the
     replayed (historical) stream a device's readings keep their order; duplicates are counted, and
-    each duplicate arrives in a batch whose batch_sequence was seen before."""
+    each duplicate arrives in a batch whose batch_sequence was seen before. A batch that arrives
+    again without the historical flag is listed in unflagged_repeats: a repeat is replayed from the
+    store, so it should be flagged (a test that expects that asserts it)."""
 
     def __init__(self, batches, device="ws1"):
         self.duplicates = 0
         self.duplicate_batches = 0
         self.order_violations = []
+        self.unflagged_repeats = []
         seen_batches = set()
         seen = set()
         last = {True: 0, False: 0}
@@ -588,6 +591,8 @@ class Delivery:
             seen_batches.add(b.batch_sequence)
             if dup_batch:
                 self.duplicate_batches += 1
+                if not b.historical:
+                    self.unflagged_repeats.append(b.batch_sequence)
             for r in b.readings:
                 if r.device != device or r.metric != "record":
                     continue

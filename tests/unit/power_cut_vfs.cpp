@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <type_traits>
@@ -90,12 +91,27 @@ struct PowerCutVfs::Impl {
     bool cut = false;
     std::uint64_t io_calls = 0;
     std::uint64_t cut_at = UINT64_MAX;
+    // SQLite's wal-index (-shm) as it was at the cut, by name; empty content: there was none. The
+    // process keeps running after a modelled kill and keeps updating the mapped index, which a
+    // killed process cannot: resume_after_process_crash() puts back what the kill left.
+    std::map<std::string, std::optional<std::string>> index_at_cut;
+
+    void freeze() {
+        cut = true;
+        index_at_cut.clear();
+        for (const auto& [path, inode] : live) {
+            std::string shm = path + "-shm";
+            std::ifstream in(shm, std::ios::binary);
+            if (in) index_at_cut[shm] = std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+            else index_at_cut[shm] = std::nullopt;
+        }
+    }
 
     // With the mutex held, before a mutating call: false when the power is off (or goes off now,
     // in which case this call is the one that never happened).
     bool power_on() {
         if (cut) return false;
-        if (++io_calls >= cut_at) cut = true;
+        if (++io_calls >= cut_at) freeze();
         return !cut;
     }
 
@@ -122,6 +138,7 @@ struct PowerCutVfs::Impl {
         durable.clear();
         directory_synced_by_sync_file.clear();
         created_while_cut.clear();
+        index_at_cut.clear();
         cut = false;
         io_calls = 0;
         cut_at = UINT64_MAX;
@@ -470,7 +487,7 @@ int PowerCutVfs::sync_file(const std::string& path) {
 
 void PowerCutVfs::cut_at_io_call(std::uint64_t n) {
     std::lock_guard<std::mutex> lock(impl_->mutex);
-    if (n == 0) impl_->cut = true;
+    if (n == 0) impl_->freeze();
     else impl_->cut_at = impl_->io_calls + n;
 }
 
@@ -537,6 +554,11 @@ void PowerCutVfs::resume_after_process_crash() {
         if (!impl_->live.count(path)) ::unlink(path.c_str());
     impl_->created_while_cut.clear();
     impl_->directory_synced_by_sync_file.clear();  // a new process, a new WAL syncer
+    for (const auto& [shm, content] : impl_->index_at_cut) {
+        if (content) write_whole(shm, *content);
+        else ::unlink(shm.c_str());
+    }
+    impl_->index_at_cut.clear();
     impl_->cut = false;
     impl_->cut_at = UINT64_MAX;
 }

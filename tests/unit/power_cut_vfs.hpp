@@ -55,7 +55,8 @@ public:
     // taken as durable as it is.
     void restore_after_power_cut(Loss loss, std::mt19937_64& rng);
     // After every connection is closed: the process died (kill -9) but the machine did not. The
-    // files keep every write; what was not synced is still not durable for a later power cut.
+    // files keep every write; what was not synced is still not durable for a later power cut. The
+    // wal-index (-shm) is put back as it was at the cut (the model's process kept updating it).
     void resume_after_process_crash();
 
     struct Impl;

@@ -624,6 +624,7 @@ TEST_CASE("a write-ahead log torn at its end is normal: nothing is moved aside",
     CHECK_FALSE(inspect_wal(wal).damaged);
     CHECK(inspect_wal(wal).replayed == inspect_wal(wal).frames);
     std::filesystem::resize_file(dir.file("store.db") + "-wal", wal.size() - 1000);  // the last frame half written
+    std::filesystem::remove(dir.file("store.db") + "-shm");  // by a power cut, which takes the index too
     auto torn = inspect_wal(read_bytes(dir.file("store.db") + "-wal"));
     CHECK_FALSE(torn.damaged);
     Store s(dir.file("store.db"), roomy);
@@ -654,6 +655,138 @@ TEST_CASE("a write-ahead log damaged in the middle is copied aside, logged and c
     CHECK(s.read_after(0, 100).size() >= 1);                               // the batches before the damage
     CHECK(s.next_sequence() > 20);
     CHECK(s.device_sequences()["d"] > 60);
+}
+
+namespace {
+
+// Where a log's frames are, read from its header: the offset of each frame and whether it is a
+// commit frame (nonzero "database size after commit").
+struct WalLayout {
+    std::size_t frame_size = 0;
+    std::vector<std::size_t> offsets;
+    std::vector<bool> commits;
+};
+
+WalLayout wal_layout(const std::vector<std::uint8_t>& wal) {
+    auto be32 = [&](std::size_t at) {
+        return (std::uint32_t{wal[at]} << 24) | (std::uint32_t{wal[at + 1]} << 16) | (std::uint32_t{wal[at + 2]} << 8) | wal[at + 3];
+    };
+    WalLayout out;
+    out.frame_size = 24 + be32(8);
+    for (std::size_t at = 32; at + out.frame_size <= wal.size(); at += out.frame_size) {
+        out.offsets.push_back(at);
+        out.commits.push_back(be32(at + 4) != 0);
+    }
+    return out;
+}
+
+// Where the last transaction of a log is: its first frame and its commit frame.
+struct LastTransaction {
+    WalLayout layout;
+    std::size_t first = 0, commit = 0;
+};
+
+LastTransaction last_transaction(const std::string& wal_file) {
+    LastTransaction t{wal_layout(read_bytes(wal_file))};
+    REQUIRE(t.layout.offsets.size() >= 4);
+    REQUIRE(t.layout.commits.back());  // the last transaction is whole: it committed
+    t.commit = t.layout.offsets.size() - 1;
+    t.first = t.commit;
+    while (t.first > 0 && !t.layout.commits[t.first - 1]) --t.first;
+    REQUIRE(t.first < t.commit);  // it has frames before its commit frame
+    return t;
+}
+
+void flip(const std::string& file, std::size_t offset) {
+    auto bytes = read_bytes(file);
+    patch(file, offset, std::string(1, static_cast<char>(bytes.at(offset) ^ 0x5a)));
+}
+
+// The store after damage in the log's last transaction: copied aside, counted, the 19 batches
+// before it kept, and no id of batch 20 (which may have gone out) given again.
+void check_recovered_from_damage(const std::string& db, const std::vector<std::uint8_t>& damaged_wal) {
+    Store s(db, roomy);
+    REQUIRE_FALSE(s.stats().recovered_from.empty());
+    CHECK(s.stats().recoveries == 1);
+    CHECK(read_bytes(s.stats().recovered_from + "-wal") == damaged_wal);  // the lost transaction, for a person
+    CHECK(s.read_after(0, 100).size() == 19);                              // what SQLite could still read
+    CHECK(s.next_sequence() > 20);
+    CHECK(s.device_sequences()["d"] > 60);
+}
+
+}  // namespace
+
+TEST_CASE("after a kill -9, damage inside the last committed transaction of the log is damage, not a torn tail", "[store][wal]") {
+    // SQLite drops it as silently as damage in the middle: the transaction's readings would vanish.
+    // Its index (-shm), kept by the page cache, says the transaction was committed.
+    testing::TempDir dir{"store"};
+    fill_and_die(dir.file("store.db"), 20);
+    std::string wal_file = dir.file("store.db") + "-wal";
+    LastTransaction last = last_transaction(wal_file);
+    const WalLayout& layout = last.layout;
+    SECTION("a byte of the commit frame's page") { flip(wal_file, layout.offsets[last.commit] + 24 + 100); }
+    SECTION("the commit frame's recorded checksum") { flip(wal_file, layout.offsets[last.commit] + 20); }
+    SECTION("the checksum recorded in one of its other frames") { flip(wal_file, layout.offsets[last.first] + 16); }
+    SECTION("the commit frame zeroed") { patch(wal_file, layout.offsets[last.commit], std::string(layout.frame_size, '\0')); }
+    auto damaged_wal = read_bytes(wal_file);
+    WalInspection seen = inspect_wal(damaged_wal, read_bytes(dir.file("store.db") + "-shm"));
+    CHECK(seen.damaged);
+    CHECK(seen.lost_commits == 1);
+    CHECK(seen.replayed == last.first);
+    check_recovered_from_damage(dir.file("store.db"), damaged_wal);
+}
+
+TEST_CASE("after a power cut, damage before the last commit frame of the log is damage", "[store][wal]") {
+    // The power cut took the index: the log alone must tell. A tear cannot leave a bad frame in front
+    // of a commit frame written after it (unless the disk wrote them out of order).
+    testing::TempDir dir{"store"};
+    fill_and_die(dir.file("store.db"), 20);
+    std::filesystem::remove(dir.file("store.db") + "-shm");
+    std::string wal_file = dir.file("store.db") + "-wal";
+    LastTransaction last = last_transaction(wal_file);
+    const WalLayout& layout = last.layout;
+    SECTION("a byte of a page") { flip(wal_file, layout.offsets[last.first] + 24 + 100); }
+    SECTION("a recorded checksum, which the frames after it are chained to") { flip(wal_file, layout.offsets[last.first] + 16); }
+    SECTION("a frame header zeroed, salts and all") { patch(wal_file, layout.offsets[last.first], std::string(24, '\0')); }
+    auto damaged_wal = read_bytes(wal_file);
+    WalInspection seen = inspect_wal(damaged_wal);
+    CHECK(seen.damaged);
+    CHECK(seen.lost_commits == 1);
+    check_recovered_from_damage(dir.file("store.db"), damaged_wal);
+}
+
+TEST_CASE("a commit frame that never reached the disk whole is a torn tail: nothing is moved aside", "[store][wal]") {
+    testing::TempDir dir{"store"};
+    std::string db = dir.file("store.db");
+    fill_and_die(db, 19);
+    auto index_before = read_bytes(db + "-shm");
+    fill_and_die(db, 1);  // batch 20, in the same log generation
+    std::string wal_file = db + "-wal";
+    LastTransaction last = last_transaction(wal_file);
+    const WalLayout& layout = last.layout;
+    SECTION("a kill between SQLite's writes of its header and its page: the index counts the commit before") {
+        flip(wal_file, layout.offsets[last.commit] + 24 + 100);  // the page as it was before: not this one
+        std::ofstream(db + "-shm", std::ios::binary | std::ios::trunc)
+            .write(reinterpret_cast<const char*>(index_before.data()), static_cast<std::streamsize>(index_before.size()));
+        CHECK_FALSE(inspect_wal(read_bytes(wal_file), read_bytes(db + "-shm")).damaged);
+    }
+    SECTION("a power cut while it was written: its header reached the disk, its page did not") {
+        // Indistinguishable, in the log alone, from a commit frame damaged later: taken for the tear.
+        std::filesystem::remove(db + "-shm");
+        patch(wal_file, layout.offsets[last.commit] + 24 + 512, std::string(512, '\x77'));
+        CHECK_FALSE(inspect_wal(read_bytes(wal_file)).damaged);
+    }
+    SECTION("a power cut before it was written: its place holds zeros, a frame before it is torn") {
+        std::filesystem::remove(db + "-shm");
+        patch(wal_file, layout.offsets[last.commit], std::string(layout.frame_size, '\0'));
+        patch(wal_file, layout.offsets[last.commit - 1] + 24 + 512, std::string(512, '\x77'));
+        CHECK_FALSE(inspect_wal(read_bytes(wal_file)).damaged);
+    }
+    Store s(db, roomy);
+    CHECK(s.stats().recovered_from.empty());
+    CHECK(s.stats().recoveries == 0);
+    CHECK(s.read_after(0, 100).size() == 19);
+    CHECK(s.next_sequence() == 20);  // the torn transaction's batch was never handed out
 }
 
 TEST_CASE("a write-ahead log whose header is damaged is copied aside too", "[store][wal]") {
