@@ -1,5 +1,7 @@
 #include "drivers/mbus/mbus_frame.hpp"
 
+#include <algorithm>
+
 namespace loopgate::mbus {
 
 std::uint8_t checksum(std::span<const std::uint8_t> bytes) {
@@ -58,10 +60,15 @@ std::vector<std::uint8_t> build_short(std::uint8_t control, std::uint8_t address
 std::vector<std::uint8_t> build_long(std::uint8_t control, std::uint8_t address, std::uint8_t ci,
                                      std::span<const std::uint8_t> data) {
     auto len = static_cast<std::uint8_t>(data.size() + 3);
-    std::vector<std::uint8_t> out{kStart, len, len, kStart, control, address, ci};
-    out.insert(out.end(), data.begin(), data.end());
-    out.push_back(checksum(std::span(out).subspan(4)));
-    out.push_back(kStop);
+    std::vector<std::uint8_t> out(data.size() + 9);
+    out[0] = out[3] = kStart;
+    out[1] = out[2] = len;
+    out[4] = control;
+    out[5] = address;
+    out[6] = ci;
+    std::copy(data.begin(), data.end(), out.begin() + 7);
+    out[out.size() - 2] = checksum(std::span(out).subspan(4, data.size() + 3));
+    out[out.size() - 1] = kStop;
     return out;
 }
 
