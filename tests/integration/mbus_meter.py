@@ -2,7 +2,8 @@
 (../shared/fieldtruth/libmbus/test-frames/NAME.hex, real meters' bytes, read at run time).
 
 Each meter answers SND_NKE (E5h) and REQ_UD2 at its primary address, or, once selected by its
-identification number (SND_UD CI 52h to FDh, wildcards F), at FDh. A meter given several frames
+identification number (SND_UD CI 52h to FDh, wildcards F), at FDh; meters answering at once
+garble each other as on a real line. A meter given several frames
 answers a REQ_UD2 whose FCB differs from the last answered one with the next frame (a multi-telegram
 readout); a repeat (same FCB) gets the same frame again; SND_NKE starts over at the first."""
 
@@ -74,12 +75,20 @@ class Bus(threading.Thread):
                 else:
                     buf = buf[1:]
 
-    def reply(self, data):
+    def reply(self, answers):
+        """Meters answering at once superimpose on the bus: a 0 bit (current) wins, bytes AND."""
+        if not answers:
+            return
+        data = bytearray(answers[0])
+        for a in answers[1:]:
+            for i in range(len(data)):
+                data[i] &= a[i] if i < len(a) else 0xFF
         time.sleep(0.005)  # a meter answers after 11 bit times at least
-        os.write(self.fd, data)
+        os.write(self.fd, bytes(data))
 
     def short(self, control, address):
         self.log.append(("short", control, address))
+        answers = []
         for m in self.meters:
             if not m.matches(address):
                 continue
@@ -87,14 +96,15 @@ class Bus(threading.Thread):
                 m.next, m.last_fcb = 0, None
                 if address == 0xFD:
                     m.selected = False
-                self.reply(b"\xE5")
+                answers.append(b"\xE5")
             elif control & 0xDF == 0x5B:  # REQ_UD2
                 fcb = bool(control & 0x20)
                 m.requests.append((control, address))
                 if m.last_fcb is not None and fcb != m.last_fcb:
                     m.next = min(m.next + 1, len(m.frames) - 1)
                 m.last_fcb = fcb
-                self.reply(m.frames[m.next])
+                answers.append(m.frames[m.next])
+        self.reply(answers)
 
     def long(self, f):
         self.log.append(("long", f[4], f[5], f[6]))
@@ -108,7 +118,7 @@ class Bus(threading.Thread):
             m.selected = all(w in ("F", s) for w, s in zip(wanted, m.secondary))
             hit = hit or m.selected
         if hit:
-            self.reply(b"\xE5")
+            self.reply([b"\xE5"])
 
     def stop(self):
         self.stopping = True
