@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "drivers/line/line_driver.hpp"
+#include "drivers/mbus/mbus_driver.hpp"
 #include "drivers/modbus_rtu/crc16.hpp"
 #include "drivers/modbus_rtu/modbus_driver.hpp"
 #include "drivers/modbus_rtu/rtu_frame.hpp"
@@ -254,6 +255,39 @@ int main(int argc, char** argv) {
             }
             return regs;
         });
+    }
+    // mbus: libmbus's 76 recorded meter answers (fieldtruth beside the fixtures), each behind its
+    // REQ_UD2, decoded by the passive driver as `loopgate decode --driver mbus` does.
+    {
+        std::string in;
+        std::uint64_t n = 0;
+        std::filesystem::path frames = std::filesystem::path(fixtures) / ".." / "fieldtruth" / "libmbus" / "test-frames";
+        std::vector<std::filesystem::path> files;
+        if (std::filesystem::exists(frames))
+            for (auto& e : std::filesystem::directory_iterator(frames))
+                if (e.path().extension() == ".hex") files.push_back(e.path());
+        std::sort(files.begin(), files.end());
+        for (auto& p : files) {
+            std::ifstream f(p);
+            std::string byte;
+            in += std::string("\x10\x7B\x01\x7C\x16", 5);
+            while (f >> byte) in += static_cast<char>(std::stoul(byte, nullptr, 16));
+            ++n;
+        }
+        if (n) {
+            std::string big;
+            int copies = 200;
+            for (int i = 0; i < copies; ++i) big += in;
+            std::printf("# mbus input: %llu libmbus test frames x %d copies, %zu bytes\n",
+                        static_cast<unsigned long long>(n), copies, big.size());
+            measure("mbus passive (libmbus frames)", n * copies, reps, [&] {
+                return feed([] {
+                    DriverSpec spec;
+                    spec.port.name = "mbus";
+                    return make_mbus_driver(spec);
+                }, big);
+            });
+        }
     }
     return 0;
 }

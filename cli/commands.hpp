@@ -13,6 +13,7 @@ int check_config(const Args& args);
 int list_ports(const Args& args);
 int tail(const Args& args);
 int decode(const Args& args);
+int mbus_scan(const Args& args);  // the M-Bus meters on a line
 int simulate(const Args& args);
 int keygen(const Args& args);  // Ed25519 key pair for signing.key_file / operator_keys
 int verify(const Args& args);  // checks a captured SignedBatch
@@ -26,6 +27,7 @@ extern const char* const check_config_usage;
 extern const char* const list_ports_usage;
 extern const char* const tail_usage;
 extern const char* const decode_usage;
+extern const char* const mbus_scan_usage;
 extern const char* const simulate_usage;
 extern const char* const keygen_usage;
 extern const char* const verify_usage;

@@ -19,7 +19,7 @@ const char* const decode_usage =
     "per line; the driver's counters go to stderr.\n"
     "\n"
     "options:\n"
-    "  --driver NAME   line, modbus-rtu or nmea0183 (required)\n"
+    "  --driver NAME   line, mbus, modbus-rtu or nmea0183 (required)\n"
     "  --config FILE   take the driver's settings and devices from this gateway config\n"
     "  --port NAME     the port of --config to use (default: the first with that driver)\n";
 

@@ -26,6 +26,7 @@ const Command commands[] = {
     {"list-ports", list_ports, "list serial ports: path, description, USB VID:PID, serial number", &list_ports_usage},
     {"tail", tail, "print the readings gateways publish, as they arrive", &tail_usage},
     {"decode", decode, "decode a raw capture on stdin; one JSON reading per line", &decode_usage},
+    {"mbus-scan", mbus_scan, "list the M-Bus meters on a line: id, manufacturer, medium, version", &mbus_scan_usage},
     {"simulate", simulate, "fake sensors on pseudo-terminals", &simulate_usage},
     {"keygen", keygen, "new Ed25519 key pair for signing and operator keys", &keygen_usage},
     {"verify", verify, "check a captured signed batch", &verify_usage},

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "sim/fake_mbus_meter.hpp"
 #include "sim/fake_modbus_slave.hpp"
 
 namespace loopgate::commands {
@@ -39,6 +40,7 @@ struct FakeSensor {
     std::size_t next = 0;
     std::uint64_t records = 0;
     std::unique_ptr<FakeModbusSlave> modbus;  // set for a Modbus slave, which only answers
+    std::unique_ptr<FakeMbusMeter> mbus;      // set for an M-Bus meter, which only answers too
 };
 
 FakeSensor open_sensor(const std::filesystem::path& dir, const std::string& name) {
@@ -74,7 +76,7 @@ std::string weather_record(std::uint64_t n) {
 
 const char* const simulate_usage =
     "usage: loopgate simulate --dir DIR [--line NAME]... [--nmea NAME=CAPTURE]... [--modbus NAME[=UNIT]]...\n"
-    "                         [--interval MS] [--count N]\n"
+    "                         [--mbus NAME[=ADDRESS]]... [--interval MS] [--count N]\n"
     "\n"
     "Fake sensors on pseudo-terminals, each linked as DIR/NAME for a config's path: setting.\n"
     "Runs until SIGINT or SIGTERM, then removes the links.\n"
@@ -85,11 +87,14 @@ const char* const simulate_usage =
     "  --nmea NAME=CAPTURE   an NMEA talker replaying the sentences of a capture file\n"
     "  --modbus NAME[=UNIT]  a Modbus RTU slave (unit 1-247, default 1): float32 meter values in\n"
     "                        input registers 0-15, holding registers 0-99 writable\n"
+    "  --mbus NAME[=ADDRESS] an M-Bus heat meter (primary address 0-250, default 1; identification\n"
+    "                        number 71000000 + ADDRESS) answering SND_NKE, REQ_UD2 and secondary\n"
+    "                        selection with a two-telegram readout\n"
     "  --interval MS         time between records of the talking sensors (default 1000)\n"
     "  --count N             stop after N rounds of records (default 0: run until interrupted)\n";
 
 int simulate(const Args& args) {
-    allow_only(args, {"--dir", "--line", "--nmea", "--modbus", "--interval", "--count"}, {});
+    allow_only(args, {"--dir", "--line", "--nmea", "--modbus", "--mbus", "--interval", "--count"}, {});
     std::string dir = option(args, "--dir");
     if (dir.empty()) throw std::invalid_argument("--dir DIR is required");
     auto interval = std::chrono::milliseconds(static_cast<long>(number_option(args, "--interval", 1000, 1)));
@@ -120,8 +125,16 @@ int simulate(const Args& args) {
         s.modbus = std::make_unique<FakeModbusSlave>(static_cast<std::uint8_t>(unit));
         sensors.push_back(std::move(s));
     }
+    for (const auto& spec : options(args, "--mbus")) {
+        auto eq = spec.find('=');
+        int address = eq == std::string::npos ? 1 : std::stoi(spec.substr(eq + 1));
+        if (address < 0 || address > 250) throw std::invalid_argument("--mbus NAME=ADDRESS: address must be 0-250");
+        FakeSensor s = open_sensor(dir, spec.substr(0, eq));
+        s.mbus = std::make_unique<FakeMbusMeter>(static_cast<std::uint8_t>(address));
+        sensors.push_back(std::move(s));
+    }
     if (sensors.empty())
-        throw std::invalid_argument("name at least one sensor with --line NAME, --nmea NAME=FILE or --modbus NAME=UNIT");
+        throw std::invalid_argument("name at least one sensor with --line NAME, --nmea NAME=FILE, --modbus NAME=UNIT or --mbus NAME=ADDRESS");
     std::fflush(stdout);
 
     std::signal(SIGINT, on_signal);
@@ -134,7 +147,7 @@ int simulate(const Args& args) {
     while (!stop_requested && (count == 0 || rounds < count)) {
         if (std::chrono::steady_clock::now() >= next) {
             for (FakeSensor& s : sensors) {
-                if (s.modbus) continue;  // a slave speaks only when asked
+                if (s.modbus || s.mbus) continue;  // a slave speaks only when asked
                 // An NMEA talker sends a burst of sentences per fix, as receivers do: up to the next GGA.
                 std::string out;
                 if (s.script.empty()) {
@@ -158,9 +171,10 @@ int simulate(const Args& args) {
             if (!(fds[i].revents & POLLIN)) continue;
             std::uint8_t in[512];
             ssize_t n = ::read(sensors[i].master, in, sizeof in);
-            if (n <= 0 || !sensors[i].modbus) continue;  // what the gateway writes to a talker is dropped
+            if (n <= 0 || (!sensors[i].modbus && !sensors[i].mbus)) continue;  // what the gateway writes to a talker is dropped
             double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-            auto reply = sensors[i].modbus->feed(std::span<const std::uint8_t>(in, static_cast<std::size_t>(n)), t);
+            auto bytes = std::span<const std::uint8_t>(in, static_cast<std::size_t>(n));
+            auto reply = sensors[i].modbus ? sensors[i].modbus->feed(bytes, t) : sensors[i].mbus->feed(bytes, t);
             if (!reply.empty()) {
                 ssize_t ignored = ::write(sensors[i].master, reply.data(), reply.size());
                 (void)ignored;

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "drivers/line/line_driver.hpp"
+#include "drivers/mbus/mbus_driver.hpp"
 #include "drivers/modbus_rtu/modbus_driver.hpp"
 #include "drivers/nmea0183/nmea_driver.hpp"
 #include "drivers/reading_guard.hpp"
@@ -15,6 +16,7 @@ namespace {
 const std::map<std::string, DriverFactory>& registry() {
     static const std::map<std::string, DriverFactory> drivers = {
         {"line", make_line_driver},
+        {"mbus", make_mbus_driver},
         {"modbus-rtu", make_modbus_driver},
         {"nmea0183", make_nmea_driver},
     };

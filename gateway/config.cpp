@@ -102,12 +102,14 @@ PortConfig parse_port(const ConfigNode& n) {
     p.path = n.str("path");
     static const std::set<std::int64_t> rates = {300,   600,   1200,   2400,   4800,   9600,   19200,  38400,
                                                  57600, 115200, 230400, 460800, 500000, 921600, 1000000};
+    // M-Bus lines run at 2400 baud 8E1 (EN 13757-2) unless the port says otherwise.
+    const bool mbus = n["driver"].present() && n["driver"].as_string() == "mbus";
     ConfigNode baud = n["baud"];
-    p.baud = static_cast<unsigned>(baud.present() ? baud.as_int(50, 4'000'000) : 9600);
+    p.baud = static_cast<unsigned>(baud.present() ? baud.as_int(50, 4'000'000) : mbus ? 2400 : 9600);
     if (!rates.count(p.baud)) baud.fail("unsupported baud rate " + std::to_string(p.baud) +
                                         "; use a standard rate such as 4800, 9600, 19200, 38400 or 115200");
     p.data_bits = static_cast<unsigned>(n.integer("data_bits", 5, 8, 8));
-    p.parity = n.choice("parity", {"none", "even", "odd"}, "none");
+    p.parity = n.choice("parity", {"none", "even", "odd"}, mbus ? "even" : "none");
     std::string stop = n.choice("stop_bits", {"1", "1.5", "2"}, "1");
     p.stop_bits = std::stod(stop);
     p.flow_control = n.choice("flow_control", {"none", "software", "hardware"}, "none");
