@@ -2,9 +2,25 @@
 # The whole test suite, as CI runs it: installs what is missing, builds with -Wall -Wextra -Werror,
 # runs unit and integration tests, runs them all again under AddressSanitizer and
 # UndefinedBehaviorSanitizer, then gives every libFuzzer target a short smoke run.
+#
+# scripts/test.sh --quick: the inner loop while working. The release build, the unit and driver tests,
+# the layer and docs checks and a few end-to-end smoke tests on real parts (a line sensor, a Modbus
+# slave, an NMEA talker, the broker); no sanitizers, no fuzzing. A few minutes after a build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+
+if [ "${1:-}" = --quick ]; then
+  scripts/install-deps.sh
+  scripts/build.sh release
+  ctest --test-dir build/release --output-on-failure --timeout 300 \
+    -R '^(unit: |driver: |layers$|integration: test_(end_to_end|modbus_gateway|nmea_pty|docs_yaml|catch_names|layer_rules|check_config)$)'
+  echo "== quick tests passed (the whole suite: scripts/test.sh)"
+  exit 0
+elif [ $# -gt 0 ]; then
+  echo "usage: $0 [--quick]" >&2
+  exit 2
+fi
 
 scripts/install-deps.sh
 
