@@ -613,6 +613,21 @@ class Delivery:
         return sorted(set(range(2, accepted + 1, 2)) - self.sequences)
 
 
+class NumberedRecords:
+    """A sensor on `pty` that prints numbered records (`T=... N=<n>`) on demand: feed(k) writes the
+    next k; `fed` is the number of the last one written. `pad` makes each line longer."""
+
+    def __init__(self, pty, temperature="9.5", pad=""):
+        self.pty = pty
+        self.fed = 0
+        self._format = f"T={temperature} N={{}}" + (f" pad={pad}" if pad else "") + "\r\n"
+
+    def feed(self, k):
+        for _ in range(k):
+            self.fed += 1
+            self.pty.write(self._format.format(self.fed))
+
+
 class Feeder(threading.Thread):
     """A sensor that prints a numbered record every `period` seconds until stopped."""
 

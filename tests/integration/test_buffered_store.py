@@ -42,20 +42,13 @@ metrics_port = h.free_port()
 cfg = h.line_config(d, port, line.gateway_end, metrics=f"127.0.0.1:{metrics_port}")
 store = f"{d}/store.db"
 gw = h.Gateway(cfg, d).start()
-fed = 0
-
-
-def feed(n):
-    global fed
-    for _ in range(n):
-        fed += 1
-        line.write(f"T=2.5 N={fed}\r\n")
+sensor = h.NumberedRecords(line, temperature="2.5")
 
 
 try:
     # 1. Healthy uplink: nothing written. The first records settle the start-up writes (the run's
     # in-use mark, the first id block), then the files must not move.
-    feed(5)
+    sensor.feed(5)
     sub.wait_for(lambda s: len(h.records_by_number(s.readings())) >= 5, 20, "the first records")
     before = store_files(d)
     # A steady flow for several write_delay windows: a record every 10 ms for 3 s (the pace is the
@@ -63,21 +56,21 @@ try:
     start = time.monotonic()
     for k in range(300):
         time.sleep(max(0.0, start + k * 0.01 - time.monotonic()))
-        feed(1)
-    target = fed
+        sensor.feed(1)
+    target = sensor.fed
     sub.wait_for(lambda s: len(h.records_by_number(s.readings())) >= target, 20, f"record {target}")
     m = metrics(metrics_port)
     assert store_files(d) == before, f"the store was written while the broker acknowledged: {before} -> {store_files(d)}"
     assert m["loopgate_store_unwritten_batches_total"] >= 30, m["loopgate_store_unwritten_batches_total"]
     assert h.store_depth(store) == 0
-    print(f"healthy: {fed} records delivered, {int(m['loopgate_store_unwritten_batches_total'])} batches never written,"
+    print(f"healthy: {sensor.fed} records delivered, {int(m['loopgate_store_unwritten_batches_total'])} batches never written,"
           f" store files unchanged")
 
     # 1b. A lone record, with nothing read after it. Acknowledgements otherwise wait for the next
     # read; this one is settled by the gateway's own timer before write_delay runs out: every batch
     # the subscriber got is counted acknowledged, and the store files still have not moved.
-    feed(1)
-    lone = fed
+    sensor.feed(1)
+    lone = sensor.fed
     sub.wait_for(lambda s: any(n == lone for n, _ in h.records_by_number(s.readings())), 20, f"record {lone}")
     received = len({b.batch_sequence for b in sub.batches})
     h.wait_until(lambda: metrics(metrics_port)["loopgate_batches_published_total"] >= received, 10,
@@ -89,10 +82,10 @@ try:
     broker.stop()
     h.wait_until(lambda: "lost connection" in gw.log_text() or "cannot connect" in gw.log_text(), 20,
                  "the gateway to notice the outage")
-    feed(50)
+    sensor.feed(50)
     h.wait_until(lambda: h.store_depth(store) > 0, 10, "the outage's readings to be written")
     broker.start()
-    sub.wait_for(lambda s: len(h.records_by_number(s.readings())) >= fed, 30, "the outage's readings")
+    sub.wait_for(lambda s: len(h.records_by_number(s.readings())) >= sensor.fed, 30, "the outage's readings")
     h.wait_until(lambda: h.store_depth(store) == 0, 20, "the backlog to be deleted once acknowledged")
     print(f"outage: 50 records written after write_delay and delivered after it")
 
@@ -101,16 +94,16 @@ try:
     assert gw.stop() == 0
     gw = h.Gateway(cfg, d).start()
     assert "did not close cleanly" not in gw.log_text()
-    feed(5)
-    sub.wait_for(lambda s: len(h.records_by_number(s.readings())) >= fed, 20, "records after a clean restart")
+    sensor.feed(5)
+    sub.wait_for(lambda s: len(h.records_by_number(s.readings())) >= sensor.fed, 20, "records after a clean restart")
     first_after = min(s for s in sequences(sub) if s > last)
     assert first_after == last + 2, f"after a clean stop the sequence went from {last} to {first_after}"  # T, N
     print(f"clean restart: sequence {last} -> {first_after}")
 
     # 4. kill -9: what the broker acknowledged is delivered; no id is used twice; the next start
     # says so and continues above the marks.
-    feed(20)
-    target = fed
+    sensor.feed(20)
+    target = sensor.fed
     sub.wait_for(lambda s: len(h.records_by_number(s.readings())) >= target, 20, "records before the kill")
     last = max(sequences(sub))
     batch_ids = {b.batch_sequence for b in sub.batches}
@@ -119,8 +112,8 @@ try:
     gw.log.close()
     gw = h.Gateway(cfg, d).start()
     assert "did not close cleanly" in gw.log_text(), gw.log_text()[-2000:]
-    feed(5)
-    sub.wait_for(lambda s: len(h.records_by_number(s.readings())) >= fed, 20, "records after the kill")
+    sensor.feed(5)
+    sub.wait_for(lambda s: len(h.records_by_number(s.readings())) >= sensor.fed, 20, "records after the kill")
     after = [b for b in sub.batches if b.batch_sequence not in batch_ids]
     new_sequences = [r.sequence for b in after for r in b.readings if r.device == "ws1"]
     assert new_sequences and min(new_sequences) > last, (last, new_sequences[:5])

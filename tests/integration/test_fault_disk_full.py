@@ -19,28 +19,23 @@ gw = h.Gateway(cfg, d).start()
 filler = os.path.join(disk, "filler")
 h.fill_disk(disk)
 
-fed = 0
-def feed(n):
-    global fed
-    for _ in range(n):
-        fed += 1
-        line.write(f"T=9.5 N={fed}\r\n")
+sensor = h.NumberedRecords(line)
 
-feed(2000)
+sensor.feed(2000)
 h.wait_until(lambda: "holding readings in memory" in gw.log_text(), 30, "the gateway to report the full disk")
-feed(500)
+sensor.feed(500)
 assert gw.proc.poll() is None, "a full disk must not stop the gateway"
 
 os.unlink(filler)
 h.wait_until(lambda: "writable again" in gw.log_text(), 30, "commits to succeed once space returns")
 broker.start()
 sub = h.Subscriber(port)
-sub.wait_for(lambda s: len(h.Delivery(s.batches).records) >= fed, 60, "every line fed")
+sub.wait_for(lambda s: len(h.Delivery(s.batches).records) >= sensor.fed, 60, "every line fed")
 got = h.Delivery(sub.batches)
-assert got.records == set(range(1, fed + 1)), f"lost: {sorted(set(range(1, fed + 1)) - got.records)[:20]}"
+assert got.records == set(range(1, sensor.fed + 1)), f"lost: {sorted(set(range(1, sensor.fed + 1)) - got.records)[:20]}"
 assert not got.order_violations
 assert gw.stop() == 0
-print(f"ok: {fed} lines fed across a full disk, all delivered")
+print(f"ok: {sensor.fed} lines fed across a full disk, all delivered")
 sub.close()
 line.close()
 broker.stop()

@@ -18,35 +18,30 @@ line = h.PtyPair(d, "dfb")
 cfg = h.line_config(d, port, line.gateway_end, max_delay="50ms", store_dir=disk, store_max_bytes="1MiB")
 gw = h.Gateway(cfg, d).start()
 
-fed = 0
-def feed(n):
-    global fed
-    for _ in range(n):
-        fed += 1
-        line.write(f"T=9.5 N={fed} pad=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n")
+sensor = h.NumberedRecords(line, pad="x" * 40)
 
 def delivered(s):
     return len(h.Delivery(s.batches).records)
 
-feed(100)
-sub.wait_for(lambda s: delivered(s) >= fed, 20, "the first lines")
+sensor.feed(100)
+sub.wait_for(lambda s: delivered(s) >= sensor.fed, 20, "the first lines")
 h.fill_disk(disk)
 # Stalled, the broker acknowledges nothing: what waited write_delay (900 ms) is due for the full disk.
 os.kill(broker.proc.pid, signal.SIGSTOP)
 try:
-    feed(3000)
+    sensor.feed(3000)
     h.wait_until(lambda: "holding readings in memory" in gw.log_text(), 30, "a commit refused by the full disk")
 finally:
     os.kill(broker.proc.pid, signal.SIGCONT)
-sub.wait_for(lambda s: delivered(s) >= fed, 60, "every line, from memory, while the disk is still full")
+sub.wait_for(lambda s: delivered(s) >= sensor.fed, 60, "every line, from memory, while the disk is still full")
 assert os.path.exists(os.path.join(disk, "filler")) and "writable again" not in gw.log_text(), \
     "the disk must still be full: these readings went out from memory"
 got = h.Delivery(sub.batches)
-assert got.records == set(range(1, fed + 1)), f"lost: {sorted(set(range(1, fed + 1)) - got.records)[:20]}"
+assert got.records == set(range(1, sensor.fed + 1)), f"lost: {sorted(set(range(1, sensor.fed + 1)) - got.records)[:20]}"
 assert not got.order_violations, got.order_violations[:10]
 os.unlink(os.path.join(disk, "filler"))
 assert gw.stop() == 0
-print(f"ok: {fed} lines, {len(got.records)} delivered from memory while the disk was full, none reordered")
+print(f"ok: {sensor.fed} lines, {len(got.records)} delivered from memory while the disk was full, none reordered")
 sub.close()
 line.close()
 broker.stop()

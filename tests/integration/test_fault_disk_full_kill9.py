@@ -20,22 +20,17 @@ cfg = h.line_config(d, port, line.gateway_end, max_delay="50ms", store_dir=disk,
                     durability="write-through")
 gw = h.Gateway(cfg, d).start()
 
-fed = 0
-def feed(n):
-    global fed
-    for _ in range(n):
-        fed += 1
-        line.write(f"T=9.5 N={fed}\r\n")
+sensor = h.NumberedRecords(line)
 
 def delivered(s):
     return len(h.Delivery(s.batches).records)
 
-feed(100)
-sub.wait_for(lambda s: delivered(s) >= fed, 20, "the first lines")
+sensor.feed(100)
+sub.wait_for(lambda s: delivered(s) >= sensor.fed, 20, "the first lines")
 h.fill_disk(disk)
-feed(2000)
+sensor.feed(2000)
 h.wait_until(lambda: "holding readings in memory" in gw.log_text(), 30, "the gateway to report the full disk")
-sub.wait_for(lambda s: delivered(s) >= fed, 60, "the lines fed while the disk is full, from memory")
+sub.wait_for(lambda s: delivered(s) >= sensor.fed, 60, "the lines fed while the disk is full, from memory")
 before = list(sub.batches)
 ids_before = max(b.batch_sequence for b in before)
 sequences_before = max(r.sequence for b in before for r in b.readings if r.device == "ws1")
@@ -45,10 +40,10 @@ gw.proc.wait(timeout=10)
 gw.log.close()
 os.unlink(os.path.join(disk, "filler"))
 gw = h.Gateway(cfg, d).start()
-feed(100)
+sensor.feed(100)
 # Waited for as they arrive, reused ids or not (Delivery would drop readings under reused ids as
 # duplicates: the loss a consumer would suffer).
-sub.wait_for(lambda s: any(r.metric == "record" and r.int_value == fed for b in s.batches for r in b.readings), 30,
+sub.wait_for(lambda s: any(r.metric == "record" and r.int_value == sensor.fed for b in s.batches for r in b.readings), 30,
              "the last line fed after the restart")
 after = sub.batches[len(before):]
 live = [b for b in after if not b.historical]
@@ -59,9 +54,9 @@ low = [r.sequence for b in live for r in b.readings if r.device == "ws1" and r.s
 assert not low, f"device sequences reused after the restart: {low[:10]} (the last before it: {sequences_before})"
 assert "did not close cleanly" in gw.log_text(), "the start must say the last run did not close cleanly"
 got = h.Delivery(sub.batches)
-assert got.records == set(range(1, fed + 1)), f"lost: {sorted(set(range(1, fed + 1)) - got.records)[:20]}"
+assert got.records == set(range(1, sensor.fed + 1)), f"lost: {sorted(set(range(1, sensor.fed + 1)) - got.records)[:20]}"
 assert gw.stop() == 0
-print(f"ok: {fed} lines; killed with the disk full after {ids_before} batches went out, the next start went on "
+print(f"ok: {sensor.fed} lines; killed with the disk full after {ids_before} batches went out, the next start went on "
       f"from batch {min(b.batch_sequence for b in live)} and sequence "
       f"{min(r.sequence for b in live for r in b.readings if r.device == 'ws1')}")
 sub.close()

@@ -45,36 +45,31 @@ def store_files():
         largest[:] = [sum(sizes.values()), sizes]
     return largest[0]
 
-fed = 0
-def feed(n):
-    global fed
-    for _ in range(n):
-        fed += 1
-        line.write(f"T=9.5 N={fed} pad=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n")
+sensor = h.NumberedRecords(line, pad="x" * 40)
 
-feed(200)
+sensor.feed(200)
 sub.wait_for(lambda s: len(h.Delivery(s.batches).records) >= 200, 20, "the first lines")
 h.fill_disk(disk)
 # 15,000 lines, 30,000 readings: within the block of device sequences the id marks reserved ahead
 # (65,536), so no id needs a write to the disk before it goes out.
 for _ in range(15):
-    feed(1000)
+    sensor.feed(1000)
     store_files()
 h.wait_until(lambda: "holding readings in memory" in gw.log_text(), 30, "the gateway to report the full disk")
 # Published from memory while the disk is still full: the subscriber gets every line fed so far.
-sub.wait_for(lambda s: len(h.Delivery(s.batches).records) >= fed, 60, "the lines fed while the disk is full")
+sub.wait_for(lambda s: len(h.Delivery(s.batches).records) >= sensor.fed, 60, "the lines fed while the disk is full")
 assert os.path.exists(os.path.join(disk, "filler")) and "writable again" not in gw.log_text(), \
     "the disk must still be full: these readings went out from memory"
 during_full = h.Delivery(sub.batches)
-assert during_full.records == set(range(1, fed + 1)), \
-    f"lost while the disk was full: {sorted(set(range(1, fed + 1)) - during_full.records)[:20]}"
+assert during_full.records == set(range(1, sensor.fed + 1)), \
+    f"lost while the disk was full: {sorted(set(range(1, sensor.fed + 1)) - during_full.records)[:20]}"
 assert not during_full.order_violations, during_full.order_violations[:10]
 h.wait_until(lambda: metrics()["loopgate_store_unwritten_batches_total"] > 0, 10,
              "acknowledged batches to be forgotten, never written")
 # Far more than the 3 MiB disk can take in one transaction, and past the marks' block: readings
 # numbered beyond the marks wait in memory for the marks to be written, when space returns.
 for _ in range(45):
-    feed(1000)
+    sensor.feed(1000)
     store_files()
 time.sleep(2)  # let it fail for a while
 assert gw.proc.poll() is None, "a full disk must not stop the gateway"
@@ -90,7 +85,7 @@ def sequences():
 def accounted():
     store_files()
     seqs = sequences()
-    return seqs and max(seqs) >= 2 * fed and len(seqs) + int(metrics()["loopgate_dropped_readings_total"]) >= max(seqs)
+    return seqs and max(seqs) >= 2 * sensor.fed and len(seqs) + int(metrics()["loopgate_dropped_readings_total"]) >= max(seqs)
 h.wait_until(accounted, 90, "every reading to be delivered or counted as dropped")
 seqs = sequences()
 dropped = int(metrics()["loopgate_dropped_readings_total"])
@@ -106,14 +101,14 @@ os.kill(broker.proc.pid, signal.SIGSTOP)
 try:
     h.fill_disk(disk)
     for _ in range(20):
-        feed(1000)
+        sensor.feed(1000)
     h.wait_until(lambda: gw.log_text().count("holding readings in memory") >= 2, 30, "the second full disk")
     assert gw.stop(timeout=30) == 0
 finally:
     os.kill(broker.proc.pid, signal.SIGCONT)
 log = gw.log_text()
 assert "could not be stored and are lost" in log, log[-2000:]
-print(f"ok: {fed} lines across a full disk with the broker up, all published while the disk was full: "
+print(f"ok: {sensor.fed} lines across a full disk with the broker up, all published while the disk was full: "
       f"{len(seqs)} readings delivered, {dropped} dropped and counted; commits resumed {resumed:.1f}s after space "
       f"returned; files at most {largest[0]} bytes")
 sub.close()
