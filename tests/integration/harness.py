@@ -423,6 +423,41 @@ class ReplyCollector:
         self.client.disconnect()
 
 
+def have_cryptography():
+    """Whether Debian's python3-cryptography is there, which signing commands and updates needs."""
+    try:
+        from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class ConfigReplies(ReplyCollector):
+    """Publishes on <prefix>/<gw>/config/set and collects ConfigReplies by version."""
+
+    def __init__(self, port, base, name="config"):
+        super().__init__(port, base + "/set", base + "/reply", loopgate_pb2.ConfigReply, lambda r: r.version,
+                         name=name)
+
+    def wait(self, version, status, count=1, timeout=10):
+        return super().wait(version, lambda r: r.status == status, count=count, timeout=timeout,
+                            what=f"{loopgate_pb2.ConfigReply.Status.Name(status)} reply")
+
+
+def config_update(yaml_text, version, gateway="test-gw", expires_in=60, key=None):
+    """A ConfigUpdate's bytes, signed by `key` (an OperatorKey) or, without one, unsigned."""
+    u = loopgate_pb2.ConfigUpdate(yaml=yaml_text, version=version, gateway_id=gateway,
+                                  expires_ns=time.time_ns() + int(expires_in * 1e9))
+    return (key.sign(u) if key else u).SerializeToString()
+
+
+class ConfigSigner(OperatorKey):
+    """An operator's key that signs configuration updates (sign=False: the same update unsigned)."""
+
+    def update(self, yaml_text, version, gateway="test-gw", expires_in=60, sign=True):
+        return config_update(yaml_text, version, gateway, expires_in, key=self if sign else None)
+
+
 def modbus_slave(directory, port_path, registers, baud=19200, responsive=False):
     """A Modbus RTU slave the project did not write (pymodbus, tests/integration/modbus_slave.py)
     on `port_path`, serving `registers` (dicts of unit, table, address, type, [order,] value); its

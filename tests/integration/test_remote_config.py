@@ -30,32 +30,6 @@ HEALTH_TIMEOUT_S = 4
 Reply = loopgate_pb2.ConfigReply
 
 
-def have_modules():
-    try:
-        from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-class Replies(harness.ReplyCollector):
-    """Publishes on <prefix>/<gw>/config/set and collects ConfigReplies by version."""
-
-    def __init__(self, port, base):
-        super().__init__(port, base + "/set", base + "/reply", Reply, lambda r: r.version, name="config")
-
-    def wait(self, version, status, timeout=10):
-        return super().wait(version, lambda r: r.status == status, timeout=timeout,
-                            what=f"{Reply.Status.Name(status)} reply")
-
-
-class Signer(harness.OperatorKey):
-    def update(self, yaml_text, version, gateway="test-gw", expires_in=60, sign=True):
-        u = loopgate_pb2.ConfigUpdate(yaml=yaml_text, version=version, gateway_id=gateway,
-                                      expires_ns=time.time_ns() + int(expires_in * 1e9))
-        return (self.sign(u) if sign else u).SerializeToString()
-
-
 def api_gateway(http_port):
     """The status page's gateway section from /api/status; {} while the server restarts in-process."""
     try:
@@ -73,7 +47,7 @@ def latest_status(sub):
 
 
 def main():
-    if not have_modules():
+    if not harness.have_cryptography():
         print("skipped: python3-cryptography is missing")
         return 77
     d = harness.workdir("remote-config")
@@ -92,8 +66,8 @@ def main():
     base = "loopgate/test-gw/config"
 
     sub = harness.Subscriber(port, persistent=True)
-    replies = Replies(port, base)
-    signer = Signer(op)
+    replies = harness.ConfigReplies(port, base)
+    signer = harness.ConfigSigner(op)
     good = local.replace("max_delay: 100ms", "max_delay: 200ms").replace("reopen_min: 100ms", "reopen_min: 150ms")
     # A retained update waits on the broker: the gateway gets the stored copy when it subscribes.
     # (A live publish reaches existing subscribers with the retain flag cleared, as MQTT 3.1.1 says;
@@ -108,7 +82,7 @@ def main():
         replies.send(b"", retain=True)  # clears the retained update from the broker
         refusals = [
             (1, signer.update(good, 1, sign=False), False, "unsigned"),
-            (2, Signer(stranger).update(good, 2), False, "unknown key_id"),
+            (2, harness.ConfigSigner(stranger).update(good, 2), False, "unknown key_id"),
             (3, signer.update(good, 3, gateway="other-gw"), False, "for gateway 'other-gw'"),
             (4, signer.update(good, 4, expires_in=-5), False, "expired"),
         ]

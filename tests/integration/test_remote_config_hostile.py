@@ -33,30 +33,6 @@ BIG = 2 ** 63
 MAX = 2 ** 64 - 1
 
 
-def have_modules():
-    try:
-        from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-class Replies(harness.ReplyCollector):
-    def __init__(self, port, base):
-        super().__init__(port, base + "/set", base + "/reply", Reply, lambda r: r.version, name="config-hostile")
-
-    def wait(self, version, status, count=1, timeout=10):
-        return super().wait(version, lambda r: r.status == status, count=count, timeout=timeout,
-                            what=f"{Reply.Status.Name(status)} reply")
-
-
-def update(yaml_text, version, gateway="test-gw", signer=None):
-    import time
-    u = loopgate_pb2.ConfigUpdate(yaml=yaml_text, version=version, gateway_id=gateway,
-                                  expires_ns=time.time_ns() + 60 * 10 ** 9)
-    return (signer.sign(u) if signer else u).SerializeToString()
-
-
 def letters(n):
     """n in letters: digits alone would not vary a line's shape for the log's old rate limit."""
     return "".join(chr(ord("a") + int(c)) for c in str(n))
@@ -78,7 +54,7 @@ def await_subscribed(replies):
     before = replies.count(1)
 
     def answered():
-        replies.send(update("x: 1\n", 1))
+        replies.send(harness.config_update("x: 1\n", 1))
         try:
             return replies.wait(1, Reply.REFUSED, count=before + 1, timeout=1)
         except AssertionError:
@@ -90,7 +66,7 @@ def check_log_forging(gw, replies):
     await_subscribed(replies)
     forged = "\nloopgate error: forged line {}\n" + "A" * 20_000
     for i in range(100):
-        replies.send(update("x: 1\n", 7, gateway="other-gw" + forged.format(letters(i))))
+        replies.send(harness.config_update("x: 1\n", 7, gateway="other-gw" + forged.format(letters(i))))
     last = replies.wait(7, Reply.REFUSED, count=100, timeout=60)
     assert last.reason.startswith("for gateway 'other-gw\\x0aloopgate error: forged line "), last.reason
     assert "\n" not in last.reason and len(last.reason) < 400, (len(last.reason), last.reason[:300])
@@ -108,7 +84,7 @@ def check_log_forging(gw, replies):
 
 
 def main():
-    if not have_modules():
+    if not harness.have_cryptography():
         print("skipped: python3-cryptography is missing")
         return 77
     d = harness.workdir("remote-config-hostile")
@@ -123,28 +99,28 @@ def main():
     with open(path) as f:
         local = f.read()
     state_dir = os.path.join(d, "config")
-    replies = Replies(port, "loopgate/test-gw/config")
-    signer = harness.OperatorKey(op)
+    replies = harness.ConfigReplies(port, "loopgate/test-gw/config", name="config-hostile")
+    signer = harness.ConfigSigner(op)
     good = local.replace("max_delay: 100ms", "max_delay: 200ms")
     gw = harness.Gateway(path, d).start()
     try:
         check_log_forging(gw, replies)
 
         # --- version 2^63: applied, kept across a restart, and an older one is a replay ----------------
-        replies.send(update(good, BIG, signer=signer))
+        replies.send(signer.update(good, BIG))
         replies.wait(BIG, Reply.APPLIED, timeout=HEALTH_TIMEOUT_S + 30)
         assert f"highest={BIG}\n" in state_text(state_dir) and f"good={BIG}\n" in state_text(state_dir)
         assert gw.stop() == 0
         gw = harness.Gateway(path, d).start()
         assert f"running version {BIG} from " in gw.log_text(), gw.log_text()[-2000:]
         await_subscribed(replies)
-        replies.send(update(good, BIG - 1, signer=signer))
+        replies.send(signer.update(good, BIG - 1))
         r = replies.wait(BIG - 1, Reply.REFUSED)
         assert r.reason.startswith(f"version {BIG - 1} is not above {BIG}"), r.reason
         assert r.running_version == BIG, r.running_version
 
         # --- 2^64 - 1, the last version there is: applied; revert keeps it as the mark -----------------
-        replies.send(update(good.replace("max_delay: 200ms", "max_delay: 300ms"), MAX, signer=signer))
+        replies.send(signer.update(good.replace("max_delay: 200ms", "max_delay: 300ms"), MAX))
         replies.wait(MAX, Reply.APPLIED, timeout=HEALTH_TIMEOUT_S + 30)
         assert gw.stop() == 0
         out = subprocess.run([harness.LOOPGATE, "config", "revert", "--config", path], capture_output=True,
@@ -162,7 +138,7 @@ def main():
         gw = harness.Gateway(path, d).start()
         assert located in gw.log_text(), gw.log_text()[-2000:]
         await_subscribed(replies)
-        replies.send(update(good, 5, signer=signer))
+        replies.send(signer.update(good, 5))
         r = replies.wait(5, Reply.REFUSED)
         assert r.reason.startswith(f"the state file is unreadable ({located})"), r.reason
         assert r.running_version == 0
