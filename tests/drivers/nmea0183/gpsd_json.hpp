@@ -2,10 +2,27 @@
 // Reads gpsd's flat JSON reports (the .chk files of ../shared/fieldtruth and ../shared/fixtures):
 // one object per line, scalar values only where the tests look.
 
+#include <catch2/catch.hpp>
+
+#include <fstream>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace gpsd_json {
+
+// The lines of a capture or of gpsd's report of it, without their CR.
+inline std::vector<std::string> lines(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    REQUIRE(in.good());
+    std::vector<std::string> out;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        out.push_back(line);
+    }
+    return out;
+}
 
 // The raw text of a top-level scalar value (a string's content with its escapes resolved).
 inline std::optional<std::string> raw(const std::string& line, const std::string& key) {

@@ -21,18 +21,6 @@ const std::string truth_dir = LOOPGATE_FIELDTRUTH_DIR "/gpsd-ais/";
 constexpr double knot = 1852.0 / 3600.0;
 const std::set<long long> decoded_types = {1, 2, 3, 4, 5, 18, 19, 21, 24, 27};
 
-std::vector<std::string> lines_of(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    REQUIRE(in.good());
-    std::vector<std::string> lines;
-    std::string line;
-    while (std::getline(in, line)) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        lines.push_back(line);
-    }
-    return lines;
-}
-
 std::vector<std::string> captures() {
     std::vector<std::string> names;
     for (const auto& e : std::filesystem::directory_iterator(truth_dir)) {
@@ -198,7 +186,7 @@ TEST_CASE("ais fieldtruth: every message gpsd decodes comes out with gpsd's valu
     for (const std::string& name : names) {
         INFO("capture " << name);
         std::vector<std::string> inputs;
-        for (const std::string& l : lines_of(truth_dir + name))
+        for (const std::string& l : gpsd_json::lines(truth_dir + name))
             if (!l.empty() && l[0] != '#') inputs.push_back(l);  // gpsfake does not send its header
 
         DriverSpec spec;
@@ -220,7 +208,7 @@ TEST_CASE("ais fieldtruth: every message gpsd decodes comes out with gpsd's valu
             if (!answered && !type24) CHECK(mine.empty());
         };
         std::string previous;
-        for (const std::string& l : lines_of(truth_dir + name + ".chk")) {
+        for (const std::string& l : gpsd_json::lines(truth_dir + name + ".chk")) {
             if (l.empty()) continue;
             if (l[0] == '{') {
                 if (gpsd_json::raw(l, "class") != std::optional<std::string>("AIS")) continue;

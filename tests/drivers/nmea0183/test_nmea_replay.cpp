@@ -19,18 +19,6 @@ namespace {
 
 const std::string fixtures = LOOPGATE_FIXTURES_DIR "/nmea/";
 
-std::vector<std::string> read_lines(const std::string& path) {
-    std::ifstream in(path);
-    REQUIRE(in.good());
-    std::vector<std::string> lines;
-    std::string line;
-    while (std::getline(in, line)) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        lines.push_back(line);
-    }
-    return lines;
-}
-
 bool is_sentence(const std::string& line) { return !line.empty() && (line[0] == '$' || line[0] == '!'); }
 
 std::unique_ptr<Driver> make_default_driver() {
@@ -106,7 +94,7 @@ Comparison compare_with_gpsd(const std::string& chk_path) {
     std::map<std::string, double> latest;
     Comparison c;
     std::int64_t ms = 0;
-    for (const std::string& line : read_lines(chk_path)) {
+    for (const std::string& line : gpsd_json::lines(chk_path)) {
         if (is_sentence(line)) {
             DriverOutput out;
             std::string wire = line + "\r\n";
@@ -199,7 +187,7 @@ Replay replay(const std::vector<std::string>& sentences, std::size_t chunk) {
 
 std::vector<std::string> capture_sentences(const std::string& name) {
     std::vector<std::string> out;
-    for (const std::string& line : read_lines(fixtures + name))
+    for (const std::string& line : gpsd_json::lines(fixtures + name))
         if (!line.empty() && line[0] != '#') out.push_back(line);
     return out;
 }
@@ -261,7 +249,7 @@ TEST_CASE("nmea replay: fixes agree with gpsd", "[nmea][fixtures]") {
         INFO("capture " << name);
         // The .chk echoes the capture's sentences with gpsd's reports after each: same input.
         std::vector<std::string> echoed;
-        for (const std::string& line : read_lines(chk))
+        for (const std::string& line : gpsd_json::lines(chk))
             if (is_sentence(line)) echoed.push_back(line);
         std::vector<std::string> sent = capture_sentences(name);
         REQUIRE(echoed.size() + known_truncated(name) == sent.size());
