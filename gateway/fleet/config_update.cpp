@@ -2,6 +2,7 @@
 
 #include <openssl/sha.h>
 
+#include "core/hex.hpp"
 #include "core/untrusted_text.hpp"
 
 namespace loopgate {
@@ -17,13 +18,7 @@ std::string signed_bytes(const v1::ConfigUpdate& u) {
 std::string sha256_hex(std::string_view text) {
     unsigned char digest[SHA256_DIGEST_LENGTH];
     SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-    static const char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char b : digest) {
-        out += hex[b >> 4];
-        out += hex[b & 15];
-    }
-    return out;
+    return hex(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 std::string update_source_name(std::uint64_t version) { return "remote config version " + std::to_string(version); }

@@ -2,7 +2,6 @@
 
 #include <sys/statvfs.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -10,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "core/clock.hpp"
+#include "core/hex.hpp"
 #include "core/reading_json.hpp"
 #include "gateway/bridge/clock_watch.hpp"
 
@@ -197,13 +197,7 @@ std::string file_sha256(const std::string& path) {
     unsigned int length = 0;
     EVP_DigestFinal_ex(ctx, digest, &length);
     EVP_MD_CTX_free(ctx);
-    std::string hex;
-    char two[3];
-    for (unsigned i = 0; i < length; ++i) {
-        std::snprintf(two, sizeof two, "%02x", digest[i]);
-        hex += two;
-    }
-    return hex;
+    return hex(std::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
 }  // namespace loopgate

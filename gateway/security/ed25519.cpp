@@ -8,6 +8,7 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 
+#include "core/hex.hpp"
 #include "core/untrusted_text.hpp"
 
 namespace loopgate::ed25519 {
@@ -17,16 +18,6 @@ namespace {
 EVP_PKEY* raw(const std::shared_ptr<void>& p) { return static_cast<EVP_PKEY*>(p.get()); }
 
 std::shared_ptr<void> own(EVP_PKEY* p) { return std::shared_ptr<void>(p, [](void* k) { EVP_PKEY_free(static_cast<EVP_PKEY*>(k)); }); }
-
-std::string to_hex(const unsigned char* data, std::size_t n) {
-    static const char digits[] = "0123456789abcdef";
-    std::string out;
-    for (std::size_t i = 0; i < n; ++i) {
-        out.push_back(digits[data[i] >> 4]);
-        out.push_back(digits[data[i] & 15]);
-    }
-    return out;
-}
 
 std::shared_ptr<void> read_pem(const std::string& file, bool is_private) {
     std::FILE* f = std::fopen(file.c_str(), "r");
@@ -60,7 +51,7 @@ Key::Key(std::shared_ptr<void> pkey, bool has_private) : pkey_(std::move(pkey)),
         throw std::runtime_error("cannot read the raw Ed25519 public key");
     unsigned char digest[SHA256_DIGEST_LENGTH];
     SHA256(pub, len, digest);
-    id_ = to_hex(digest, 8);
+    id_ = hex(std::string_view(reinterpret_cast<const char*>(digest), 8));
 }
 
 Key Key::load_private(const std::string& pem_file) { return Key(read_pem(pem_file, true), true); }

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/hex.hpp"
 #include "gateway/store/crc32c.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/store/wal_check.hpp"
@@ -148,10 +149,7 @@ namespace {
 
 // `bytes` as an SQL blob literal, x'...'.
 std::string sql_blob(const std::string& bytes) {
-    static const char* digits = "0123456789abcdef";
-    std::string out = "x'";
-    for (unsigned char c : bytes) out += {digits[c >> 4], digits[c & 15]};
-    return out + "'";
+    return "x'" + hex(bytes) + "'";
 }
 
 void sql(const std::string& path, const char* text) {
