@@ -1,9 +1,7 @@
 #include "gateway/fleet/config_update.hpp"
 
-#include <openssl/sha.h>
-
-#include "core/hex.hpp"
 #include "core/untrusted_text.hpp"
+#include "gateway/security/sha256.hpp"
 
 namespace loopgate {
 
@@ -13,12 +11,6 @@ std::string signed_bytes(const v1::ConfigUpdate& u) {
     std::string out;
     copy.SerializeToString(&out);
     return out;
-}
-
-std::string sha256_hex(std::string_view text) {
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-    return hex(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 std::string update_source_name(std::uint64_t version) { return "remote config version " + std::to_string(version); }

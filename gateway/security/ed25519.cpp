@@ -6,10 +6,10 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/sha.h>
 
 #include "core/hex.hpp"
 #include "core/untrusted_text.hpp"
+#include "gateway/security/sha256.hpp"
 
 namespace loopgate::ed25519 {
 
@@ -49,9 +49,7 @@ Key::Key(std::shared_ptr<void> pkey, bool has_private) : pkey_(std::move(pkey)),
     std::size_t len = sizeof pub;
     if (EVP_PKEY_get_raw_public_key(raw(pkey_), pub, &len) != 1 || len != 32)
         throw std::runtime_error("cannot read the raw Ed25519 public key");
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(pub, len, digest);
-    id_ = hex(std::string_view(reinterpret_cast<const char*>(digest), 8));
+    id_ = hex(sha256(std::string_view(reinterpret_cast<const char*>(pub), len)).substr(0, 8));
 }
 
 Key Key::load_private(const std::string& pem_file) { return Key(read_pem(pem_file, true), true); }
