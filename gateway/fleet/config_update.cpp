@@ -2,16 +2,9 @@
 
 #include "core/untrusted_text.hpp"
 #include "gateway/security/sha256.hpp"
+#include "gateway/security/signed_bytes.hpp"
 
 namespace loopgate {
-
-std::string signed_bytes(const v1::ConfigUpdate& u) {
-    v1::ConfigUpdate copy = u;
-    copy.clear_signature();
-    std::string out;
-    copy.SerializeToString(&out);
-    return out;
-}
 
 std::string update_source_name(std::uint64_t version) { return "remote config version " + std::to_string(version); }
 

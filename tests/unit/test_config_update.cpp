@@ -12,6 +12,7 @@
 #include "gateway/fleet/config_state.hpp"
 #include "gateway/fleet/config_update.hpp"
 #include "gateway/security/sha256.hpp"
+#include "gateway/security/signed_bytes.hpp"
 
 using namespace loopgate;
 namespace fs = std::filesystem;
