@@ -421,7 +421,7 @@ TEST_CASE("over the size limit the oldest batches are dropped and counted, and t
     CHECK(s.stats().dropped_batches >= 40);
     CHECK(s.stats().dropped_readings == s.stats().dropped_batches);
     CHECK(s.read_after(0, 1).front().created_ns == static_cast<std::int64_t>(s.stats().dropped_batches));
-    CHECK(most <= one_mib + s.wal_limit() + s.commit_chunk() + 64 * 1024);
+    CHECK(most <= one_mib + s.wal_limit() + s.max_chunk_bytes() + 64 * 1024);
 }
 
 TEST_CASE("stop_reading keeps batches over the size limit and takes no new readings, and max_age drops old ones regardless", "[store]") {
@@ -459,7 +459,7 @@ TEST_CASE("in steady state the write-ahead log is checkpointed and stays within 
         std::error_code ec;
         largest = std::max<std::uint64_t>(largest, std::filesystem::file_size(dir.file("store.db") + "-wal", ec));
     }
-    CHECK(largest <= s.wal_limit() + s.commit_chunk());
+    CHECK(largest <= s.wal_limit() + s.max_chunk_bytes());
     CHECK(std::filesystem::file_size(dir.file("store.db")) < 256 * 1024);
 }
 
