@@ -6,7 +6,7 @@
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
-#include "gateway/uplink/payload.hpp"
+#include "gateway/store/batch_payload.hpp"
 
 namespace loopgate {
 

@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include "core/hex.hpp"
+#include "gateway/store/batch_payload.hpp"
 #include "gateway/store/crc32c.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/store/wal_check.hpp"
-#include "gateway/uplink/payload.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace loopgate;
