@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "gateway/sparkplug/sparkplug_node.hpp"
-#include "gateway/uplink/payload.hpp"
+#include "gateway/store/batch_payload.hpp"
 
 using namespace loopgate;
 using Clock = std::chrono::steady_clock;

@@ -16,6 +16,8 @@
 #include "gateway/fleet/config_state.hpp"
 #include "gateway/fleet/config_update.hpp"
 #include "gateway/security/ed25519.hpp"
+#include "gateway/security/sha256.hpp"
+#include "gateway/security/signed_bytes.hpp"
 
 namespace loopgate::commands {
 

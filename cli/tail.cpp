@@ -8,7 +8,7 @@
 #include "cli/commands.hpp"
 #include "core/reading_json.hpp"
 #include "gateway/config.hpp"
-#include "gateway/uplink/payload.hpp"
+#include "gateway/store/batch_payload.hpp"
 
 namespace loopgate::commands {
 

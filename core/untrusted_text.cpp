@@ -1,9 +1,10 @@
 #include "core/untrusted_text.hpp"
 
+#include "core/hex.hpp"
+
 namespace loopgate {
 
 std::string untrusted_text(std::string_view text, std::size_t max_bytes) {
-    static constexpr char hex[] = "0123456789abcdef";
     std::string_view shown = text.substr(0, max_bytes);
     std::string out;
     out.reserve(shown.size() + 8);
@@ -15,8 +16,7 @@ std::string untrusted_text(std::string_view text, std::size_t max_bytes) {
             out += ch;
         } else {
             out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 15];
+            append_hex(out, std::string_view(&ch, 1));
         }
     }
     if (text.size() > shown.size()) out += "...(" + std::to_string(text.size()) + " bytes)";

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "gateway/downlink/command_check.hpp"
+#include "gateway/security/signed_bytes.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static loopgate::CommandsConfig config = [] {

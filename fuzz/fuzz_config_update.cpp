@@ -12,6 +12,7 @@
 
 #include "gateway/fleet/config_state.hpp"
 #include "gateway/fleet/config_update.hpp"
+#include "gateway/security/signed_bytes.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static const loopgate::ed25519::Key key = loopgate::ed25519::Key::generate();

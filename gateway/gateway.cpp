@@ -32,6 +32,7 @@
 #include "gateway/ops/status_refresh.hpp"
 #include "gateway/ops/systemd_notify.hpp"
 #include "gateway/report/report_stage.hpp"
+#include "gateway/security/sha256.hpp"
 #include "gateway/serial/port_set.hpp"
 #include "gateway/sparkplug/sparkplug_publisher.hpp"
 #include "gateway/store/store.hpp"

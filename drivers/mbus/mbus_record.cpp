@@ -350,15 +350,8 @@ DecodeResult decode_fixed(std::span<const std::uint8_t> d) {
 
 }  // namespace
 
-std::string id_digits(std::span<const std::uint8_t> b) {
-    static const char* kHex = "0123456789ABCDEF";
-    std::string s;
-    for (std::size_t i = b.size(); i > 0; --i) {
-        s += kHex[b[i - 1] >> 4];
-        s += kHex[b[i - 1] & 0x0F];
-    }
-    return s;
-}
+// BCD digits read as hex are the decimal digits, and an error nibble (A-F) shows as itself.
+std::string id_digits(std::span<const std::uint8_t> b) { return hex_string(b); }
 
 std::string manufacturer_code(std::uint16_t m) {
     std::string s(3, '?');

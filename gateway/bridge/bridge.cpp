@@ -6,7 +6,7 @@
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
-#include "gateway/uplink/payload.hpp"
+#include "gateway/store/batch_payload.hpp"
 
 namespace loopgate {
 
@@ -114,10 +114,10 @@ void Bridge::on_batch_deadline() {
     // is back. An outage then writes one row per commit instead of one per 100 ms batch, and a
     // larger row deflates better: 2.9 -> 2.2 bytes written per payload byte at 100 readings/s.
     if (!uplink_.connected()) return;
-    close_batch();
+    seal_and_commit_batch();
 }
 
-void Bridge::close_batch() {
+void Bridge::seal_and_commit_batch() {
     seal_batch();
     // Write-through, a closed batch goes out once committed and durable: at once by default, with the
     // next group commit when store.commit_interval asks for fewer writes (latency: up to max_delay +

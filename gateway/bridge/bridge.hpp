@@ -48,7 +48,7 @@ public:
     Bridge& operator=(const Bridge&) = delete;
 
     void submit(std::vector<Reading>& readings);
-    void close_batch();
+    void seal_and_commit_batch();
     void pump();
     void on_uplink_up();
     // Called with true when the store is full under when_full: stop_reading, false when it has room.

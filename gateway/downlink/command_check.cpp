@@ -6,6 +6,7 @@
 #include "core/config_node.hpp"
 #include "core/topic_name.hpp"
 #include "core/untrusted_text.hpp"
+#include "gateway/security/signed_bytes.hpp"
 
 namespace loopgate {
 
@@ -40,14 +41,6 @@ std::string check_expiry(std::int64_t expires_ns, std::int64_t now_ns, std::int6
     if (expires_ns - now_ns > max_lifetime_ns)
         return "expires too far ahead (more than max_lifetime, " + std::to_string(max_lifetime_ns / 1'000'000) + " ms)";
     return {};
-}
-
-std::string signed_bytes(const v1::Command& c) {
-    v1::Command copy = c;
-    copy.clear_signature();
-    std::string out;
-    copy.SerializeToString(&out);
-    return out;
 }
 
 Value command_value(const v1::Command& c) {

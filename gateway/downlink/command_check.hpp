@@ -35,8 +35,6 @@ std::string decode_command(std::string_view payload, v1::Command& out);
 std::string check_shape(const v1::Command& c);
 // A command must carry an expiry that has not passed and lies at most max_lifetime ahead.
 std::string check_expiry(std::int64_t expires_ns, std::int64_t now_ns, std::int64_t max_lifetime_ns);
-// What an operator signs: the command serialized with `signature` cleared.
-std::string signed_bytes(const v1::Command& c);
 Value command_value(const v1::Command& c);
 
 class OperatorKeys {

@@ -1,6 +1,7 @@
 #include "gateway/downlink/replay_journal.hpp"
 
 #include "core/atomic_file.hpp"
+#include "core/hex.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -30,34 +31,6 @@ std::uint64_t fnv1a(std::string_view text) {
         h *= 0x100000001b3ull;
     }
     return h;
-}
-
-std::string hex(std::string_view bytes) {
-    static const char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (unsigned char c : bytes) {
-        out += digits[c >> 4];
-        out += digits[c & 15];
-    }
-    return out;
-}
-
-int nibble(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
-bool unhex(std::string_view text, std::string& out) {
-    if (text.size() % 2 != 0) return false;
-    out.clear();
-    for (std::size_t i = 0; i < text.size(); i += 2) {
-        int hi = nibble(text[i]), lo = nibble(text[i + 1]);
-        if (hi < 0 || lo < 0) return false;
-        out += static_cast<char>(hi << 4 | lo);
-    }
-    return true;
 }
 
 template <typename T>

@@ -16,6 +16,7 @@
 #include "core/log.hpp"
 #include "core/untrusted_text.hpp"
 #include "gateway/fleet/config_update.hpp"
+#include "gateway/security/sha256.hpp"
 
 namespace loopgate {
 

@@ -1,30 +1,10 @@
 #include "gateway/fleet/config_update.hpp"
 
-#include <openssl/sha.h>
-
 #include "core/untrusted_text.hpp"
+#include "gateway/security/sha256.hpp"
+#include "gateway/security/signed_bytes.hpp"
 
 namespace loopgate {
-
-std::string signed_bytes(const v1::ConfigUpdate& u) {
-    v1::ConfigUpdate copy = u;
-    copy.clear_signature();
-    std::string out;
-    copy.SerializeToString(&out);
-    return out;
-}
-
-std::string sha256_hex(std::string_view text) {
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-    static const char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char b : digest) {
-        out += hex[b >> 4];
-        out += hex[b & 15];
-    }
-    return out;
-}
 
 std::string update_source_name(std::uint64_t version) { return "remote config version " + std::to_string(version); }
 

@@ -22,10 +22,6 @@ namespace loopgate {
 
 constexpr std::size_t kMaxConfigUpdateBytes = 1024 * 1024;
 
-// What an operator signs: the update serialized with `signature` cleared.
-std::string signed_bytes(const v1::ConfigUpdate& u);
-// Lowercase hex SHA-256 of `text`: how replies, status and metrics name a configuration.
-std::string sha256_hex(std::string_view text);
 // The name located errors give the update's YAML text ("remote config version 7:3:5: ...").
 std::string update_source_name(std::uint64_t version);
 

@@ -2,12 +2,9 @@
 
 #include <sys/statvfs.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
-
-#include <openssl/evp.h>
 
 #include "core/clock.hpp"
 #include "core/reading_json.hpp"
@@ -184,26 +181,6 @@ std::string dashboard_json(const DashboardView& v, bool with_log) {
                       ",\"commands\":" + commands_json(v);
     if (with_log) out += ",\"log\":" + log_lines_json(LogRing::process().since(0));
     return out + "}";
-}
-
-std::string file_sha256(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return "";
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-    char buf[8192];
-    while (in.read(buf, sizeof buf) || in.gcount() > 0) EVP_DigestUpdate(ctx, buf, static_cast<std::size_t>(in.gcount()));
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_DigestFinal_ex(ctx, digest, &length);
-    EVP_MD_CTX_free(ctx);
-    std::string hex;
-    char two[3];
-    for (unsigned i = 0; i < length; ++i) {
-        std::snprintf(two, sizeof two, "%02x", digest[i]);
-        hex += two;
-    }
-    return hex;
 }
 
 }  // namespace loopgate

@@ -29,7 +29,5 @@ struct DashboardView {
 // With `with_log`, the last log lines too (the events stream sends those apart, as they come).
 std::string dashboard_json(const DashboardView& view, bool with_log);
 std::string log_lines_json(const std::vector<LogLine>& lines);
-// Hex SHA-256 of a file's bytes; empty when it cannot be read.
-std::string file_sha256(const std::string& path);
 
 }  // namespace loopgate

@@ -1,23 +1,13 @@
 #include "gateway/ops/login_guard.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include "core/log.hpp"
 #include "core/untrusted_text.hpp"
 #include "gateway/ops/basic_auth.hpp"
+#include "gateway/security/sha256.hpp"
 
 namespace loopgate {
-
-namespace {
-
-std::string sha256(std::string_view s) {
-    std::string out(SHA256_DIGEST_LENGTH, '\0');
-    SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), reinterpret_cast<unsigned char*>(out.data()));
-    return out;
-}
-
-}  // namespace
 
 LoginVerdict LoginGuard::begin(const std::string& client, std::string_view authorization, PasswordCheck& check,
                                Clock::time_point now) {

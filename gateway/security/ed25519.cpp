@@ -6,9 +6,10 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/sha.h>
 
+#include "core/hex.hpp"
 #include "core/untrusted_text.hpp"
+#include "gateway/security/sha256.hpp"
 
 namespace loopgate::ed25519 {
 
@@ -17,16 +18,6 @@ namespace {
 EVP_PKEY* raw(const std::shared_ptr<void>& p) { return static_cast<EVP_PKEY*>(p.get()); }
 
 std::shared_ptr<void> own(EVP_PKEY* p) { return std::shared_ptr<void>(p, [](void* k) { EVP_PKEY_free(static_cast<EVP_PKEY*>(k)); }); }
-
-std::string to_hex(const unsigned char* data, std::size_t n) {
-    static const char digits[] = "0123456789abcdef";
-    std::string out;
-    for (std::size_t i = 0; i < n; ++i) {
-        out.push_back(digits[data[i] >> 4]);
-        out.push_back(digits[data[i] & 15]);
-    }
-    return out;
-}
 
 std::shared_ptr<void> read_pem(const std::string& file, bool is_private) {
     std::FILE* f = std::fopen(file.c_str(), "r");
@@ -58,9 +49,7 @@ Key::Key(std::shared_ptr<void> pkey, bool has_private) : pkey_(std::move(pkey)),
     std::size_t len = sizeof pub;
     if (EVP_PKEY_get_raw_public_key(raw(pkey_), pub, &len) != 1 || len != 32)
         throw std::runtime_error("cannot read the raw Ed25519 public key");
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(pub, len, digest);
-    id_ = to_hex(digest, 8);
+    id_ = hex(sha256(std::string_view(reinterpret_cast<const char*>(pub), len)).substr(0, 8));
 }
 
 Key Key::load_private(const std::string& pem_file) { return Key(read_pem(pem_file, true), true); }

@@ -12,7 +12,7 @@
 #include "core/log.hpp"
 #include "core/untrusted_text.hpp"
 #include "gateway/config.hpp"
-#include "gateway/uplink/payload.hpp"
+#include "gateway/store/batch_payload.hpp"
 #include "gateway/uplink/uplink.hpp"
 
 namespace loopgate {

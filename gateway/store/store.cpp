@@ -648,7 +648,7 @@ bool Store::rewrite_parts(std::uint64_t first, std::uint64_t last, const PartFix
                 EncodedPart row = encode_part(*fixed);
                 grown += static_cast<std::int64_t>(row.bytes.size()) - sqlite3_column_bytes(s, 1);
                 chunk.emplace_back(after, std::move(row));
-                more = bytes >= commit_chunk();
+                more = bytes >= max_chunk_bytes();
             }
             if (!more && rc != SQLITE_DONE) {
                 last_error_ = "store " + path_ + ": cannot read: " + sqlite3_errmsg(db_);
@@ -792,12 +792,12 @@ void Store::drop_batch(std::uint64_t sequence) {
 }
 
 bool Store::commit(std::size_t max_chunks, Clock::time_point queued_before) {
-    // In chunks of at most commit_chunk() bytes: after a full disk, memory may hold more than the
+    // In chunks of at most max_chunk_bytes(): after a full disk, memory may hold more than the
     // disk has room for in one transaction, and each chunk that fits is progress kept.
     for (std::size_t chunks = 0; has_due(queued_before) && chunks < max_chunks; ++chunks) {
         std::size_t ops = 0, bytes = 0;
         while (ops < queue_.size() && ops < commit_ops_max && due(queue_[ops], queued_before) &&
-               (ops == 0 || bytes + queue_[ops].bytes.size() <= commit_chunk()))
+               (ops == 0 || bytes + queue_[ops].bytes.size() <= max_chunk_bytes()))
             bytes += queue_[ops++].bytes.size();
         // Never grow past max_bytes, even when memory holds more than that after a full disk.
         if (bytes > 0 && over_limit()) {
@@ -809,14 +809,14 @@ bool Store::commit(std::size_t max_chunks, Clock::time_point queued_before) {
                 ops = 0;  // deletions still go through: they make the room
             }
         }
-        if (!commit_chunk(ops)) return false;
+        if (!commit_one_chunk(ops)) return false;
         refresh_used();
         if (ops == 0 && has_due(queued_before)) return false;
     }
     return true;
 }
 
-bool Store::commit_chunk(std::size_t ops) {
+bool Store::commit_one_chunk(std::size_t ops) {
     if (!db_) return false;
     struct {
         std::deque<Op>::const_iterator b, e;
@@ -1096,7 +1096,7 @@ bool Store::over_limit() const { return stats_.used_bytes > limits_.max_bytes; }
 
 std::uint64_t Store::wal_limit() const { return std::min<std::uint64_t>(4u << 20, limits_.max_bytes / 4); }
 
-std::uint64_t Store::commit_chunk() const { return std::max<std::uint64_t>(4096, std::min<std::uint64_t>(1u << 20, limits_.max_bytes / 8)); }
+std::uint64_t Store::max_chunk_bytes() const { return std::max<std::uint64_t>(4096, std::min<std::uint64_t>(1u << 20, limits_.max_bytes / 8)); }
 
 std::uint64_t Store::pragma_number(const char* sql) {
     sqlite3_stmt* s = prepare(sql);
@@ -1124,7 +1124,7 @@ void Store::refresh_sizes() {
     refresh_used();
     std::error_code ec;
     auto wal = std::filesystem::file_size(path_ + "-wal", ec);
-    if (!ec && wal > wal_limit() + commit_chunk()) {
+    if (!ec && wal > wal_limit() + max_chunk_bytes()) {
         // Transactions that a full disk cut short leave their frames behind, and SQLite trims the log
         // only when it next starts it over: cut it back now.
         sqlite3_exec(db_, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);

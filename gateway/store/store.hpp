@@ -138,12 +138,12 @@ public:
     // or nothing to leave it as it is. For facts learnt after readings were stored (the clock's step
     // at synchronization, see gateway/bridge/clock_watch.hpp): the store's copy is amended once, so
     // that publishing always sends the stored bytes. Parts whose checksum fails are left alone (they
-    // are never published). One transaction per commit_chunk() of rewritten bytes, each atomic;
+    // are never published). One transaction per max_chunk_bytes() of rewritten bytes, each atomic;
     // returns false on failure (last_error()), the parts not reached yet left as they were.
     using PartFix = std::function<std::optional<std::string>(std::string_view part)>;
     bool rewrite_parts(std::uint64_t first, std::uint64_t last, const PartFix& fix);
 
-    // Writes everything queued, in transactions of at most commit_chunk(). Returns false on failure
+    // Writes everything queued, in transactions of at most max_chunk_bytes(). Returns false on failure
     // (the error is in last_error()), keeping what is not written yet; over max_bytes it first drops
     // the oldest unsent batches (limits.drop_oldest) or writes no new readings until there is room.
     // Durable when it returns, unless syncing in the background.
@@ -185,9 +185,9 @@ public:
 
     // What the files may hold beyond max_bytes: the write-ahead log is checkpointed and truncated at
     // wal_limit() (4 MiB, or a quarter of max_bytes if less), and a transaction writes at most
-    // commit_chunk() (1 MiB, or an eighth of max_bytes) of new parts.
+    // max_chunk_bytes() (1 MiB, or an eighth of max_bytes) of new parts.
     std::uint64_t wal_limit() const;
-    std::uint64_t commit_chunk() const;
+    std::uint64_t max_chunk_bytes() const;
 
     const StoreStats& stats() const { return stats_; }
 
@@ -215,7 +215,8 @@ private:
     void move_aside(const std::string& why, bool keep_using);
     void adopt_id_marks(bool recovered);
     void open_database();
-    bool commit_chunk(std::size_t ops);
+    // One transaction: the first `ops` queued writes and every pending removal.
+    bool commit_one_chunk(std::size_t ops);
     void refresh_sizes();
     void recount();  // depth and bytes from the database
     void refresh_used();

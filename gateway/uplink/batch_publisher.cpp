@@ -2,7 +2,7 @@
 
 #include "gateway/config.hpp"
 #include "gateway/security/batch_signer.hpp"
-#include "gateway/uplink/payload.hpp"
+#include "gateway/store/batch_payload.hpp"
 #include "gateway/uplink/uplink.hpp"
 
 namespace loopgate {

@@ -14,7 +14,7 @@ allowed = [
     ("gateway/bridge/bridge.hpp", "gateway/store/store.hpp"),
     ("gateway/serial/port_session.hpp", "gateway/config.hpp"),
     ("gateway/gateway.cpp", "gateway/ops/status.hpp"),
-    ("gateway/uplink/payload.hpp", "loopgate.pb.h"),
+    ("gateway/store/batch_payload.hpp", "loopgate.pb.h"),
     ("cli/simulate.cpp", "sim/fake_modbus_slave.hpp"),
     ("sim/fake_modbus_slave.cpp", "drivers/modbus_rtu/crc16.hpp"),
     ("drivers/line/line_driver.cpp", "drivers/framing/line_framer.hpp"),

@@ -10,6 +10,7 @@
 #include "gateway/config.hpp"
 #include "gateway/downlink/command_check.hpp"
 #include "gateway/security/batch_signer.hpp"
+#include "gateway/security/signed_bytes.hpp"
 
 using namespace loopgate;
 

@@ -12,8 +12,8 @@
 #include <random>
 #include <string>
 
+#include "gateway/store/batch_payload.hpp"
 #include "gateway/store/store.hpp"
-#include "gateway/uplink/payload.hpp"
 #include "power_cut_vfs.hpp"
 #include "tests/temp_dir.hpp"
 

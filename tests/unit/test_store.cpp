@@ -13,10 +13,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/hex.hpp"
+#include "gateway/store/batch_payload.hpp"
 #include "gateway/store/crc32c.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/store/wal_check.hpp"
-#include "gateway/uplink/payload.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace loopgate;
@@ -148,10 +149,7 @@ namespace {
 
 // `bytes` as an SQL blob literal, x'...'.
 std::string sql_blob(const std::string& bytes) {
-    static const char* digits = "0123456789abcdef";
-    std::string out = "x'";
-    for (unsigned char c : bytes) out += {digits[c >> 4], digits[c & 15]};
-    return out + "'";
+    return "x'" + hex(bytes) + "'";
 }
 
 void sql(const std::string& path, const char* text) {
@@ -423,7 +421,7 @@ TEST_CASE("over the size limit the oldest batches are dropped and counted, and t
     CHECK(s.stats().dropped_batches >= 40);
     CHECK(s.stats().dropped_readings == s.stats().dropped_batches);
     CHECK(s.read_after(0, 1).front().created_ns == static_cast<std::int64_t>(s.stats().dropped_batches));
-    CHECK(most <= one_mib + s.wal_limit() + s.commit_chunk() + 64 * 1024);
+    CHECK(most <= one_mib + s.wal_limit() + s.max_chunk_bytes() + 64 * 1024);
 }
 
 TEST_CASE("stop_reading keeps batches over the size limit and takes no new readings, and max_age drops old ones regardless", "[store]") {
@@ -461,7 +459,7 @@ TEST_CASE("in steady state the write-ahead log is checkpointed and stays within 
         std::error_code ec;
         largest = std::max<std::uint64_t>(largest, std::filesystem::file_size(dir.file("store.db") + "-wal", ec));
     }
-    CHECK(largest <= s.wal_limit() + s.commit_chunk());
+    CHECK(largest <= s.wal_limit() + s.max_chunk_bytes());
     CHECK(std::filesystem::file_size(dir.file("store.db")) < 256 * 1024);
 }
 

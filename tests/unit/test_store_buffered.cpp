@@ -11,8 +11,8 @@
 
 #include <chrono>
 
+#include "gateway/store/batch_payload.hpp"
 #include "gateway/store/store.hpp"
-#include "gateway/uplink/payload.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace loopgate;

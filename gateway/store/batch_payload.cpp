@@ -1,4 +1,4 @@
-#include "gateway/uplink/payload.hpp"
+#include "gateway/store/batch_payload.hpp"
 
 namespace loopgate {
 

@@ -1,5 +1,9 @@
 #pragma once
-// Readings to and from the protobuf payload (proto/loopgate.proto).
+// Readings to and from the native payload, a serialized v1::Batch (proto/loopgate.proto). It is both
+// the store's row format and what the uplink publishes: the bridge stores a batch as a header and parts
+// (encode_batch_header, encode_readings), the store hands them back concatenated, and the uplink sends
+// those bytes as they are (with mark_historical after an outage). Here, below every stage that uses it:
+// the store keeps these bytes, the bridge, uplink, Sparkplug publisher and `loopgate tail` read them.
 
 #include <cstdint>
 #include <optional>
