@@ -14,7 +14,7 @@ if [ "${1:-}" = --quick ]; then
   scripts/install-deps.sh
   scripts/build.sh release
   ctest --test-dir build/release --output-on-failure --timeout 300 \
-    -R '^(unit: |driver: |layers$|integration: test_(end_to_end|modbus_gateway|nmea_pty|docs_yaml|catch_names|layer_rules|check_config)$)'
+    -R '^(unit:|driver:|layers$|integration: test_(end_to_end|modbus_gateway|nmea_pty|docs_yaml|catch_names|layer_rules|check_config)$)'
   echo "== quick tests passed (the whole suite: scripts/test.sh)"
   exit 0
 elif [ $# -gt 0 ]; then
