@@ -15,8 +15,8 @@ The connect attempt is caught in each of its states, with the SIGTERM swept acro
   otherwise). When the lookup gives up, Paho reports the failed connect to the uplink's listener.
 
 Before the fix two cases failed. Frozen: the uplink freed the listeners Paho calls before it
-destroyed the Paho client, and destroying the client fails the publishes still queued behind the
-full socket through them: SIGSEGV (exit -11) in the second run, at the same instruction of
+destroyed the Paho client, and destroying the client fails the publishes still in flight or queued
+(behind the full socket) through them: SIGSEGV (exit -11) in the second run, at the same instruction of
 libpaho-mqttpp3's token::on_failure as the crash seen under test_fault_disk_full_live. DNS: stop()
 asked Paho whether it was connected, which waits for the lock the resolver holds (30 s here), so
 systemd would have killed the gateway, a non-zero exit. The other cases guard the same teardown
