@@ -1,9 +1,11 @@
 #include "gateway/uplink/uplink.hpp"
 
 #include <chrono>
-#include <thread>
+#include <future>
 #include <mutex>
 #include <set>
+#include <system_error>
+#include <thread>
 
 #include <boost/asio/post.hpp>
 
@@ -19,6 +21,9 @@ namespace loopgate {
 
 namespace {
 
+// How long the destructor waits for Paho to let go of the client (see ~Uplink).
+constexpr std::chrono::seconds paho_teardown_limit{5};
+
 std::string normalise_uri(std::string uri) {
     // Paho knows tcp:// and ssl://; accept the mqtt:// and mqtts:// spellings operators also use.
     if (uri.rfind("mqtt://", 0) == 0) return "tcp://" + uri.substr(7);
@@ -28,36 +33,53 @@ std::string normalise_uri(std::string uri) {
 
 }  // namespace
 
+// The one way from Paho's threads onto the executor. The Uplink's destructor cuts it (under the
+// lock, so no post races the io_context's end) before it destroys the Paho client.
+struct Uplink::Link {
+    std::mutex mutex;
+    boost::asio::io_context* io;
+    Uplink* uplink;  // read and cleared on the executor only
+
+    Link(boost::asio::io_context& context, Uplink& u) : io(&context), uplink(&u) {}
+
+    template <typename F>
+    static void post(const std::shared_ptr<Link>& link, F f) {
+        std::lock_guard<std::mutex> lock(link->mutex);
+        if (!link->io) return;
+        boost::asio::post(*link->io, [link, f = std::move(f)] {
+            if (link->uplink) f(*link->uplink);
+        });
+    }
+
+    void cut() {
+        std::lock_guard<std::mutex> lock(mutex);
+        io = nullptr;
+        uplink = nullptr;
+    }
+};
+
 class Uplink::Callbacks final : public mqtt::callback {
 public:
-    explicit Callbacks(Uplink& u) : u_(u), alive_(u.alive_) {}
+    explicit Callbacks(std::shared_ptr<Link> link) : link_(std::move(link)) {}
     void connection_lost(const std::string& cause) override {
-        auto alive = alive_;
-        Uplink* u = &u_;
-        boost::asio::post(u_.io_, [alive, u, cause] {
-            if (*alive) u->handle_lost(cause.empty() ? "connection lost" : cause);
-        });
+        Link::post(link_, [cause](Uplink& u) { u.handle_lost(cause.empty() ? "connection lost" : cause); });
     }
     void message_arrived(mqtt::const_message_ptr msg) override {
         if (!msg) return;
-        auto alive = alive_;
-        Uplink* u = &u_;
-        boost::asio::post(u_.io_, [alive, u, topic = msg->get_topic(), payload = msg->to_string(),
-                                   retained = msg->is_retained()] {
-            if (*alive) u->handle_message(topic, payload, retained);
-        });
+        Link::post(link_, [topic = msg->get_topic(), payload = msg->to_string(), retained = msg->is_retained()](
+                              Uplink& u) { u.handle_message(topic, payload, retained); });
     }
     void delivery_complete(mqtt::delivery_token_ptr) override {}
 
 private:
-    Uplink& u_;
-    std::shared_ptr<std::atomic<bool>> alive_;
+    std::shared_ptr<Link> link_;
 };
 
 class Uplink::Listener final : public mqtt::iaction_listener {
 public:
     enum class Kind { connect, publish };
-    Listener(Uplink& u, Kind kind) : u_(u), kind_(kind), alive_(u.alive_), inbox_(u.inbox_) {}
+    Listener(std::shared_ptr<Link> link, std::shared_ptr<AckInbox> inbox, Kind kind)
+        : link_(std::move(link)), inbox_(std::move(inbox)), kind_(kind) {}
 
     void on_success(const mqtt::token& tok) override { report(tok, true, {}); }
     void on_failure(const mqtt::token& tok) override {
@@ -69,43 +91,37 @@ public:
 
 private:
     void report(const mqtt::token& tok, bool ok, std::string why) {
-        auto alive = alive_;
-        Uplink* u = &u_;
         if (kind_ == Kind::connect) {
-            boost::asio::post(u_.io_, [alive, u, ok, why] {
-                if (!*alive) return;
-                if (ok) u->handle_connected();
-                else u->handle_connect_failed(why);
+            Link::post(link_, [ok, why](Uplink& u) {
+                if (ok) u.handle_connected();
+                else u.handle_connect_failed(why);
             });
         } else {
             // The context is the publish id shifted left, its low bit set when the ack may wait.
             auto context = reinterpret_cast<std::uintptr_t>(tok.get_user_context());
-            if (inbox_->add(context >> 1, ok, (context & 1) != 0))
-                boost::asio::post(u_.io_, [alive, u] {
-                    if (*alive) u->settle_acks();
-                });
+            if (inbox_->add(context >> 1, ok, (context & 1) != 0)) Link::post(link_, [](Uplink& u) { u.settle_acks(); });
         }
     }
 
-    Uplink& u_;
-    Kind kind_;
-    std::shared_ptr<std::atomic<bool>> alive_;
+    std::shared_ptr<Link> link_;
     std::shared_ptr<AckInbox> inbox_;
+    Kind kind_;
 };
 
 Uplink::Uplink(boost::asio::io_context& io, const Config& config)
     : io_(io),
       config_(config),
+      alive_(std::make_shared<std::atomic<bool>>(true)),
+      link_(std::make_shared<Link>(io, *this)),
       reconnect_timer_(io),
-      backoff_(config.uplink.reconnect_min_ms, config.uplink.reconnect_max_ms, true),
-      alive_(std::make_shared<std::atomic<bool>>(true)) {
+      backoff_(config.uplink.reconnect_min_ms, config.uplink.reconnect_max_ms, true) {
     const UplinkConfig& u = config.uplink;
     mqtt::create_options create(u.mqtt_version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
     // No Paho persistence: the store is the durable copy, and it outlives any Paho session.
+    callbacks_ = std::make_unique<Callbacks>(link_);
+    connect_listener_ = std::make_unique<Listener>(link_, inbox_, Listener::Kind::connect);
+    publish_listener_ = std::make_unique<Listener>(link_, inbox_, Listener::Kind::publish);
     client_ = std::make_unique<mqtt::async_client>(normalise_uri(u.broker), u.client_id, create, nullptr);
-    callbacks_ = std::make_unique<Callbacks>(*this);
-    connect_listener_ = std::make_unique<Listener>(*this, Listener::Kind::connect);
-    publish_listener_ = std::make_unique<Listener>(*this, Listener::Kind::publish);
     client_->set_callback(*callbacks_);
 
     // Clean sessions on purpose: the store is the session. Unacknowledged batches are published again
@@ -143,10 +159,37 @@ Uplink::Uplink(boost::asio::io_context& io, const Config& config)
 
 Uplink::~Uplink() {
     *alive_ = false;
+    link_->cut();
+    // Paho calls back with its lock held and forgets a client once MQTTAsync_destroy has taken it, so
+    // after the client is destroyed nothing calls the callbacks or listeners. Destroying it waits for
+    // that lock, though, and Paho holds it through a blocking DNS lookup of the broker (seconds per
+    // nameserver): past a deadline the client and everything it calls are left to the process's
+    // exit, never freed under it, so a stop stays within systemd's TimeoutStopSec.
+    struct PahoSide {
+        std::unique_ptr<Callbacks> callbacks;
+        std::unique_ptr<Listener> connect_listener;
+        std::unique_ptr<Listener> publish_listener;
+        std::unique_ptr<mqtt::async_client> client;
+    };
+    auto paho = std::make_shared<PahoSide>(PahoSide{std::move(callbacks_), std::move(connect_listener_),
+                                                    std::move(publish_listener_), std::move(client_)});
+    auto destroyed = std::make_shared<std::promise<void>>();
+    std::future<void> done = destroyed->get_future();
     try {
-        // Paho refuses this while a connect attempt is in flight; alive_ already mutes the callbacks.
-        client_->disable_callbacks();
-    } catch (const mqtt::exception&) {
+        std::thread teardown([paho, destroyed] {
+            paho->client.reset();
+            destroyed->set_value();
+        });
+        if (done.wait_for(paho_teardown_limit) == std::future_status::ready) {
+            teardown.join();
+        } else {
+            log::warning("uplink: the MQTT client is still busy after ",
+                         std::chrono::duration_cast<std::chrono::seconds>(paho_teardown_limit).count(),
+                         " s (a DNS lookup of the broker?); leaving it to the process's exit");
+            teardown.detach();
+        }
+    } catch (const std::system_error&) {
+        paho->client.reset();  // no thread to spare: wait for Paho as long as it takes
     }
 }
 
@@ -318,7 +361,9 @@ void Uplink::stop() {
     settle_acks();
     stopping_ = true;
     reconnect_timer_.cancel();
-    if (!client_->is_connected()) return;
+    // Our own state, not client_->is_connected(): that waits for Paho's lock, which a connect
+    // attempt holds through the broker's DNS lookup.
+    if (!connected_) return;
     try {
         std::string doc = status_source_ ? status_source_("offline") : status_payload("offline");
         auto tok = client_->publish(mqtt::make_message(config_.status_topic(), doc, 1, true));

@@ -3,7 +3,10 @@
 //
 // Paho calls back on its own threads; every callback here only posts to the Asio executor (or, for
 // an acknowledgement nobody waits for, queues it in the AckInbox), so all state lives on the event
-// loop thread and needs no locks.
+// loop thread and needs no locks. The callbacks reach the executor through a Link that the
+// destructor cuts first, and the objects Paho holds pointers to outlive the Paho client: a connect
+// that fails while the gateway stops (a refused port, a lookup that gives up) calls back into
+// nothing that is gone.
 
 #include <atomic>
 #include <cstdint>
@@ -89,6 +92,7 @@ public:
     void on_disconnected(std::function<void()> f) { on_disconnected_ = std::move(f); }
 
 private:
+    struct Link;
     class Callbacks;
     class Listener;
 
@@ -104,14 +108,16 @@ private:
     boost::asio::io_context& io_;
     const Config& config_;
     mqtt::connect_options options_;
-    std::unique_ptr<mqtt::async_client> client_;
+    std::shared_ptr<std::atomic<bool>> alive_;
+    std::shared_ptr<AckInbox> inbox_ = std::make_shared<AckInbox>();
+    std::shared_ptr<Link> link_;
+    // Paho keeps raw pointers to these: declared before client_, they are destroyed after it.
     std::unique_ptr<Callbacks> callbacks_;
     std::unique_ptr<Listener> connect_listener_;
     std::unique_ptr<Listener> publish_listener_;
+    std::unique_ptr<mqtt::async_client> client_;
     boost::asio::steady_timer reconnect_timer_;
     Backoff backoff_;
-    std::shared_ptr<std::atomic<bool>> alive_;
-    std::shared_ptr<AckInbox> inbox_ = std::make_shared<AckInbox>();
     bool lazy_acks_ = false;
 
     bool connected_ = false;

@@ -199,10 +199,11 @@ class Gateway:
     """The real loopgate binary, started with NOTIFY_SOCKET so the test can await READY=1 exactly
     as systemd would, instead of sleeping."""
 
-    def __init__(self, config_path, directory, env=None):
+    def __init__(self, config_path, directory, env=None, wrapper=()):
         self.config_path = config_path
         self.directory = directory
         self.extra_env = env or {}
+        self.wrapper = list(wrapper)  # a command that execs the gateway in the same process (its pid)
         self.proc = None
         self.log_path = os.path.join(directory, "gateway.log")
 
@@ -212,7 +213,7 @@ class Gateway:
         sock.bind(sock_path)
         env = dict(os.environ, NOTIFY_SOCKET=sock_path, **self.extra_env)
         self.log = open(self.log_path, "ab")
-        self.proc = spawn([LOOPGATE, "run", "--config", self.config_path, "--verbose"], env=env,
+        self.proc = spawn([*self.wrapper, LOOPGATE, "run", "--config", self.config_path, "--verbose"], env=env,
                           stdout=self.log, stderr=subprocess.STDOUT)
         if wait_ready:
             sock.settimeout(15)
