@@ -29,6 +29,7 @@ Bridge::Bridge(boost::asio::io_context& io, const Config& config, Store& store, 
       commit_policy_(buffered_, std::chrono::milliseconds(config.store.commit_interval_ms),
                      std::chrono::milliseconds(config.store.write_delay_ms)),
       schedule_(config.uplink.max_inflight, config.store.replay_rate, store.last_sequence()),
+      when_full_(config.store.when_full),
       batch_timer_(io),
       commit_timer_(io),
       replay_timer_(io),
@@ -54,7 +55,7 @@ void Bridge::submit(std::vector<Reading>& readings) {
     uplink_.settle_acks();  // the room and the memory the acknowledgements since the last read free
     auto now = std::chrono::steady_clock::now();
     bool synced = clock_.synchronized();
-    if (synced && unsynced_last_ != 0) correct_unsynced();
+    if (auto due = unsynced_.take_due(synced)) correct_unsynced(*due);
     if (!synced) {
         for (Reading& r : readings) {
             if (r.quality != Quality::good) continue;
@@ -78,10 +79,7 @@ void Bridge::submit(std::vector<Reading>& readings) {
         stats_.readings += chunk.size();
         bool full = batcher_.add(chunk.size(), part.size(), now);
         store_.append(open_batch_, part, chunk.size(), high);
-        if (!synced) {
-            if (unsynced_first_ == 0) unsynced_first_ = open_batch_;
-            unsynced_last_ = open_batch_;
-        }
+        if (!synced) unsynced_.stored(open_batch_);
         if (full) seal_batch();  // committed with the rest of this read, below
     }
     readings.clear();
@@ -207,22 +205,20 @@ void Bridge::on_uplink_up() {
     pump();
 }
 
-void Bridge::correct_unsynced() {
+void Bridge::correct_unsynced(UnsyncedBatches::Range batches) {
     // The step is known only now, and the readings it applies to are stored already. Protobuf's
     // merge cannot amend a reading by appending bytes (repeated fields append), so the store's copy
     // is corrected, once: publishing then always sends the stored bytes (the native publisher adds
     // at most the historical flag), and the correction survives a restart, which one applied at
-    // each publish did not. Only this run's batches: the step measured here says nothing about a
-    // clock an earlier run (perhaps an earlier boot) saw. This is a decode and re-encode of each
-    // affected part, paid once, off the publish path, for the minutes before the first sync.
+    // each publish did not. Only this run's batches (UnsyncedBatches). This is a decode and re-encode
+    // of each affected part, paid once, off the publish path, for the minutes before the first sync.
     std::int64_t step = clock_.correction_ns();
-    bool ok = store_.rewrite_parts(unsynced_first_, unsynced_last_, [step](std::string_view part) {
+    bool ok = store_.rewrite_parts(batches.first, batches.last, [step](std::string_view part) {
         return correct_receive_times(part, unsynced_reason, step, corrected_reason);
     });
     if (!ok)
         log::error(store_.last_error(), "; readings taken before the clock was synchronized that are not corrected yet ",
                    "go out uncorrected, flagged \"", unsynced_reason, "\"");
-    unsynced_first_ = unsynced_last_ = 0;
 }
 
 void Bridge::publish(const StoredBatch& b, bool historical) {
@@ -315,14 +311,12 @@ void Bridge::on_ack(std::uint64_t sequence, bool delivered) {
 }
 
 void Bridge::check_limits() {
-    store_.enforce_limits(wall_now_ns(), config_.store.when_full == "drop_oldest");
-    if (config_.store.when_full == "stop_reading") {
-        bool full = store_.over_limit();
-        if (full != paused_) {
-            paused_ = full;
-            if (full) log::warning("store: full (", store_.stats().bytes, " bytes); stop reading until the backlog drains");
+    store_.enforce_limits(wall_now_ns(), when_full_.drops_oldest());
+    if (!when_full_.drops_oldest()) {
+        if (auto pause = when_full_.pause_change(store_.over_limit())) {
+            if (*pause) log::warning("store: full (", store_.stats().bytes, " bytes); stop reading until the backlog drains");
             else log::info("store: below its limit again; reading resumes");
-            if (on_pause_) on_pause_(full);
+            if (on_pause_) on_pause_(*pause);
         }
     }
     limits_timer_.expires_after(limits_interval);

@@ -12,8 +12,9 @@
 // readings keep their order, and their per-device sequence numbers give the total order.
 //
 // The decisions are pure pieces tested on a fake clock: when a batch closes (Batcher, BatchClosing),
-// which batch goes next and when (PublishScheduler, ReplayPacer), when to commit (CommitPolicy). This
-// shell owns the timers and the wiring, and reaches the uplink through an UplinkPort.
+// which batch goes next and when (PublishScheduler, ReplayPacer), when to commit (CommitPolicy),
+// which batches a clock correction is due for (UnsyncedBatches), when a full store pauses reading
+// (WhenFull). This shell owns the timers and the wiring, and reaches the uplink through an UplinkPort.
 
 #include <chrono>
 #include <cstdint>
@@ -30,7 +31,9 @@
 #include "gateway/bridge/clock_watch.hpp"
 #include "gateway/bridge/commit_policy.hpp"
 #include "gateway/bridge/publish_scheduler.hpp"
+#include "gateway/bridge/unsynced_batches.hpp"
 #include "gateway/bridge/uplink_port.hpp"
+#include "gateway/bridge/when_full.hpp"
 #include "gateway/config.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/uplink/batch_publisher.hpp"
@@ -74,7 +77,7 @@ private:
     void commit_now(std::chrono::steady_clock::time_point due_before);
     void schedule_commit();
     void publish(const StoredBatch& b, bool historical);
-    void correct_unsynced();
+    void correct_unsynced(UnsyncedBatches::Range batches);
     void on_ack(std::uint64_t sequence, bool delivered);
     void check_limits();
 
@@ -87,6 +90,7 @@ private:
     ClockWatch clock_;
     CommitPolicy commit_policy_;
     PublishScheduler schedule_;
+    WhenFull when_full_;
     boost::asio::steady_timer batch_timer_;
     boost::asio::steady_timer commit_timer_;
     boost::asio::steady_timer replay_timer_;
@@ -97,14 +101,10 @@ private:
     bool commit_armed_ = false;
     bool replay_armed_ = false;
     bool logged_commit_failure_ = false;
-    bool paused_ = false;
 
     std::map<std::string, std::uint64_t> device_sequences_;
     std::uint64_t open_batch_ = 0;    // 0: none open
-    // Batches this run stored readings in while the clock was not synchronized (0: none): their
-    // receive times are corrected in the store once the step is known.
-    std::uint64_t unsynced_first_ = 0;
-    std::uint64_t unsynced_last_ = 0;
+    UnsyncedBatches unsynced_;
 
     std::function<void(bool)> on_pause_;
     std::function<void()> on_drained_;
