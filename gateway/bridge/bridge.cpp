@@ -227,8 +227,13 @@ void Bridge::publish(const StoredBatch& b, bool historical) {
     // A lazy acknowledgement waits for the next read, or the commit timer, which settles before it
     // writes anything.
     bool lazy = schedule_.ack_may_wait(buffered_, historical, static_cast<bool>(on_drained_));
-    uplink_.with_lazy_acks(lazy, [&] {
-        publisher_.publish(b, historical, [this, seq = b.sequence](bool ok) { on_ack(seq, ok); });
+    // Two pointers' worth of capture: std::function keeps it without allocating, once per publish.
+    struct Job {
+        const StoredBatch* batch;
+        bool historical;
+    } job{&b, historical};
+    uplink_.with_lazy_acks(lazy, [this, &job] {
+        publisher_.publish(*job.batch, job.historical, [this, seq = job.batch->sequence](bool ok) { on_ack(seq, ok); });
     });
 }
 
