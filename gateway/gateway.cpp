@@ -61,7 +61,8 @@ int run_gateway(const Boot& boot) {
         publisher_ptr = std::make_unique<NativePublisher>(uplink, config);
     }
     BatchPublisher& publisher = *publisher_ptr;
-    Bridge bridge(io, config, store, uplink, publisher);
+    UplinkAdapter uplink_port(uplink);
+    Bridge bridge(io, config, store, uplink_port, publisher);
     store.sync_in_background([&io](std::function<void()> f) { boost::asio::post(io, std::move(f)); },
                              [&bridge] { bridge.pump(); });
 

@@ -6,19 +6,18 @@
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "gateway/bridge/batch_closing.hpp"
 #include "gateway/store/batch_payload.hpp"
 
 namespace loopgate {
 
 namespace {
-constexpr auto commit_retry_interval = std::chrono::seconds(1);
 constexpr auto limits_interval = std::chrono::seconds(1);
 constexpr auto shutdown_ack_wait = std::chrono::seconds(2);
-constexpr auto removal_delay = std::chrono::milliseconds(200);
 constexpr std::size_t commit_chunks_per_turn = 4;
 }  // namespace
 
-Bridge::Bridge(boost::asio::io_context& io, const Config& config, Store& store, Uplink& uplink,
+Bridge::Bridge(boost::asio::io_context& io, const Config& config, Store& store, UplinkPort& uplink,
                BatchPublisher& publisher)
     : config_(config),
       buffered_(config.store.durability == "buffered"),
@@ -27,15 +26,18 @@ Bridge::Bridge(boost::asio::io_context& io, const Config& config, Store& store, 
       publisher_(publisher),
       batcher_(config.uplink.batch),
       clock_(config.clock_sync),
+      commit_policy_(buffered_, std::chrono::milliseconds(config.store.commit_interval_ms),
+                     std::chrono::milliseconds(config.store.write_delay_ms)),
+      schedule_(config.uplink.max_inflight, config.store.replay_rate, store.last_sequence()),
+      when_full_(config.store.when_full),
       batch_timer_(io),
       commit_timer_(io),
       replay_timer_(io),
       limits_timer_(io),
       removal_timer_(io),
       shutdown_timer_(io),
-      device_sequences_(store.device_sequences()),
-      stored_before_start_(store.last_sequence()) {
-    store_.protect_in_flight([this](std::uint64_t sequence) { return in_flight_.count(sequence) > 0; });
+      device_sequences_(store.device_sequences()) {
+    store_.protect_in_flight([this](std::uint64_t sequence) { return schedule_.is_in_flight(sequence); });
     if (buffered_) store_.buffer_unacknowledged(std::chrono::milliseconds(config_.store.write_delay_ms));
     check_limits();
 }
@@ -53,7 +55,7 @@ void Bridge::submit(std::vector<Reading>& readings) {
     uplink_.settle_acks();  // the room and the memory the acknowledgements since the last read free
     auto now = std::chrono::steady_clock::now();
     bool synced = clock_.synchronized();
-    if (synced && unsynced_last_ != 0) correct_unsynced();
+    if (auto due = unsynced_.take_due(synced)) correct_unsynced(*due);
     if (!synced) {
         for (Reading& r : readings) {
             if (r.quality != Quality::good) continue;
@@ -77,17 +79,11 @@ void Bridge::submit(std::vector<Reading>& readings) {
         stats_.readings += chunk.size();
         bool full = batcher_.add(chunk.size(), part.size(), now);
         store_.append(open_batch_, part, chunk.size(), high);
-        if (!synced) {
-            if (unsynced_first_ == 0) unsynced_first_ = open_batch_;
-            unsynced_last_ = open_batch_;
-        }
+        if (!synced) unsynced_.stored(open_batch_);
         if (full) seal_batch();  // committed with the rest of this read, below
     }
     readings.clear();
-    // Buffered, a batch goes out at once while the uplink has room for it; it gathers readings only
-    // while earlier ones are unacknowledged (or for max_delay): low latency at low rates, large
-    // batches at high ones.
-    if (open_batch_ != 0 && buffered_ && has_room()) {
+    if (open_batch_ != 0 && BatchClosing::early(buffered_, has_room())) {
         seal_batch();
         pump();
     }
@@ -96,7 +92,7 @@ void Bridge::submit(std::vector<Reading>& readings) {
 }
 
 bool Bridge::has_room() const {
-    return uplink_.connected() && publisher_.ready() && in_flight_.size() < config_.uplink.max_inflight;
+    return uplink_.connected() && publisher_.ready() && schedule_.room() > 0;
 }
 
 void Bridge::arm_batch_timer() {
@@ -109,11 +105,7 @@ void Bridge::arm_batch_timer() {
 }
 
 void Bridge::on_batch_deadline() {
-    // max_delay bounds how long a reading waits to go out; while the uplink is down nothing goes
-    // out, so the batch keeps gathering (up to max_readings or max_bytes) and closes when the uplink
-    // is back. An outage then writes one row per commit instead of one per 100 ms batch, and a
-    // larger row deflates better: 2.9 -> 2.2 bytes written per payload byte at 100 readings/s.
-    if (!uplink_.connected()) return;
+    if (!BatchClosing::at_deadline(uplink_.connected())) return;
     seal_and_commit_batch();
 }
 
@@ -137,43 +129,40 @@ void Bridge::seal_batch() {
 }
 
 void Bridge::schedule_commit() {
+    auto now = std::chrono::steady_clock::now();
+    std::optional<std::chrono::steady_clock::time_point> armed_until;
+    if (commit_armed_) armed_until = commit_timer_.expiry();
+    auto decision = commit_policy_.after_write(buffered_ ? store_.next_due() : std::nullopt, armed_until, now);
+    switch (decision.kind) {
+    case CommitPolicy::Decision::Kind::none:
+        return;
+    case CommitPolicy::Decision::Kind::now:
+        commit_now();
+        return;
+    case CommitPolicy::Decision::Kind::arm_at:
+        break;
+    }
+    commit_armed_ = true;
+    commit_timer_.expires_at(decision.at);
     if (buffered_) {
-        // Writes wait write_delay for their acknowledgement; the timer follows the oldest one.
-        auto due = store_.next_due();
-        if (!due || (commit_armed_ && commit_timer_.expiry() <= *due)) return;
-        commit_armed_ = true;
-        commit_timer_.expires_at(*due);
         commit_timer_.async_wait([this](const boost::system::error_code& ec) {
             commit_armed_ = false;
             if (ec) return;
             uplink_.settle_acks();
-            // The write this timer was set for may have been acknowledged meanwhile: then it waits
-            // for the next one. Once the oldest write waited write_delay, everything queued goes
-            // with it, so an outage costs one commit per write_delay, not one per read.
-            auto due = store_.next_due();
-            if (due && *due <= std::chrono::steady_clock::now()) commit_now(std::chrono::steady_clock::time_point::max());
+            // Once the oldest write waited write_delay, everything queued goes with it.
+            if (commit_policy_.due_at_timer(store_.next_due(), std::chrono::steady_clock::now()))
+                commit_now(std::chrono::steady_clock::time_point::max());
             else schedule_commit();
         });
         return;
     }
-    if (config_.store.commit_interval_ms == 0) {
-        commit_now();
-        return;
-    }
-    if (commit_armed_) return;
-    commit_armed_ = true;
-    commit_timer_.expires_after(std::chrono::milliseconds(config_.store.commit_interval_ms));
     commit_timer_.async_wait([this](const boost::system::error_code& ec) {
         commit_armed_ = false;
         if (!ec) commit_now();
     });
 }
 
-void Bridge::commit_now() {
-    commit_now(buffered_ ? std::chrono::steady_clock::now() - std::chrono::milliseconds(config_.store.write_delay_ms) +
-                                std::chrono::nanoseconds(1)
-                          : std::chrono::steady_clock::time_point::max());
-}
+void Bridge::commit_now() { commit_now(commit_policy_.cutoff(std::chrono::steady_clock::now())); }
 
 void Bridge::commit_now(std::chrono::steady_clock::time_point due_before) {
     if (store_.commit(commit_chunks_per_turn, due_before)) {
@@ -194,7 +183,7 @@ void Bridge::commit_now(std::chrono::steady_clock::time_point due_before) {
     pump();  // what the chunks written before the failure hold, and what memory holds, go out meanwhile
     if (commit_armed_) return;
     commit_armed_ = true;
-    commit_timer_.expires_after(commit_retry_interval);
+    commit_timer_.expires_after(CommitPolicy::retry_interval);
     commit_timer_.async_wait([this](const boost::system::error_code& ec) {
         commit_armed_ = false;
         if (!ec) commit_now();
@@ -207,90 +196,71 @@ void Bridge::on_uplink_up() {
     // the cursors of before (0 after a start) sent the stored backlog as live batches, unflagged,
     // ahead of the live stream's newer readings (and again, flagged, if killed before the deletion).
     bool sealed = false;
-    if (open_batch_ != 0) {
-        auto deadline = batcher_.deadline();
-        if (deadline && *deadline <= std::chrono::steady_clock::now()) {
-            seal_batch();
-            sealed = true;
-        }
+    if (open_batch_ != 0 && BatchClosing::at_uplink_up(batcher_.deadline(), std::chrono::steady_clock::now())) {
+        seal_batch();
+        sealed = true;
     }
-    // Everything closed or open until now is backlog; what closes from here on is live. Except on
-    // the first connection, made at the first attempt: there was no outage, and what was read while
-    // connecting is live; only what a previous run left is historical.
-    backlog_end_ = open_batch_ != 0 ? open_batch_ - 1 : store_.last_sequence();
-    if (!ever_connected_ && uplink_.connect_failures() == 0) backlog_end_ = std::min(backlog_end_, stored_before_start_);
-    ever_connected_ = true;
-    live_cursor_ = backlog_end_;
-    replay_cursor_ = 0;
-    replay_tokens_ = 0;
-    replay_refill_ = std::chrono::steady_clock::now();
+    schedule_.uplink_up(open_batch_, store_.last_sequence(), uplink_.connect_failures(), std::chrono::steady_clock::now());
     if (sealed) schedule_commit();
     pump();
 }
 
-void Bridge::correct_unsynced() {
+void Bridge::correct_unsynced(UnsyncedBatches::Range batches) {
     // The step is known only now, and the readings it applies to are stored already. Protobuf's
     // merge cannot amend a reading by appending bytes (repeated fields append), so the store's copy
     // is corrected, once: publishing then always sends the stored bytes (the native publisher adds
     // at most the historical flag), and the correction survives a restart, which one applied at
-    // each publish did not. Only this run's batches: the step measured here says nothing about a
-    // clock an earlier run (perhaps an earlier boot) saw. This is a decode and re-encode of each
-    // affected part, paid once, off the publish path, for the minutes before the first sync.
+    // each publish did not. Only this run's batches (UnsyncedBatches). This is a decode and re-encode
+    // of each affected part, paid once, off the publish path, for the minutes before the first sync.
     std::int64_t step = clock_.correction_ns();
-    bool ok = store_.rewrite_parts(unsynced_first_, unsynced_last_, [step](std::string_view part) {
+    bool ok = store_.rewrite_parts(batches.first, batches.last, [step](std::string_view part) {
         return correct_receive_times(part, unsynced_reason, step, corrected_reason);
     });
     if (!ok)
         log::error(store_.last_error(), "; readings taken before the clock was synchronized that are not corrected yet ",
                    "go out uncorrected, flagged \"", unsynced_reason, "\"");
-    unsynced_first_ = unsynced_last_ = 0;
 }
 
 void Bridge::publish(const StoredBatch& b, bool historical) {
-    in_flight_.insert(b.sequence);
+    schedule_.published(b.sequence);
     if (historical) ++stats_.batches_replayed;
-    // A live batch's acknowledgement may wait for the next read (or the commit timer, which settles
-    // before it writes anything) while the window is at most half full: the next read needs the
-    // room, and nothing else does. A replay runs on acknowledgements, and so does a shutdown.
-    bool lazy = buffered_ && !historical && !on_drained_ && in_flight_.size() * 2 <= config_.uplink.max_inflight;
-    Uplink::LazyAcks acks(uplink_, lazy);
-    publisher_.publish(b, historical, [this, seq = b.sequence](bool ok) { on_ack(seq, ok); });
+    // A lazy acknowledgement waits for the next read, or the commit timer, which settles before it
+    // writes anything.
+    bool lazy = schedule_.ack_may_wait(buffered_, historical, static_cast<bool>(on_drained_));
+    // Two pointers' worth of capture: std::function keeps it without allocating, once per publish.
+    struct Job {
+        const StoredBatch* batch;
+        bool historical;
+    } job{&b, historical};
+    uplink_.with_lazy_acks(lazy, [this, &job] {
+        publisher_.publish(*job.batch, job.historical, [this, seq = job.batch->sequence](bool ok) { on_ack(seq, ok); });
+    });
 }
 
 void Bridge::pump() {
     if (!uplink_.connected() || !publisher_.ready()) return;
-    auto room = [&] {
-        return config_.uplink.max_inflight - std::min(config_.uplink.max_inflight, in_flight_.size());
-    };
     try {
-        // Live first: it is at most what the devices produce, so the backlog always gets the rest.
-        if (room() > 0) {
-            for (const StoredBatch& b : store_.read_after(live_cursor_, room() + in_flight_.size())) {
-                if (room() == 0) break;
-                live_cursor_ = b.sequence;
-                if (!in_flight_.count(b.sequence)) publish(b, false);
+        // Live first (PublishScheduler says why).
+        if (schedule_.room() > 0) {
+            for (const StoredBatch& b : store_.read_after(schedule_.live_cursor(), schedule_.live_read_limit())) {
+                auto offer = schedule_.offer_live(b.sequence);
+                if (offer == PublishScheduler::Offer::stop) break;
+                if (offer == PublishScheduler::Offer::publish) publish(b, false);
             }
         }
-        while (room() > 0 && replay_cursor_ < backlog_end_) {
-            double rate = config_.store.replay_rate;
-            if (rate > 0) {
-                auto now = std::chrono::steady_clock::now();
-                replay_tokens_ = std::min(rate, replay_tokens_ + rate * std::chrono::duration<double>(now - replay_refill_).count());
-                replay_refill_ = now;
-            }
-            auto next = store_.read_after(replay_cursor_, 1 + in_flight_.size());
-            auto it = std::find_if(next.begin(), next.end(), [&](const StoredBatch& b) { return !in_flight_.count(b.sequence); });
-            if (it == next.end() || it->sequence > backlog_end_) {
-                // Nothing left to replay, unless some of the backlog is not durable yet: then the
-                // store's on_durable pumps again.
-                if (it != next.end() || store_.durable_through() >= backlog_end_) replay_cursor_ = backlog_end_;
-                break;
-            }
-            if (rate > 0 && replay_tokens_ < std::min<double>(static_cast<double>(it->readings), rate)) {
+        std::vector<PublishScheduler::Candidate> candidates;
+        while (schedule_.replay_wanted()) {
+            auto now = std::chrono::steady_clock::now();
+            auto next = store_.read_after(schedule_.replay_cursor(), schedule_.replay_read_limit());
+            candidates.clear();
+            for (const StoredBatch& b : next) candidates.push_back({b.sequence, static_cast<std::size_t>(b.readings)});
+            // The backlog not durable yet is offered again when the store's on_durable pumps.
+            auto step = schedule_.next_replay(candidates, store_.durable_through(), now);
+            if (step.kind == PublishScheduler::ReplayStep::Kind::finished) break;
+            if (step.kind == PublishScheduler::ReplayStep::Kind::wait) {
                 if (!replay_armed_) {
                     replay_armed_ = true;
-                    double wait = (std::min<double>(static_cast<double>(it->readings), rate) - replay_tokens_) / rate;
-                    replay_timer_.expires_after(std::chrono::milliseconds(static_cast<long>(wait * 1000) + 1));
+                    replay_timer_.expires_after(step.wait);
                     replay_timer_.async_wait([this](const boost::system::error_code& ec) {
                         replay_armed_ = false;
                         if (!ec) pump();
@@ -298,9 +268,7 @@ void Bridge::pump() {
                 }
                 break;
             }
-            replay_tokens_ -= static_cast<double>(it->readings);
-            replay_cursor_ = it->sequence;
-            publish(*it, true);
+            publish(next[step.index], true);
         }
     } catch (const std::exception& e) {
         log::error(e.what());
@@ -308,35 +276,37 @@ void Bridge::pump() {
 }
 
 void Bridge::on_ack(std::uint64_t sequence, bool delivered) {
-    in_flight_.erase(sequence);
+    schedule_.acknowledged(sequence, delivered);
     if (delivered) {
         ++stats_.batches_published;
-        // Deletions wait for the next commit (or at most removal_delay): one per acknowledgement
-        // would cost a transaction each.
         store_.remove(sequence);
-        if (config_.store.commit_interval_ms > 0 && !buffered_) {
+        // has_removals is asked only when it decides (buffered, no removal commit armed).
+        bool has_removals = buffered_ && !removal_armed_ && store_.has_removals();
+        switch (commit_policy_.after_delivery(removal_armed_, has_removals)) {
+        case CommitPolicy::AfterDelivery::commit_with_group:
             schedule_commit();
-        } else if (!removal_armed_ && (!buffered_ || store_.has_removals())) {
+            break;
+        case CommitPolicy::AfterDelivery::arm_removal:
             removal_armed_ = true;
-            removal_timer_.expires_after(removal_delay);
+            removal_timer_.expires_after(CommitPolicy::removal_delay);
             removal_timer_.async_wait([this](const boost::system::error_code& ec) {
                 removal_armed_ = false;
                 if (!ec && store_.has_uncommitted()) commit_now();
             });
+            break;
+        case CommitPolicy::AfterDelivery::nothing:
+            break;
         }
     } else {
-        // Publish everything unacknowledged again, oldest first, once the uplink is back.
         ++stats_.publish_failures;
-        replay_cursor_ = 0;
-        live_cursor_ = backlog_end_;
     }
     // Room again: what gathered while this one was out goes now (or, if a commit wrote part of it
     // already, right after the commit of its close).
-    if (open_batch_ != 0 && buffered_ && has_room()) {
+    if (open_batch_ != 0 && BatchClosing::early(buffered_, has_room())) {
         seal_batch();
         schedule_commit();
     }
-    if (in_flight_.empty() && on_drained_) {
+    if (schedule_.in_flight().empty() && on_drained_) {
         auto done = std::move(on_drained_);
         on_drained_ = nullptr;
         done();
@@ -346,14 +316,12 @@ void Bridge::on_ack(std::uint64_t sequence, bool delivered) {
 }
 
 void Bridge::check_limits() {
-    store_.enforce_limits(wall_now_ns(), config_.store.when_full == "drop_oldest");
-    if (config_.store.when_full == "stop_reading") {
-        bool full = store_.over_limit();
-        if (full != paused_) {
-            paused_ = full;
-            if (full) log::warning("store: full (", store_.stats().bytes, " bytes); stop reading until the backlog drains");
+    store_.enforce_limits(wall_now_ns(), when_full_.drops_oldest());
+    if (!when_full_.drops_oldest()) {
+        if (auto pause = when_full_.pause_change(store_.over_limit())) {
+            if (*pause) log::warning("store: full (", store_.stats().bytes, " bytes); stop reading until the backlog drains");
             else log::info("store: below its limit again; reading resumes");
-            if (on_pause_) on_pause_(full);
+            if (on_pause_) on_pause_(*pause);
         }
     }
     limits_timer_.expires_after(limits_interval);
@@ -375,7 +343,7 @@ void Bridge::shutdown(std::function<void()> done) {
     // Buffered, what is acknowledged in the wait below is never written; the rest is, when the
     // store closes.
     pump();
-    if (in_flight_.empty() || !uplink_.connected()) {
+    if (schedule_.in_flight().empty() || !uplink_.connected()) {
         done();
         return;
     }

@@ -10,12 +10,16 @@
 // the backlog (batches stored before the connection came up, flagged historical) drains oldest
 // first, at store.replay_rate if set. Neither starves the other; within each stream a device's
 // readings keep their order, and their per-device sequence numbers give the total order.
+//
+// The decisions are pure pieces tested on a fake clock: when a batch closes (Batcher, BatchClosing),
+// which batch goes next and when (PublishScheduler, ReplayPacer), when to commit (CommitPolicy),
+// which batches a clock correction is due for (UnsyncedBatches), when a full store pauses reading
+// (WhenFull). This shell owns the timers and the wiring, and reaches the uplink through an UplinkPort.
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -25,10 +29,14 @@
 #include "core/reading.hpp"
 #include "gateway/bridge/batcher.hpp"
 #include "gateway/bridge/clock_watch.hpp"
+#include "gateway/bridge/commit_policy.hpp"
+#include "gateway/bridge/publish_scheduler.hpp"
+#include "gateway/bridge/unsynced_batches.hpp"
+#include "gateway/bridge/uplink_port.hpp"
+#include "gateway/bridge/when_full.hpp"
 #include "gateway/config.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/uplink/batch_publisher.hpp"
-#include "gateway/uplink/uplink.hpp"
 
 namespace loopgate {
 
@@ -42,7 +50,7 @@ struct BridgeStats {
 
 class Bridge {
 public:
-    Bridge(boost::asio::io_context& io, const Config& config, Store& store, Uplink& uplink, BatchPublisher& publisher);
+    Bridge(boost::asio::io_context& io, const Config& config, Store& store, UplinkPort& uplink, BatchPublisher& publisher);
     ~Bridge();
     Bridge(const Bridge&) = delete;
     Bridge& operator=(const Bridge&) = delete;
@@ -57,8 +65,8 @@ public:
     void shutdown(std::function<void()> done);
 
     const BridgeStats& stats() const { return stats_; }
-    std::size_t in_flight() const { return in_flight_.size(); }
-    std::uint64_t backlog_end() const { return backlog_end_; }
+    std::size_t in_flight() const { return schedule_.in_flight().size(); }
+    std::uint64_t backlog_end() const { return schedule_.backlog_end(); }
 
 private:
     bool has_room() const;
@@ -69,17 +77,20 @@ private:
     void commit_now(std::chrono::steady_clock::time_point due_before);
     void schedule_commit();
     void publish(const StoredBatch& b, bool historical);
-    void correct_unsynced();
+    void correct_unsynced(UnsyncedBatches::Range batches);
     void on_ack(std::uint64_t sequence, bool delivered);
     void check_limits();
 
     const Config& config_;
     const bool buffered_;  // store.durability: buffered
     Store& store_;
-    Uplink& uplink_;
+    UplinkPort& uplink_;
     BatchPublisher& publisher_;
     Batcher batcher_;
     ClockWatch clock_;
+    CommitPolicy commit_policy_;
+    PublishScheduler schedule_;
+    WhenFull when_full_;
     boost::asio::steady_timer batch_timer_;
     boost::asio::steady_timer commit_timer_;
     boost::asio::steady_timer replay_timer_;
@@ -90,22 +101,10 @@ private:
     bool commit_armed_ = false;
     bool replay_armed_ = false;
     bool logged_commit_failure_ = false;
-    bool paused_ = false;
 
     std::map<std::string, std::uint64_t> device_sequences_;
     std::uint64_t open_batch_ = 0;    // 0: none open
-    // Batches this run stored readings in while the clock was not synchronized (0: none): their
-    // receive times are corrected in the store once the step is known.
-    std::uint64_t unsynced_first_ = 0;
-    std::uint64_t unsynced_last_ = 0;
-    std::uint64_t backlog_end_ = 0;   // batches up to here were stored before the uplink came up
-    std::uint64_t stored_before_start_ = 0;  // the last batch a previous run left in the store
-    bool ever_connected_ = false;
-    std::uint64_t live_cursor_ = 0;   // highest live batch handed to the uplink
-    std::uint64_t replay_cursor_ = 0; // highest backlog batch handed to the uplink
-    std::set<std::uint64_t> in_flight_;
-    double replay_tokens_ = 0;        // readings the replay may still send (token bucket)
-    std::chrono::steady_clock::time_point replay_refill_{};
+    UnsyncedBatches unsynced_;
 
     std::function<void(bool)> on_pause_;
     std::function<void()> on_drained_;

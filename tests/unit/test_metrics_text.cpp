@@ -104,7 +104,8 @@ TEST_CASE("metrics text: every family declared once, valid names, one series per
     Store store(config.store.path, StoreLimits{1ull << 30, 0, 64u << 20});
     Uplink uplink(io, config);
     NativePublisher publisher(uplink, config);
-    Bridge bridge(io, config, store, uplink, publisher);
+    UplinkAdapter uplink_port(uplink);
+    Bridge bridge(io, config, store, uplink_port, publisher);
     DevicePresence devices;
     PortSet ports(io, [](std::vector<Reading>&) {});
     for (const PortConfig& port : config.ports) ports.add(port);
