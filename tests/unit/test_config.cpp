@@ -96,7 +96,7 @@ TEST_CASE("config errors are located and say what was expected", "[config]") {
         {"unknown scheme in a list", replace(valid, "  broker: tcp://localhost:1883", "  brokers:\n    - tcp://a:1883\n    - ws://b:9001"),
          "gw.yaml:6:7: uplink.brokers[1]: unknown scheme 'ws' in 'ws://b:9001'; expected tcp://, mqtt://, ssl:// or mqtts://"},
         {"unparsable URI in a list", replace(valid, "  broker: tcp://localhost:1883", "  brokers: [tcp://a:1883, \"tcp://b:18x3\"]"),
-         "gw.yaml:4:28: uplink.brokers[1]: 'tcp://b:18x3': the port must be a number from 1 to 65535"},
+         "gw.yaml:4:27: uplink.brokers[1]: 'tcp://b:18x3': the port must be a number from 1 to 65535"},
         {"a broker listed twice", replace(valid, "  broker: tcp://localhost:1883", "  brokers: [tcp://a:1883, mqtt://a]"),
          "uplink.brokers[1]: 'mqtt://a' is listed twice"},
         {"an empty broker list", replace(valid, "  broker: tcp://localhost:1883", "  brokers: []"),
