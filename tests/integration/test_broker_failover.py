@@ -7,6 +7,7 @@ seen before. The status document, /api/status and /metrics name the broker in us
 and the last failover's cause."""
 
 import json
+import subprocess
 import time
 import urllib.request
 
@@ -66,6 +67,11 @@ assert f'loopgate_uplink_broker_in_use{{broker="mqtt://127.0.0.1:{pb}",position=
 assert f'loopgate_uplink_broker_in_use{{broker="tcp://127.0.0.1:{pa}",position="0"}} 0' in text, text
 assert "loopgate_uplink_failovers_total 1" in text, text
 assert "failed over from tcp://127.0.0.1:" in gw.log_text()
+table = subprocess.run([h.LOOPGATE, "status", "--url", f"http://127.0.0.1:{http}/"], capture_output=True, text=True,
+                       timeout=30)
+assert table.returncode == 0, table.stderr
+assert f"mqtt://127.0.0.1:{pb} (2 of 2)" in table.stdout, table.stdout
+assert f"1 (0 back), last: tcp://127.0.0.1:{pa}: " in table.stdout, table.stdout
 sub_b.wait_for(lambda s: any('"failovers":1' in x for x in s.status), 10, "a status document on B counting the failover")
 status = json.loads(next(x for x in sub_b.status if '"failovers":1' in x))
 assert status["uplink"]["broker"] == f"mqtt://127.0.0.1:{pb}", status
