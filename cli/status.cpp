@@ -197,11 +197,24 @@ void print_status(const YAML::Node& doc) {
                  (g["config_on_trial"] && g["config_on_trial"].as<bool>() ? " (ON TRIAL)" : "") + "  ";
     std::printf("config  %s%s  sha256 %s  loaded %s\n\n", remote.c_str(), s(g["config_file"]).c_str(),
                 s(g["config_sha256"]).c_str(), utc(g["config_loaded_ns"]).c_str());
-    print_table({"UPLINK", "STATE", "TLS", "RECONNECTS", "IN FLIGHT", "LAST ERROR"},
-                {{s(up["broker"]),
+    std::string failovers = "-";
+    if (up["failovers"] && (u(up["failovers"]) || u(up["failbacks"])))
+        failovers = std::to_string(u(up["failovers"])) + " (" + std::to_string(u(up["failbacks"])) + " back)" +
+                    (up["last_failover_cause"].IsNull() ? "" : ", last: " + s(up["last_failover_cause"]));
+    std::string broker = s(up["broker"]);
+    if (up["brokers"] && up["brokers"].size() > 1) {
+        std::size_t position = 0;
+        while (position < up["brokers"].size() && s(up["brokers"][position]) != broker) ++position;
+        broker += " (" + std::to_string(position + 1) + " of " + std::to_string(up["brokers"].size()) + ")";
+    }
+    if (up["client_id_conflict"] && up["client_id_conflict"].as<bool>())
+        std::printf("UPLINK CLIENT ID %s IS IN USE BY ANOTHER CLIENT: the broker takes the session over, "
+                    "give each gateway its own uplink.client_id\n\n", s(up["client_id"]).c_str());
+    print_table({"UPLINK", "STATE", "TLS", "RECONNECTS", "FAILOVERS", "IN FLIGHT", "LAST ERROR"},
+                {{broker,
                   up["connected"].as<bool>() ? "connected since " + utc(up["connected_since_ns"]) : "DISCONNECTED",
                   up["tls"].as<bool>() ? (up["tls_verify"].as<bool>() ? "on" : "on, NOT verified") : "off",
-                  std::to_string(u(up["reconnects"])), std::to_string(u(up["in_flight"])), s(up["last_error"])}});
+                  std::to_string(u(up["reconnects"])), failovers, std::to_string(u(up["in_flight"])), s(up["last_error"])}});
     print_table({"STORE", "BACKLOG", "OLDEST", "DROPPED READINGS", "WRITTEN", "COMMIT/SYNC FAILURES"},
                 {{s(st["path"]), std::to_string(u(st["backlog_batches"])) + " batches, " + size(u(st["backlog_bytes"])),
                   st["oldest_age_s"].IsNull() ? "-" : duration(st["oldest_age_s"].as<std::int64_t>()),

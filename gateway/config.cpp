@@ -4,6 +4,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include "core/broker_address.hpp"
 #include "core/report_policy.hpp"
 #include "core/topic_name.hpp"
 #include "core/untrusted_text.hpp"
@@ -16,15 +17,34 @@ namespace loopgate {
 namespace {
 
 UplinkConfig parse_uplink(const ConfigNode& n, const std::string& gateway_id) {
-    n.allow_only({"broker", "client_id", "credentials_file", "tls", "qos", "mqtt_version", "topic_prefix", "batch",
-                  "keepalive", "reconnect_min", "reconnect_max", "max_inflight", "status_interval", "format",
-                  "sparkplug"});
+    n.allow_only({"broker", "brokers", "failback_after", "client_id", "credentials_file", "tls", "qos", "mqtt_version",
+                  "topic_prefix", "batch", "keepalive", "reconnect_min", "reconnect_max", "max_inflight",
+                  "status_interval", "format", "sparkplug"});
     UplinkConfig u;
-    ConfigNode broker = n.need("broker");
-    u.broker = broker.as_string();
-    bool tls_scheme = u.broker.rfind("ssl://", 0) == 0 || u.broker.rfind("mqtts://", 0) == 0;
-    if (!tls_scheme && u.broker.rfind("tcp://", 0) != 0 && u.broker.rfind("mqtt://", 0) != 0)
-        broker.fail("expected a broker URI such as tcp://host:1883 or ssl://host:8883, got '" + u.broker + "'");
+    ConfigNode list = n["brokers"];
+    std::vector<ConfigNode> entries;
+    if (list.present()) {
+        if (n["broker"].present())
+            list.fail("set either broker (one URI) or brokers (a list of URIs, the first preferred), not both");
+        if (!list.is_sequence()) list.fail("expected a list of broker URIs, the first preferred");
+        entries = list.items();
+        if (entries.empty()) list.fail("expected at least one broker URI");
+    } else {
+        entries.push_back(n.need("broker"));
+    }
+    bool tls_scheme = false;
+    std::set<std::string> seen;
+    for (const ConfigNode& entry : entries) {
+        std::string uri = entry.as_string(), problem;
+        auto address = parse_broker_address(uri, problem);
+        if (!address) entry.fail(problem);
+        if (!seen.insert(address->uri()).second) entry.fail("'" + uri + "' is listed twice");
+        tls_scheme = tls_scheme || address->tls;
+        u.brokers.push_back(uri);
+    }
+    u.broker = u.brokers.front();
+    u.failback_after_ms = n.millis("failback_after", u.failback_after_ms);
+    if (u.failback_after_ms < 0) n.need("failback_after").fail("expected a duration, 0 to stay on the broker in use");
     u.client_id = n.str("client_id", "loopgate-" + gateway_id);
     // An MQTT client id is a UTF-8 string: Paho refuses any other when `run` makes the client, so the
     // config check must (check-config and run load configs the same way, and only run makes a client).

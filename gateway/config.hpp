@@ -11,7 +11,7 @@
 namespace loopgate {
 
 struct TlsConfig {
-    bool enabled = false;      // true for ssl:// and mqtts:// brokers
+    bool enabled = false;      // true when a broker is ssl:// or mqtts:// (the settings apply to those)
     std::string ca_file;
     std::string cert_file;
     std::string key_file;
@@ -33,7 +33,9 @@ struct SparkplugConfig {
 };
 
 struct UplinkConfig {
-    std::string broker;                 // tcp://host:1883, ssl://host:8883
+    std::string broker;                 // tcp://host:1883, ssl://host:8883: the first of `brokers`
+    std::vector<std::string> brokers;   // uplink.brokers (or the one `broker`), in order of preference
+    std::int64_t failback_after_ms = 300'000;  // back to the first broker once it answered this long; 0: stay
     std::string client_id;              // defaults to loopgate-<gateway id>
     std::string credentials_file;       // "username=..." and "password=..." lines; never in the YAML
     TlsConfig tls;

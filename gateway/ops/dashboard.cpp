@@ -63,7 +63,15 @@ std::string uplink_json(const DashboardView& v) {
     const Uplink& u = v.gateway.uplink;
     const Config& c = v.gateway.config;
     const TlsConfig& tls = c.uplink.tls;
-    std::string out = "{\"broker\":" + json_text(c.uplink.broker) + ",\"client_id\":" + json_text(c.uplink.client_id) +
+    std::string brokers;
+    for (const std::string& b : c.uplink.brokers) brokers += (brokers.empty() ? "" : ",") + json_text(b);
+    std::string out = "{\"broker\":" + json_text(u.broker_in_use()) + ",\"brokers\":[" + brokers +
+                      "],\"failovers\":" + number(u.failovers()) + ",\"failbacks\":" + number(u.failbacks()) +
+                      ",\"last_failover_cause\":" +
+                      (u.last_failover_cause().empty() ? "null" : json_text(u.last_failover_cause())) +
+                      ",\"last_failover_ns\":" + (u.last_failover_ns() ? time_or_null(u.last_failover_ns()) : "null") +
+                      ",\"client_id_conflict\":" + boolean(u.client_id_conflict()) +
+                      ",\"client_id\":" + json_text(c.uplink.client_id) +
                       ",\"tls\":" + boolean(tls.enabled);
     if (tls.enabled)
         out += ",\"tls_verify\":" + boolean(!tls.insecure) + ",\"tls_ca_file\":" + json_text(tls.ca_file) +

@@ -73,6 +73,12 @@ std::string status_json(const GatewayView& v, const char* state) {
            ",\"report_untracked\":" + std::to_string(names.report_untracked) +
            ",\"sparkplug_over_limit\":" + std::to_string(names.sparkplug_over_limit) + "}";
     out += ",\"uplink\":{\"connected\":" + std::string(v.uplink.connected() ? "true" : "false") +
+           ",\"broker\":\"" + json_escape(v.uplink.broker_in_use()) + "\",\"failovers\":" +
+           std::to_string(v.uplink.failovers()) + ",\"failbacks\":" + std::to_string(v.uplink.failbacks()) +
+           ",\"last_failover_cause\":" +
+           (v.uplink.last_failover_cause().empty() ? std::string("null")
+                                                   : "\"" + json_escape(v.uplink.last_failover_cause()) + "\"") +
+           ",\"client_id_conflict\":" + (v.uplink.client_id_conflict() ? "true" : "false") +
            ",\"reconnects\":" + std::to_string(v.uplink.reconnects()) +
            ",\"publish_failures\":" + std::to_string(b.publish_failures) + "}";
     if (const RemoteConfigAgent* rc = v.remote) {
@@ -192,6 +198,25 @@ std::string prometheus_text(const GatewayView& v) {
          [&] { return v.uplink.connected() ? 1.0 : 0.0; }},
         {"loopgate_uplink_reconnects_total", counter, "Connections to the broker lost.",
          [&] { return n(v.uplink.reconnects()); }},
+        {"loopgate_uplink_broker_in_use", gauge,
+         "1 for the broker of uplink.brokers the uplink uses (or tries), 0 for the others; position 0 is the first.",
+         nullptr,
+         [&] {
+             std::vector<PrometheusSample> out;
+             const auto& brokers = v.config.uplink.brokers;
+             for (std::size_t i = 0; i < brokers.size(); ++i)
+                 out.push_back({{{"broker", brokers[i]}, {"position", std::to_string(i)}},
+                                &brokers[i] == &v.uplink.broker_in_use() ? 1.0 : 0.0});
+             return out;
+         }},
+        {"loopgate_uplink_failovers_total", counter,
+         "Moves to another broker of uplink.brokers after a loss or a failed connect (failbacks not counted).",
+         [&] { return n(v.uplink.failovers()); }},
+        {"loopgate_uplink_failbacks_total", counter, "Moves back to the first broker after uplink.failback_after.",
+         [&] { return n(v.uplink.failbacks()); }},
+        {"loopgate_uplink_client_id_conflict", gauge,
+         "1 while another client seems to use this uplink.client_id (the broker takes the session over).",
+         [&] { return v.uplink.client_id_conflict() ? 1.0 : 0.0; }},
         {"loopgate_publish_failures_total", counter, "Publishes that failed and were sent again.",
          [&] { return n(b.publish_failures); }},
         {"loopgate_clock_synchronized", gauge,

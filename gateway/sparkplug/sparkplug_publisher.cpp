@@ -43,6 +43,10 @@ SparkplugPublisher::SparkplugPublisher(boost::asio::io_context& io, Uplink& upli
         save_bdseq();
         uplink_.set_will(will.topic, will.payload, false);
     });
+    // Leaving a server for another (failback) ends the session there as a death would: NDEATH with
+    // this bdSeq; the next server gets a new session (the next bdSeq, NBIRTH, DBIRTHs) and its own
+    // STATE of the primary host.
+    uplink_.before_leaving([this] { publish_death(); });
     uplink_.subscribe(sparkplug::topic(spb.group_id, "NCMD", spb.edge_node_id),
                       [this](const std::string& t, const std::string& p) { handle_command(t, p); });
     uplink_.subscribe(sparkplug::topic(spb.group_id, "DCMD", spb.edge_node_id) + "/+",

@@ -6,6 +6,7 @@
 #include <set>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 #include <boost/asio/post.hpp>
 
@@ -24,11 +25,20 @@ namespace {
 // How long the destructor waits for Paho to let go of the client (see ~Uplink).
 constexpr std::chrono::seconds paho_teardown_limit{5};
 
-std::string normalise_uri(std::string uri) {
-    // Paho knows tcp:// and ssl://; accept the mqtt:// and mqtts:// spellings operators also use.
-    if (uri.rfind("mqtt://", 0) == 0) return "tcp://" + uri.substr(7);
-    if (uri.rfind("mqtts://", 0) == 0) return "ssl://" + uri.substr(8);
-    return uri;
+// How long a failback waits for the broker it leaves to take the last messages and the DISCONNECT.
+constexpr std::chrono::milliseconds leave_timeout{1000};
+constexpr std::chrono::milliseconds leave_limit{3000};
+constexpr std::chrono::milliseconds longest_probe{5000};
+
+std::vector<BrokerAddress> parse_brokers(const std::vector<std::string>& uris) {
+    std::vector<BrokerAddress> out;
+    for (const std::string& uri : uris) {
+        std::string problem;
+        auto a = parse_broker_address(uri, problem);
+        if (!a) throw std::runtime_error("uplink: " + problem);  // the config check refuses it first
+        out.push_back(*a);
+    }
+    return out;
 }
 
 }  // namespace
@@ -77,7 +87,7 @@ private:
 
 class Uplink::Listener final : public mqtt::iaction_listener {
 public:
-    enum class Kind { connect, publish };
+    enum class Kind { connect, publish, disconnect };
     Listener(std::shared_ptr<Link> link, std::shared_ptr<AckInbox> inbox, Kind kind)
         : link_(std::move(link)), inbox_(std::move(inbox)), kind_(kind) {}
 
@@ -91,7 +101,9 @@ public:
 
 private:
     void report(const mqtt::token& tok, bool ok, std::string why) {
-        if (kind_ == Kind::connect) {
+        if (kind_ == Kind::disconnect) {
+            Link::post(link_, [](Uplink& u) { u.handle_left(); });
+        } else if (kind_ == Kind::connect) {
             Link::post(link_, [ok, why](Uplink& u) {
                 if (ok) u.handle_connected();
                 else u.handle_connect_failed(why);
@@ -113,16 +125,19 @@ Uplink::Uplink(boost::asio::io_context& io, const Config& config)
       config_(config),
       alive_(std::make_shared<std::atomic<bool>>(true)),
       link_(std::make_shared<Link>(io, *this)),
+      brokers_(parse_brokers(config.uplink.brokers)),
+      failover_(brokers_.size(), std::chrono::milliseconds(config.uplink.failback_after_ms)),
+      probe_(io),
       reconnect_timer_(io),
+      probe_timer_(io),
+      leave_timer_(io),
       backoff_(config.uplink.reconnect_min_ms, config.uplink.reconnect_max_ms, true) {
     const UplinkConfig& u = config.uplink;
-    mqtt::create_options create(u.mqtt_version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
-    // No Paho persistence: the store is the durable copy, and it outlives any Paho session.
     callbacks_ = std::make_unique<Callbacks>(link_);
     connect_listener_ = std::make_unique<Listener>(link_, inbox_, Listener::Kind::connect);
     publish_listener_ = std::make_unique<Listener>(link_, inbox_, Listener::Kind::publish);
-    client_ = std::make_unique<mqtt::async_client>(normalise_uri(u.broker), u.client_id, create, nullptr);
-    client_->set_callback(*callbacks_);
+    disconnect_listener_ = std::make_unique<Listener>(link_, inbox_, Listener::Kind::disconnect);
+    renew_client();
 
     // Clean sessions on purpose: the store is the session. Unacknowledged batches are published again
     // from the store, in order, after every reconnect; a broker-side session would have Paho re-send
@@ -169,10 +184,12 @@ Uplink::~Uplink() {
         std::unique_ptr<Callbacks> callbacks;
         std::unique_ptr<Listener> connect_listener;
         std::unique_ptr<Listener> publish_listener;
+        std::unique_ptr<Listener> disconnect_listener;
         std::unique_ptr<mqtt::async_client> client;
     };
     auto paho = std::make_shared<PahoSide>(PahoSide{std::move(callbacks_), std::move(connect_listener_),
-                                                    std::move(publish_listener_), std::move(client_)});
+                                                    std::move(publish_listener_), std::move(disconnect_listener_),
+                                                    std::move(client_)});
     auto destroyed = std::make_shared<std::promise<void>>();
     std::future<void> done = destroyed->get_future();
     try {
@@ -201,7 +218,8 @@ std::string Uplink::status_payload(const char* state) const {
 void Uplink::start() { connect(); }
 
 void Uplink::connect() {
-    if (stopping_ || connecting_ || connected_) return;
+    if (stopping_ || connecting_ || connected_ || leaving_) return;
+    if (brokers_[failover_.current()].uri() != client_uri_) renew_client();
     connecting_ = true;
     if (config_.uplink.tls.insecure) log::warning("uplink: TLS server verification is OFF (tls.insecure: true)");
     try {
@@ -227,8 +245,18 @@ void Uplink::handle_connected() {
     connected_ = true;
     connected_since_ns_ = wall_now_ns();
     backoff_.reset();
-    logged_failure_ = false;
-    log::info("uplink: connected to ", config_.uplink.broker, " as ", config_.uplink.client_id);
+    logged_failures_.clear();
+    log::info("uplink: connected to ", broker_in_use(), " as ", config_.uplink.client_id);
+    if (auto move = failover_.connected(std::chrono::steady_clock::now())) {
+        last_failover_ns_ = connected_since_ns_;
+        const std::string& from = config_.uplink.brokers[move->from];
+        if (move->failback)
+            log::info("uplink: back on the first broker ", broker_in_use(), " (left ", from, ")");
+        else
+            log::warning("uplink: failed over from ", from, " to ", broker_in_use(), " (", move->cause,
+                         "); failover ", failover_.failovers());
+    }
+    arm_probe();
     if (set_tcp_nodelay_on_connected_sockets() == 0)
         log::warning("uplink: could not set TCP_NODELAY on the broker connection; replies may wait up to 40 ms");
 
@@ -271,16 +299,16 @@ void Uplink::handle_message(const std::string& topic, const std::string& payload
 void Uplink::handle_connect_failed(const std::string& why) {
     connecting_ = false;
     ++connect_failures_;
+    const std::string broker = broker_in_use();
+    const BrokerAddress& address = brokers_[failover_.current()];
     last_error_ = "cannot connect: " + why;
-    if (!logged_failure_) {
-        logged_failure_ = true;
+    if (brokers_.size() > 1) last_error_ += " (" + broker + ")";
+    if (logged_failures_.insert(failover_.current()).second) {
         const TlsConfig& tls = config_.uplink.tls;
-        TlsProbe probe{"", 8883, tls.ca_file, tls.cert_file, tls.key_file, !tls.insecure, 3000};
-        if (tls.enabled &&
-            parse_broker_uri(config_.uplink.broker, probe.host, probe.port)) {
+        TlsProbe probe{address.host, address.port, tls.ca_file, tls.cert_file, tls.key_file, !tls.insecure, 3000};
+        if (address.tls) {
             // Paho gives only a code for TLS failures; a handshake of our own, off the event loop,
             // finds the reason for the log line.
-            std::string broker = config_.uplink.broker;
             std::int64_t max_ms = config_.uplink.reconnect_max_ms;
             std::thread([probe, why, broker, max_ms] {
                 std::string reason = probe_tls(probe);
@@ -289,44 +317,131 @@ void Uplink::handle_connect_failed(const std::string& why) {
                              "; retrying with backoff up to ", max_ms, " ms");
             }).detach();
         } else {
-            log::warning("uplink: cannot connect to ", config_.uplink.broker, ": ", why,
-                         "; retrying with backoff up to ", config_.uplink.reconnect_max_ms, " ms");
+            log::warning("uplink: cannot connect to ", broker, ": ", why,
+                         brokers_.size() > 1 ? "; trying the next broker" : "; retrying",
+                         " with backoff up to ", config_.uplink.reconnect_max_ms, " ms");
         }
     }
+    failover_.connect_failed(broker + ": cannot connect: " + why);
     schedule_reconnect();
 }
 
 void Uplink::handle_lost(const std::string& why) {
     if (!connected_) return;
     connected_ = false;
+    probe_timer_.cancel();
+    probe_.cancel();
     // What the broker acknowledged before the loss is delivered, not sent again. (Disconnected
     // first: an acknowledgement's handler must not publish into the dying client.)
     settle_acks();
     ++reconnects_;
-    last_error_ = "lost: " + why;
-    log::warning("uplink: lost connection to ", config_.uplink.broker, ": ", why, "; reconnecting");
+    const std::string broker = broker_in_use();
+    bool taken_over = std::exchange(taken_over_, false);
+    std::string cause = taken_over ? why + " (session taken over by another client)" : why;
+    last_error_ = "lost: " + cause;
+    if (brokers_.size() > 1) last_error_ += " (" + broker + ")";
+    log::warning("uplink: lost connection to ", broker, ": ", cause,
+                 brokers_.size() > 1 ? "; moving to the next broker" : "; reconnecting");
+    if (failover_.lost(broker + ": " + cause, std::chrono::steady_clock::now(), taken_over)) {
+        log::error("uplink: another client is ", taken_over ? "" : "probably ", "using client id '",
+                   config_.uplink.client_id, "' on ", broker, ": ",
+                   taken_over ? "the broker says it took the session over (MQTT 5 reason 0x8E)"
+                              : "the broker closed " + std::to_string(BrokerFailover::short_sessions_for_conflict) +
+                                    " connections in a row right after their connect",
+                   "; two gateways with one id take turns and neither delivers for long. Give each its own "
+                   "uplink.client_id (default loopgate-<gateway.id>)");
+    }
     // Whatever was not acknowledged goes again from the store; late callbacks for these are ignored.
-    auto lost = std::move(outstanding_);
-    outstanding_.clear();
-    for (auto& [id, handler] : lost)
-        if (handler) handler(false);
+    fail_outstanding();
     renew_client();
     if (on_disconnected_) on_disconnected_();
     schedule_reconnect();
 }
 
+void Uplink::fail_outstanding() {
+    auto lost = std::move(outstanding_);
+    outstanding_.clear();
+    for (auto& [id, handler] : lost)
+        if (handler) handler(false);
+}
+
+bool Uplink::client_id_conflict() const { return failover_.client_id_conflict(std::chrono::steady_clock::now()); }
+
+void Uplink::handle_server_disconnect(std::uint64_t generation, int reason) {
+    if (generation != client_generation_ || !connected_) return;
+    if (reason == mqtt::SESSION_TAKEN_OVER) taken_over_ = true;
+    handle_lost("the broker sent DISCONNECT, reason " + std::to_string(reason) + " (" +
+                mqtt::exception::reason_code_str(reason) + ")");
+}
+
+void Uplink::arm_probe() {
+    if (!failover_.wants_probe()) return;
+    probe_timer_.expires_after(failover_.probe_interval());
+    probe_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+        if (ec || !*alive || !connected_) return;
+        const BrokerAddress& first = brokers_.front();
+        probe_.probe(first.host, first.port, std::min(failover_.probe_interval(), longest_probe),
+                     [this](bool answers) { handle_probed(answers); });
+    });
+}
+
+void Uplink::handle_probed(bool answers) {
+    if (!connected_ || stopping_) return;
+    failover_.probed(answers, std::chrono::steady_clock::now());
+    if (failover_.failback_due(std::chrono::steady_clock::now())) leave_for_first_broker();
+    else arm_probe();
+}
+
+void Uplink::leave_for_first_broker() {
+    log::info("uplink: the first broker ", config_.uplink.brokers.front(), " has answered for ",
+              failover_.failback_wait().count() / 1000.0, " s (uplink.failback_after); leaving ", broker_in_use(),
+              " for it");
+    settle_acks();
+    if (before_leaving_) before_leaving_();
+    publish_status("offline");
+    connected_ = false;
+    leaving_ = true;
+    failover_.failing_back();
+    // As after a loss: what the broker left has not acknowledged goes again, in order, on the next.
+    fail_outstanding();
+    if (on_disconnected_) on_disconnected_();
+    try {
+        client_->disconnect(static_cast<int>(leave_timeout.count()), nullptr, *disconnect_listener_);
+    } catch (const mqtt::exception& e) {
+        log::debug("uplink: disconnect refused: ", e.what());
+    }
+    leave_timer_.expires_after(leave_limit);
+    leave_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+        if (!ec && *alive) handle_left();
+    });
+}
+
+void Uplink::handle_left() {
+    if (!leaving_) return;
+    leaving_ = false;
+    leave_timer_.cancel();
+    renew_client();
+    connect();
+}
+
 void Uplink::renew_client() {
-    // Paho keeps publishes that were queued but not yet written across a reconnect and sends them
+    // Also makes the client for another broker of the list. Paho keeps publishes that were queued but not yet written across a reconnect and sends them
     // first on the new connection, ahead of the older batches the bridge re-sends from the store:
     // a device's readings would arrive out of order. A fresh client starts with an empty queue.
     try {
-        client_->disable_callbacks();
+        if (client_) client_->disable_callbacks();
     } catch (const mqtt::exception&) {
     }
     const UplinkConfig& u = config_.uplink;
     mqtt::create_options create(u.mqtt_version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
-    client_ = std::make_unique<mqtt::async_client>(normalise_uri(u.broker), u.client_id, create, nullptr);
+    client_uri_ = brokers_[failover_.current()].uri();
+    // No Paho persistence: the store is the durable copy, and it outlives any Paho session.
+    client_ = std::make_unique<mqtt::async_client>(client_uri_, u.client_id, create, nullptr);
     client_->set_callback(*callbacks_);
+    std::uint64_t generation = ++client_generation_;
+    client_->set_disconnected_handler([link = link_, generation](const mqtt::properties&, mqtt::ReasonCode reason) {
+        Link::post(link, [generation, reason](Uplink& u) { u.handle_server_disconnect(generation, static_cast<int>(reason)); });
+    });
 }
 
 void Uplink::publish(const std::string& topic, const std::string& payload, bool retained, AckHandler on_done) {
@@ -361,6 +476,9 @@ void Uplink::stop() {
     settle_acks();
     stopping_ = true;
     reconnect_timer_.cancel();
+    probe_timer_.cancel();
+    leave_timer_.cancel();
+    probe_.cancel();
     // Our own state, not client_->is_connected(): that waits for Paho's lock, which a connect
     // attempt holds through the broker's DNS lookup.
     if (!connected_) return;

@@ -1,5 +1,10 @@
 #pragma once
-// The one upstream MQTT connection (Eclipse Paho C++ async client).
+// The one upstream MQTT connection (Eclipse Paho C++ async client), to one broker of uplink.brokers
+// at a time. Which one is BrokerFailover's decision; this shell drives the list itself (a Paho
+// client per broker, a disconnect before a move) because Paho's own serverURIs with automatic
+// reconnect never wraps back to the first (paho.mqtt.c #989, #1661). A move is a loss like any
+// other: what was not acknowledged goes again from the store, in order, on the next broker (whose
+// fresh session Paho's in-flight copies could not use anyway).
 //
 // Paho calls back on its own threads; every callback here only posts to the Asio executor (or, for
 // an acknowledgement nobody waits for, queues it in the AckInbox), so all state lives on the event
@@ -13,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,7 +28,10 @@
 #include <mqtt/async_client.h>
 
 #include "core/backoff.hpp"
+#include "core/broker_address.hpp"
 #include "gateway/uplink/ack_inbox.hpp"
+#include "gateway/uplink/broker_failover.hpp"
+#include "gateway/uplink/broker_probe.hpp"
 #include "gateway/config.hpp"
 
 namespace loopgate {
@@ -46,6 +55,14 @@ public:
     std::uint64_t connect_failures() const { return connect_failures_; }
     // Why the last connect failed or the connection was lost; empty until one did.
     const std::string& last_error() const { return last_error_; }
+    // The broker connected to, or being tried, as the config spells it.
+    const std::string& broker_in_use() const { return config_.uplink.brokers[failover_.current()]; }
+    std::uint64_t failovers() const { return failover_.failovers(); }
+    std::uint64_t failbacks() const { return failover_.failbacks(); }
+    const std::string& last_failover_cause() const { return failover_.last_failover_cause(); }
+    std::int64_t last_failover_ns() const { return last_failover_ns_; }  // 0: none yet
+    // Another client seems to use this client id (README "Brokers and failover").
+    bool client_id_conflict() const;
 
     // QoS 1 publish; on_done runs on the executor once the broker acknowledged it (true) or the
     // attempt failed for good (false; the caller publishes it again later).
@@ -90,6 +107,9 @@ public:
     void status_source(std::function<std::string(const char* state)> f) { status_source_ = std::move(f); }
     void publish_status(const char* state);
     void on_disconnected(std::function<void()> f) { on_disconnected_ = std::move(f); }
+    // Runs while still connected, before the uplink leaves a broker on purpose (failback): a
+    // Sparkplug node publishes its NDEATH there, since a clean disconnect sends no will.
+    void before_leaving(std::function<void()> f) { before_leaving_ = std::move(f); }
 
 private:
     struct Link;
@@ -98,6 +118,12 @@ private:
 
     void connect();
     void schedule_reconnect();
+    void arm_probe();
+    void handle_probed(bool answers);
+    void leave_for_first_broker();
+    void handle_left();
+    void handle_server_disconnect(std::uint64_t generation, int reason);
+    void fail_outstanding();
     void handle_connected();
     void handle_lost(const std::string& why);
     void renew_client();
@@ -115,15 +141,26 @@ private:
     std::unique_ptr<Callbacks> callbacks_;
     std::unique_ptr<Listener> connect_listener_;
     std::unique_ptr<Listener> publish_listener_;
+    std::unique_ptr<Listener> disconnect_listener_;
     std::unique_ptr<mqtt::async_client> client_;
+    std::string client_uri_;            // the broker client_ was made for
+    std::uint64_t client_generation_ = 0;  // tells a late call from a replaced client
+    std::vector<BrokerAddress> brokers_;
+    BrokerFailover failover_;
+    BrokerProbe probe_;
     boost::asio::steady_timer reconnect_timer_;
+    boost::asio::steady_timer probe_timer_;
+    boost::asio::steady_timer leave_timer_;
     Backoff backoff_;
     bool lazy_acks_ = false;
 
     bool connected_ = false;
     bool connecting_ = false;
     bool stopping_ = false;
-    bool logged_failure_ = false;
+    bool leaving_ = false;               // disconnecting from a broker to fail back
+    bool taken_over_ = false;            // the broker said so (MQTT 5 DISCONNECT 0x8E) before the loss
+    std::set<std::size_t> logged_failures_;  // brokers whose connect failure is logged this outage
+    std::int64_t last_failover_ns_ = 0;
     std::int64_t connected_since_ns_ = 0;
     std::uint64_t reconnects_ = 0;
     std::uint64_t connect_failures_ = 0;
@@ -134,6 +171,7 @@ private:
     std::function<void()> on_connected_;
     std::function<void()> before_connect_;
     std::function<void()> on_disconnected_;
+    std::function<void()> before_leaving_;
     std::function<std::string(const char*)> status_source_;
     std::vector<std::pair<std::string, MessageHandler>> subscriptions_;
     void handle_message(const std::string& topic, const std::string& payload, bool retained);

@@ -68,7 +68,9 @@ later = chrome.wait_for(f"(() => {{ const v = {record}; return v && Number(v) > 
 assert chrome.evaluate("window.__same_document") is True
 assert int(later) > int(first), (first, later)
 chrome.wait_for("document.querySelector('#log').textContent.includes('opened')", 10, "log lines on the page")
-assert "DISCONNECTED" not in chrome.evaluate("document.getElementById('up-state').textContent")
+assert chrome.evaluate("document.getElementById('up-state').textContent").startswith("connected since")
+assert chrome.evaluate("document.getElementById('up-broker').textContent") == f"tcp://127.0.0.1:{broker.port} (loopgate-test-gw)"
+assert chrome.evaluate("document.getElementById('up-failovers').textContent") == "none"
 screenshot = os.path.join(out, "status_page.png")
 chrome.screenshot(screenshot)
 with open(screenshot, "rb") as f:

@@ -91,12 +91,40 @@ TEST_CASE("config errors are located and say what was expected", "[config]") {
         {"qos 0 refused", replace(valid, "  broker: tcp://localhost:1883", "  broker: tcp://localhost:1883\n  qos: 0"),
          "uplink.qos: expected an integer from 1 to 1, got 0"},
         {"yaml syntax", "gateway: [", "gw.yaml:1:"},
+        {"broker and brokers both set", replace(valid, "  broker: tcp://localhost:1883", "  broker: tcp://localhost:1883\n  brokers: [tcp://b:1883]"),
+         "gw.yaml:5:12: uplink.brokers: set either broker (one URI) or brokers (a list of URIs, the first preferred), not both"},
+        {"unknown scheme in a list", replace(valid, "  broker: tcp://localhost:1883", "  brokers:\n    - tcp://a:1883\n    - ws://b:9001"),
+         "gw.yaml:6:7: uplink.brokers[1]: unknown scheme 'ws' in 'ws://b:9001'; expected tcp://, mqtt://, ssl:// or mqtts://"},
+        {"unparsable URI in a list", replace(valid, "  broker: tcp://localhost:1883", "  brokers: [tcp://a:1883, \"tcp://b:18x3\"]"),
+         "gw.yaml:4:27: uplink.brokers[1]: 'tcp://b:18x3': the port must be a number from 1 to 65535"},
+        {"a broker listed twice", replace(valid, "  broker: tcp://localhost:1883", "  brokers: [tcp://a:1883, mqtt://a]"),
+         "uplink.brokers[1]: 'mqtt://a' is listed twice"},
+        {"an empty broker list", replace(valid, "  broker: tcp://localhost:1883", "  brokers: []"),
+         "uplink.brokers: expected at least one broker URI"},
+        {"bad failback_after", replace(valid, "  broker: tcp://localhost:1883", "  broker: tcp://localhost:1883\n  failback_after: soon"),
+         "uplink.failback_after:"},
         {"tls on plain tcp", replace(valid, "  broker: tcp://localhost:1883", "  broker: tcp://localhost:1883\n  tls: {ca_file: /x}"),
          "uplink.tls: tls settings need an ssl:// or mqtts:// broker URI"},
     };
     for (const auto& c : cases) {
         SECTION(c.name) { CHECK_THAT(error_of(c.yaml), Catch::Contains(c.expected)); }
     }
+}
+
+TEST_CASE("a broker list keeps its order; broker is its one-element form", "[config]") {
+    Config one = parse_config(ConfigNode::load_string(valid, "gw.yaml"));
+    CHECK(one.uplink.brokers == std::vector<std::string>{"tcp://localhost:1883"});
+    CHECK(one.uplink.broker == "tcp://localhost:1883");
+    CHECK(one.uplink.failback_after_ms == 300'000);
+    CHECK_FALSE(one.uplink.tls.enabled);
+    Config list = parse_config(ConfigNode::load_string(
+        replace(valid, "  broker: tcp://localhost:1883",
+                "  brokers: [ssl://a.example:8883, mqtts://b.example]\n  failback_after: 0\n  tls: {ca_file: /ca.pem}"),
+        "gw.yaml"));
+    CHECK(list.uplink.brokers == std::vector<std::string>{"ssl://a.example:8883", "mqtts://b.example"});
+    CHECK(list.uplink.broker == "ssl://a.example:8883");
+    CHECK(list.uplink.failback_after_ms == 0);
+    CHECK(list.uplink.tls.enabled);
 }
 
 TEST_CASE("two ports may not share a name or a device path", "[config]") {
