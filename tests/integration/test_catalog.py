@@ -143,9 +143,17 @@ try:
     assert metric(device(c, "ws2"), "roof_temperature")["unit"] == "degC"
     assert [p["name"] for p in c["ports"]] == ["weather", "rs485", "roof"], c["ports"]
     print("catalog republished after a reload that adds a device")
+    # A reload that changes only a description brings no new name and no new state: the reload
+    # itself publishes the catalog again.
+    with open(cfg, "w") as f:
+        f.write((BASE + ROOF).replace("air temperature in the yard", "air temperature, north wall"))
+    gw.proc.send_signal(signal.SIGHUP)
+    c = catalogs.wait(lambda c: metric(device(c, "ws1"), "air_temperature")["description"] == "air temperature, north wall",
+                      30, "with the new description after a reload")
+    print("catalog republished after a reload that changes a description")
     # Under churn at most one catalog per few seconds: count what was published live so far.
     live = [x for r, x in catalogs.seen if not r]
-    assert len(live) <= 6, f"{len(live)} catalogs published within a minute"
+    assert len(live) <= 8, f"{len(live)} catalogs published within a minute"
 
     # A second gateway elsewhere, so that the searches below have something to leave out.
     other = json.loads(json.dumps(c))
@@ -196,6 +204,7 @@ try:
         assert o["gateway"] == "north-7" and o["unit"] == "degC" and o["topic"] == "loopgate/north-7/data", o
         assert isinstance(o["value"], float) and o["time"] > 0 and o["quality"] == "good", o
         assert o["labels"]["site"] == "north"
+    assert [o["description"] for o in objs if o["metric"] == "air_temperature"] == ["air temperature, north wall"]
     print("find --json --values:", objs[0])
 finally:
     code = gw.stop()
