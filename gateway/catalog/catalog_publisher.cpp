@@ -48,14 +48,15 @@ void CatalogPublisher::schedule() {
 }
 
 void CatalogPublisher::publish_now() {
-    pacer_.published(std::chrono::steady_clock::now());
+    const auto now = std::chrono::steady_clock::now();
     std::string payload = build_();
-    if (payload == last_payload_ && !force_) return;
-    force_ = false;
-    if (!uplink_.connected()) {
-        force_ = true;  // on_connected publishes it
+    if ((payload == last_payload_ && !force_) || !uplink_.connected()) {
+        pacer_.published(now);
+        if (!uplink_.connected()) force_ = true;  // on_connected publishes it
         return;
     }
+    force_ = false;
+    pacer_.published(now, payload.size());
     last_payload_ = payload;
     ++published_;
     uplink_.publish(topic_, payload, true, [this](bool delivered) {

@@ -1,6 +1,7 @@
 #pragma once
 // The shell around catalog_json: republishes the retained catalog on `<prefix>/<gateway>/catalog`
-// (QoS 1) when its content changed, paced by CatalogPacer, and again at every connect (a broker or
+// (QoS 1) when its content changed, paced by CatalogPacer (at most once per 5 s, and on average
+// at most 2 KiB/s of the uplink), and again at every connect (a broker or
 // hub that lost its retained store gets it back). Native format only; Sparkplug has its births.
 
 #include <chrono>

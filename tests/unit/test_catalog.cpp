@@ -269,6 +269,28 @@ TEST_CASE("catalog pacer: soon after a change, at most once per interval", "[cat
     CHECK(p.due(t0 + 11s) == t0 + 11s);  // after a quiet interval: at once again
 }
 
+TEST_CASE("catalog pacer: a large catalog takes at most its share of the uplink", "[catalog]") {
+    using T = CatalogPacer::Time;
+    const T t0{};
+    struct Row {
+        std::size_t bytes;
+        std::chrono::milliseconds interval;
+    };
+    for (const Row& row : std::vector<Row>{{0, 5s}, {4'000, 5s}, {10'240, 5s}, {20'480, 10s}, {512'000, 250s}}) {
+        CAPTURE(row.bytes);
+        CatalogPacer p(5s, 2048);
+        p.published(t0, row.bytes);
+        CHECK(p.interval() == row.interval);
+        p.changed();
+        CHECK(p.due(t0 + 1s) == t0 + row.interval);
+    }
+    CatalogPacer p(5s, 2048);
+    p.published(t0, 512'000);
+    p.published(t0 + 250s, 0);  // found unchanged: nothing sent, the short interval again
+    p.changed();
+    CHECK(p.due(t0 + 256s) == t0 + 256s);
+}
+
 namespace {
 
 std::string sample_catalog() {
