@@ -20,6 +20,8 @@ int verify(const Args& args);  // checks a captured SignedBatch
 int status(const Args& args);  // the status page's summary in a terminal
 int passwd(const Args& args);  // a password hash for gateway.http.users
 int config(const Args& args);  // push / revert / keygen: signed remote configuration
+int find(const Args& args);    // search the gateways' retained catalogs
+int catalog(const Args& args); // show or clear one gateway's retained catalog
 
 // What `loopgate COMMAND --help` prints: synopsis and every option. Defined beside each command.
 extern const char* const run_usage;
@@ -34,6 +36,8 @@ extern const char* const verify_usage;
 extern const char* const status_usage;
 extern const char* const passwd_usage;
 extern const char* const config_usage;
+extern const char* const find_usage;
+extern const char* const catalog_usage;
 
 // Small shared argument helpers: "--name value" pairs; throw std::invalid_argument on misuse.
 std::string option(const Args& args, const std::string& name, const std::string& def = "");

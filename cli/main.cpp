@@ -33,6 +33,8 @@ const Command commands[] = {
     {"status", status, "a running gateway's status page as a table in the terminal", &status_usage},
     {"passwd", passwd, "a password hash for the status page's login (gateway.http.users)", &passwd_usage},
     {"config", config, "push a signed config to a gateway; revert to the local file", &config_usage},
+    {"find", find, "search the gateways' catalogs for devices and metrics", &find_usage},
+    {"catalog", catalog, "show or clear (--clear) a gateway's retained catalog", &catalog_usage},
 };
 
 void print_usage(std::FILE* to) {

@@ -169,6 +169,8 @@ void parse_driver(const ConfigNode& n, PortConfig& p) {
             }
             if (d["offline_after_silence"].present() && d["offline_after_silence"].as_millis() < 100)
                 d["offline_after_silence"].fail("offline_after_silence must be at least 100ms");
+            (void)parse_labels(d["labels"]);
+            (void)parse_descriptions(d["descriptions"]);
         });
     }
     errors.throw_if_any();
@@ -211,7 +213,42 @@ HttpConfig parse_http(const ConfigNode& n, const ConfigNode& metrics, const std:
     return h;
 }
 
+// A map of short strings whose values are what they are, never numbers a parser might reformat.
+std::map<std::string, std::string> string_map(const ConfigNode& n, const char* what, std::size_t max_entries,
+                                              std::size_t max_key, std::size_t max_value) {
+    std::map<std::string, std::string> out;
+    if (!n.present()) return out;
+    if (!n.is_map()) n.fail(std::string("expected a map of ") + what);
+    if (n.yaml().size() > max_entries) n.fail("at most " + std::to_string(max_entries) + " entries");
+    for (const auto& entry : n.yaml()) {
+        auto key = entry.first.as<std::string>();
+        ConfigNode value = n[key];
+        if (!value.yaml().IsScalar()) value.fail("expected a text value");
+        std::string text = value.as_string();
+        if (key.empty() || key.size() > max_key || !valid_utf8(key) || key.find_first_of(std::string("\0\n\r\t", 4)) != std::string::npos)
+            value.fail("key '" + untrusted_text(key, 80) + "': expected 1-" + std::to_string(max_key) +
+                       " bytes of UTF-8 without control characters");
+        if (text.size() > max_value || !valid_utf8(text) || text.find('\0') != std::string::npos)
+            value.fail("expected at most " + std::to_string(max_value) + " bytes of UTF-8 without NUL");
+        out.emplace(std::move(key), std::move(text));
+    }
+    return out;
+}
+
 }  // namespace
+
+std::map<std::string, std::string> parse_labels(const ConfigNode& n) {
+    auto labels = string_map(n, "label names to values (site: north, area: pumps)", 32, 64, 128);
+    for (const auto& [key, value] : labels)
+        if (key.find('=') != std::string::npos) n[key].fail("label name '" + untrusted_text(key, 80) + "' contains '=' (find --label takes KEY=VALUE)");
+    return labels;
+}
+
+std::map<std::string, std::string> parse_descriptions(const ConfigNode& n) {
+    auto descriptions = string_map(n, "metric names to descriptions", 10'000, 64, 256);
+    for (const auto& [metric, text] : descriptions) require_topic_name(n[metric], metric);
+    return descriptions;
+}
 
 DriverSpec driver_spec(const PortConfig& p) {
     DriverSpec spec;
@@ -238,7 +275,8 @@ Config parse_config(const ConfigNode& root) {
 
     bool gateway_ok = errors.check([&] {
         ConfigNode gw = root.need("gateway");
-        gw.allow_only({"id", "metrics", "clock_sync", "http"});
+        gw.allow_only({"id", "metrics", "clock_sync", "http", "labels"});
+        c.labels = parse_labels(gw["labels"]);
         c.clock_sync = gw.str("clock_sync", "none");
         if (c.clock_sync != "none" && c.clock_sync != "kernel" && c.clock_sync.rfind("/", 0) != 0)
             gw.need("clock_sync").fail("expected none, kernel, or the absolute path of a file that exists once the clock "

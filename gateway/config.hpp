@@ -2,6 +2,7 @@
 // The gateway's configuration: one YAML file, validated as a whole before anything starts.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -111,6 +112,9 @@ struct Config {
     std::string metrics_listen = "127.0.0.1:9464";  // Prometheus endpoint; "off" disables it
     std::string clock_sync = "none";    // none | kernel | a file whose existence means synchronized
     HttpConfig http;
+    // gateway.labels: where the gateway is (site, area, line, cell...), published in its catalog
+    // (gateway/catalog/) for `loopgate find --label`.
+    std::map<std::string, std::string> labels;
     UplinkConfig uplink;
     StoreConfig store;
     std::vector<PortConfig> ports;
@@ -124,7 +128,14 @@ struct Config {
     std::string command_reply_topic() const { return command_topic() + "/reply"; }
     std::string config_set_topic() const { return uplink.topic_prefix + "/" + gateway_id + "/config/set"; }
     std::string config_reply_topic() const { return uplink.topic_prefix + "/" + gateway_id + "/config/reply"; }
+    std::string catalog_topic() const { return uplink.topic_prefix + "/" + gateway_id + "/catalog"; }
 };
+
+// A `labels:` map (gateway.labels, devices[].labels): short UTF-8 keys and values a search matches
+// exactly. Throws a located ConfigError for anything else. Absent: none.
+std::map<std::string, std::string> parse_labels(const ConfigNode& n);
+// A device's `descriptions:` map, metric name -> what it measures (shown in the catalog).
+std::map<std::string, std::string> parse_descriptions(const ConfigNode& n);
 
 // Reads and validates the whole file, drivers' settings included (each driver is built once and
 // thrown away). Throws ConfigError naming file, line, column and field.

@@ -15,6 +15,8 @@
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "gateway/bridge/bridge.hpp"
+#include "gateway/catalog/catalog_publisher.hpp"
+#include "gateway/catalog/running_catalog.hpp"
 #include "gateway/downlink/command_handler.hpp"
 #include "gateway/downlink/command_path.hpp"
 #include "gateway/downlink/dcmd_handler.hpp"
@@ -78,12 +80,14 @@ int run_gateway(const Boot& boot) {
     });
     ReportStage report(io, [&bridge](std::vector<Reading>& readings) { bridge.submit(readings); });
     RemoteConfigAgent* remote_ptr = nullptr;  // built below, once the uplink and ports exist
+    std::unique_ptr<CatalogPublisher> catalog;  // native format only (README "Catalog")
     bool logged_untracked = false;
-    PortSet ports(io, [&devices, &live, &events, &report, &remote_ptr, &logged_untracked](std::vector<Reading>& readings) {
+    PortSet ports(io, [&devices, &live, &events, &report, &remote_ptr, &catalog, &logged_untracked](std::vector<Reading>& readings) {
         // Presence, the status page and the remote config's health gate see every reading a device
         // sent, reported or not.
         devices.observe(readings);
         live.observe(readings);
+        if (catalog) catalog->observe(readings, live.size());
         if (!logged_untracked && (live.untracked() || devices.untracked() || report.counts().untracked)) {
             // The ports' guards keep names within the limit; this is what a reload's new names leave.
             logged_untracked = true;
@@ -114,10 +118,15 @@ int run_gateway(const Boot& boot) {
         boost::asio::post(io, [&] { stop_gateway(); });
     });
     remote_ptr = &remote;
+    if (!sparkplug)
+        catalog = std::make_unique<CatalogPublisher>(io, uplink, config.catalog_topic(), [&] {
+            return running_catalog(config, ports.slots(), live, devices, remote.version(), config_identity.sha256);
+        });
     uplink.on_connected([&] {
         publisher.on_connected();
         bridge.on_uplink_up();
         remote.on_connected();
+        if (catalog) catalog->on_connected();
     });
     bridge.on_pause([&ports](bool pause) { pause ? ports.stop() : ports.start(); });
 
@@ -178,6 +187,7 @@ int run_gateway(const Boot& boot) {
                     bound_names();
                     report.configure(ports.slots());
                     config_identity = {file_sha256(config.file), wall_now_ns()};
+                    if (catalog) catalog->changed();
                     notify_ready();
                 }
                 wait_signal();
@@ -198,6 +208,7 @@ int run_gateway(const Boot& boot) {
         ports.stop();
         report.stop();
         status_refresh.stop();
+        if (catalog) catalog->stop();
         if (http) http->stop();
         events.stop();
         bridge.shutdown([&] {

@@ -18,7 +18,7 @@ import re
 import subprocess
 import sys
 
-GATEWAY_STAGES = ["security", "config", "store", "serial", "report", "uplink", "sparkplug", "bridge", "downlink", "fleet", "ops",
+GATEWAY_STAGES = ["security", "config", "store", "serial", "report", "uplink", "sparkplug", "bridge", "downlink", "fleet", "ops", "catalog",
                   "wiring"]
 SHARED_DRIVER_HELPERS = ["framing", "text"]
 RANK = {"proto": -1, "core": 0, "drivers": 1, "sim": 2, "gateway": 3, "cli": 4}

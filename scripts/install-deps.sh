@@ -11,6 +11,8 @@ packages=(
   libsqlite3-dev zlib1g-dev libyaml-cpp-dev libsystemd-dev libssl-dev libre2-dev
   python3 python3-pymodbus python3-serial python3-paho-mqtt python3-protobuf python3-cryptography
   python3-websocket
+  # loopgate find parses the catalogs gateways publish (gateway/catalog/catalog_match.cpp)
+  nlohmann-json3-dev
   # the status page's browser test (tests/integration/browser.py): headless, driven over DevTools
   chromium
   clang-14 libclang-rt-14-dev

@@ -81,7 +81,7 @@ std::unique_ptr<Driver> make_line_driver(const DriverSpec& spec) {
     auto devices = spec.devices.items();
     if (devices.size() != 1)
         spec.devices.fail("the line driver serves exactly one device per port; list one device with a name");
-    devices[0].allow_only({"name", "report", "offline_after_silence"});  // the last two: the report stage's
+    devices[0].allow_only({"name", "report", "offline_after_silence", "labels", "descriptions"});  // all but name: the gateway's (report stage, catalog)
     std::string device = devices[0].str("name");
     require_topic_name(devices[0].need("name"), device);
 

@@ -94,7 +94,8 @@ std::vector<DeviceConfig> parse_devices(const ConfigNode& devices, const Setting
     ConfigErrors errors;
     for (const ConfigNode& d : devices.items()) {
         errors.check([&] {
-            d.allow_only({"name", "address", "secondary", "poll_interval", "max_telegrams", "points", "report"});
+            d.allow_only({"name", "address", "secondary", "poll_interval", "max_telegrams", "points", "report", "labels",
+                          "descriptions"});
             DeviceConfig dev;
             if (d["name"].present()) {
                 dev.name = d.str("name");

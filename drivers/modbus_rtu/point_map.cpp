@@ -435,7 +435,8 @@ std::vector<Device> parse_devices(const ConfigNode& devices) {
     for (const ConfigNode& d : devices.items()) {
         Device dev;
         errors.check([&] {
-            d.allow_only({"name", "unit", "broadcast", "poll_interval", "max_registers", "max_bits", "points", "report"});
+            d.allow_only({"name", "unit", "broadcast", "poll_interval", "max_registers", "max_bits", "points", "report", "labels",
+                          "descriptions"});
             dev.name = d.str("name");
             require_topic_name(d.need("name"), dev.name);
             if (!names.insert(dev.name).second) d.need("name").fail("duplicate device name '" + dev.name + "'");

@@ -154,7 +154,7 @@ std::unique_ptr<Driver> make_nmea_driver(const DriverSpec& spec) {
     if (devices.size() > 1)
         spec.devices.fail("the nmea0183 driver serves one device per port; list at most one device with a name");
     if (devices.size() == 1) {
-        devices[0].allow_only({"name", "report", "offline_after_silence"});  // the last two: the report stage's
+        devices[0].allow_only({"name", "report", "offline_after_silence", "labels", "descriptions"});  // all but name: the gateway's (report stage, catalog)
         settings.device = devices[0].str("name");
         require_topic_name(devices[0].need("name"), settings.device);
         if (devices[0]["offline_after_silence"].present())
