@@ -492,6 +492,9 @@ def main():
                          if any(r.metric == "record" and r.int_value >= since_install[0] for r in b.readings))
         for s in sensors.values():
             s.close()
+        # What an operator would read, kept beside the build (test-output/system/).
+        with open(os.path.join(out, "journal-boot-1.txt"), "w") as f:
+            f.write(box.log_text())
         container.reboot()
         h.wait_until(lambda: box.run(["systemctl", "is-active", "loopgate"], check=False).stdout.strip() == "active",
                      60, "the service to come back after the reboot")
@@ -503,6 +506,8 @@ def main():
         assert min(seen[n] for n in rebooted) > last_sequence, (last_sequence, [seen[n] for n in rebooted])
         assert min(b.batch_sequence for b in sub.batches if any(r.int_value in rebooted for r in b.readings
                                                                  if r.metric == "record")) > last_batch
+        with open(os.path.join(out, "journal-boot-2.txt"), "w") as f:
+            f.write(box.log_text())
         print(f"system test passed in {time.monotonic() - started:.0f}s", flush=True)
     except BaseException:
         try:
