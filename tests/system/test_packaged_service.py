@@ -29,6 +29,7 @@ or nspawn refusing to run here), saying why."""
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -59,19 +60,29 @@ def skip(why):
     sys.exit(77)
 
 
+def udev_group_and_mode():
+    """The GROUP= and MODE= the package's example udev rules give serial lines (one pair for all)."""
+    rules = open(os.path.join(packages.SOURCE, "deploy/udev/99-loopgate-serial.rules")).read()
+    pairs = set(re.findall(r'GROUP="([^"]+)", MODE="([0-7]+)"', rules))
+    assert len(pairs) == 1, f"the udev rules disagree on group and mode: {pairs}"
+    return pairs.pop()
+
+
 class Sensor:
-    """A serial sensor inside the container: socat's pty, root:dialout 0660 and linked as
-    /dev/loopgate/<name> (what the package's udev rule does to a serial line); the test writes its
-    lines through a TCP connection on loopback that socat relays to the pty."""
+    """A serial sensor inside the container: socat's pty, with the group and mode of the package's udev
+    rules and linked as /dev/loopgate/<name> as their SYMLINK+= does (udev does not run in a
+    container); the test writes its lines through a TCP connection on loopback that socat relays to
+    the pty."""
 
     def __init__(self, box, name):
         self.box = box
         self.name = name
         self.path = f"/dev/loopgate/{name}"
         self.tcp = h.free_port()
+        group, mode = udev_group_and_mode()
         box.run(["mkdir", "-p", "/dev/loopgate"])
         box.run(["systemd-run", f"--unit=sensor-{name}", "--collect", "--quiet", "socat",
-                 f"PTY,link={self.path},raw,echo=0,group=dialout,mode=0660",
+                 f"PTY,link={self.path},raw,echo=0,group={group},mode={mode}",
                  f"TCP-LISTEN:{self.tcp},bind=127.0.0.1,reuseaddr"])
         self.sock = h.wait_until(self._connect, 15, f"socat of sensor {name} to listen on {self.tcp}")
         h.wait_until(lambda: box.run(["test", "-e", self.path], check=False).returncode == 0, 10,
@@ -348,7 +359,9 @@ def main():
         # ProtectHome=yes: /root is an empty, inaccessible directory there (it holds the .deb here).
         r = box.mainpid_sh("ls -A /root")
         assert r.stdout.strip() == "", f"/root is visible to the service: {r.stdout}"
-        # The line: root:dialout 0660, so the service (loopgate, not the owner) opened it through the group.
+        # The line: root:dialout 0660 as the udev rules make it, so the service (loopgate, not the
+        # owner, no capabilities) opened it through the group its unit adds.
+        assert udev_group_and_mode() == ("dialout", "0660")
         tty = box.run(["readlink", "-f", "/dev/loopgate/weather"]).stdout.strip()
         assert box.run(["stat", "-c", "%U:%G %a", tty]).stdout.split() == ["root:dialout", "660"]
         fds = box.run(["sh", "-c", f"readlink /proc/{pid}/fd/*"]).stdout.split()
