@@ -11,7 +11,6 @@ which ends the whole PID namespace) when the test ends, pass or fail, and also w
 
 import atexit
 import contextlib
-import ctypes
 import fcntl
 import glob
 import hashlib
@@ -117,12 +116,6 @@ def _tail(path, lines=40):
         return ""
 
 
-def _die_with_parent():
-    # nspawn answers SIGTERM by powering the container off: a test killed by ctest's timeout does
-    # not leave a running box behind.
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 class Container:
     """systemd-nspawn --boot of `root`; run() executes a command inside it (nsenter into all of the
     container's namespaces), as root, with a clean environment."""
@@ -148,10 +141,11 @@ class Container:
             out.write(f"\n==== boot {self.boots}\n".encode())
         out = open(self.log, "ab")
         # --keep-unit and --register=no: the host has no system bus (nor machined) to register with.
-        self.proc = subprocess.Popen(["systemd-nspawn", "-D", self.root, "--boot", "--register=no", "--keep-unit",
-                                      "--console=pipe", f"--machine={self.name}"],
-                                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                     preexec_fn=_die_with_parent)
+        # setpriv --pdeathsig: nspawn gets SIGTERM if the test dies (killed by ctest's timeout), and
+        # answers it by powering the container off, so no box is left running.
+        self.proc = subprocess.Popen(["setpriv", "--pdeathsig", "SIGTERM", "systemd-nspawn", "-D", self.root, "--boot",
+                                      "--register=no", "--keep-unit", "--console=pipe", f"--machine={self.name}"],
+                                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
         out.close()
         deadline = time.monotonic() + timeout
         self.init_pid = None
