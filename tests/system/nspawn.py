@@ -71,8 +71,8 @@ def _pid_alive(pid):
 
 
 def prepared_root(packages, log):
-    """A private copy of the cached root with `packages` installed (debootstrapped on first use);
-    removed when the test exits."""
+    """A private copy of the cached root with `packages` installed (debootstrapped on first use). The
+    Container booted from it removes it once it has shut down."""
     packages = sorted(set(packages))
     source = mirror()
     key = hashlib.sha256(f"{SUITE} {source} minbase {','.join(packages)}".encode()).hexdigest()[:16]
@@ -97,15 +97,27 @@ def prepared_root(packages, log):
             for old in glob.glob(os.path.join(CACHE, "root-*")):
                 if old != cached:
                     shutil.rmtree(old, ignore_errors=True)
-        # Copies a killed run left behind.
+        # Copies a killed run left behind (never one a container still runs from).
         for stale in glob.glob(os.path.join(runs, "*")):
             name = os.path.basename(stale)
-            if not name.isdigit() or not _pid_alive(int(name)):
+            if (not name.isdigit() or not _pid_alive(int(name))) and not _in_use(stale):
                 shutil.rmtree(stale, ignore_errors=True)
         os.makedirs(runs, exist_ok=True)
         subprocess.run(["cp", "-a", "--reflink=auto", cached, copy], check=True, timeout=600)
-    atexit.register(shutil.rmtree, copy, True)
     return copy
+
+
+def _in_use(root):
+    """Whether a systemd-nspawn process runs a container from `root`."""
+    for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
+        try:
+            with open(cmdline, "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if any(a.endswith(b"systemd-nspawn") for a in args[:3]) and root.encode() in args:
+            return True
+    return False
 
 
 def _tail(path, lines=40):
@@ -118,7 +130,8 @@ def _tail(path, lines=40):
 
 class Container:
     """systemd-nspawn --boot of `root`; run() executes a command inside it (nsenter into all of the
-    container's namespaces), as root, with a clean environment."""
+    container's namespaces), as root, with a clean environment. `root` is removed at exit, once the
+    container is gone."""
 
     def __init__(self, root, name, log):
         self.root = root
@@ -155,7 +168,7 @@ class Container:
                                 f"{_tail(self.log)}")
             if time.monotonic() > deadline:
                 raise AssertionError(f"no init process in the container after {timeout}s:\n{_tail(self.log)}")
-            self.init_pid = self._child_of(self.proc.pid)
+            self.init_pid = self._init_of(self.proc.pid)
             if self.init_pid is None:
                 time.sleep(0.05)
         # The container's bus (and systemctl) answers once systemd has set itself up.
@@ -177,16 +190,24 @@ class Container:
             raise AssertionError(f"the container booted degraded, failed units:\n{failed}")
 
     @staticmethod
-    def _child_of(pid):
+    def _children_of(pid):
+        children = []
         for stat in glob.glob("/proc/[0-9]*/stat"):
             try:
                 with open(stat) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
+                    text = f.read()
             except OSError:
                 continue
+            comm, fields = text[text.index("(") + 1:text.rindex(")")], text.rsplit(")", 1)[1].split()
             if int(fields[1]) == pid:
-                return int(stat.split("/")[2])
-        return None
+                children.append((int(stat.split("/")[2]), comm))
+        return children
+
+    @classmethod
+    def _init_of(cls, pid):
+        """The container's PID 1 once it runs systemd: nspawn's child of that name (nspawn has other
+        children while it sets the container up)."""
+        return next((child for child, comm in cls._children_of(pid) if comm == "systemd"), None)
 
     def run(self, args, check=True, timeout=60, input=None):
         """Runs `args` inside the container; returns the CompletedProcess (text). With check, a non-zero
@@ -216,14 +237,18 @@ class Container:
         self.boot(timeout)
 
     def shutdown(self, timeout=60):
-        """Powers the container off; if it does not go within `timeout`, kills its init (and with it
-        every process of the container)."""
+        """Powers the container off; if it does not go within `timeout`, kills nspawn's children (its
+        init, and with it every process of the container). Then removes the root."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                if not self.init_pid:
+                    raise OSError("the container never came up")
+                self.run(["systemctl", "poweroff"], check=False, timeout=10)
+                self.proc.wait(timeout=timeout)
+            except (subprocess.TimeoutExpired, OSError):
+                for child, _ in self._children_of(self.proc.pid):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(child, signal.SIGKILL)
+                self.proc.wait(timeout=30)
         if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            self.run(["systemctl", "poweroff"], check=False, timeout=10)
-            self.proc.wait(timeout=timeout)
-        except (subprocess.TimeoutExpired, OSError):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.init_pid, signal.SIGKILL)
-            self.proc.wait(timeout=30)
+            shutil.rmtree(self.root, ignore_errors=True)

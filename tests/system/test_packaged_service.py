@@ -250,12 +250,12 @@ def main():
     new_binary = packages.extracted_file(new_deb, "/usr/bin/loopgate")
     root = nspawn.prepared_root(BASE_PACKAGES + packages.depends(new_deb) + packages.depends(old_deb),
                                 os.path.join(out, "debootstrap.log"))
+    container = nspawn.Container(root, f"loopgate-test-{os.getpid()}", os.path.join(out, "nspawn.log"))
     print(f"prepared in {time.monotonic() - started:.0f}s", flush=True)
 
     broker = h.Mosquitto(h.free_port(), d, persistent=True).start()
     sub = h.Subscriber(broker.port, persistent=True)
     metrics_port = h.free_port()
-    container = nspawn.Container(root, f"loopgate-test-{os.getpid()}", os.path.join(out, "nspawn.log"))
     try:
         container.boot()
     except nspawn.CannotRun as e:
