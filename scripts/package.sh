@@ -22,7 +22,7 @@ arch=${args[0]:-amd64}
 case "$arch" in
   amd64) ;;
   arm64) exec scripts/cross-arm64.sh ;;
-  *) echo "usage: $0 [amd64|arm64]" >&2; exit 2 ;;
+  *) echo "usage: $0 [amd64|arm64] [--no-tests]" >&2; exit 2 ;;
 esac
 if [ "$(dpkg --print-architecture)" != amd64 ]; then
   echo "package.sh: amd64 packages are built natively on amd64" >&2; exit 2

@@ -282,6 +282,8 @@ def main():
         assert passwd.split(":")[5:7] == ["/var/lib/loopgate", "/usr/sbin/nologin"], passwd
         assert "dialout" in box.run(["id", "-nG", "loopgate"]).stdout.split()
         assert box.run(["stat", "-c", "%U:%G %a", "/var/lib/loopgate"]).stdout.split() == ["loopgate:loopgate", "750"]
+        verify = box.run(["systemd-analyze", "verify", "/lib/systemd/system/loopgate.service"], check=False)
+        assert verify.returncode == 0 and not verify.stderr.strip(), f"systemd-analyze verify:\n{verify.stderr}"
         conffiles = box.run(["dpkg-query", "-W", "-f=${Conffiles}", "loopgate"]).stdout
         assert CONF in conffiles, conffiles
         assert box.run(["systemctl", "is-enabled", "loopgate"], check=False).stdout.strip() == "enabled"
