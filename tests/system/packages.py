@@ -96,6 +96,7 @@ def previous(log, commit=PREVIOUS_RELEASE):
         fd, partial = tempfile.mkstemp(dir=nspawn.CACHE, suffix=".partial")
         os.close(fd)
         shutil.copyfile(os.path.join(build, debs[0]), partial)
+        os.chmod(partial, 0o644)
         os.rename(partial, cached)
     finally:
         shutil.rmtree(tree, ignore_errors=True)
