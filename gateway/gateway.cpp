@@ -30,6 +30,7 @@
 #include "gateway/ops/http_server.hpp"
 #include "gateway/ops/live_values.hpp"
 #include "gateway/ops/log_ring.hpp"
+#include "gateway/ops/service_status.hpp"
 #include "gateway/ops/status.hpp"
 #include "gateway/ops/status_refresh.hpp"
 #include "gateway/ops/systemd_notify.hpp"
@@ -188,7 +189,7 @@ int run_gateway(const Boot& boot) {
                     report.configure(ports.slots());
                     config_identity = {file_sha256(config.file), wall_now_ns()};
                     if (catalog) catalog->changed();
-                    notify_ready();
+                    notify_ready(service_status_text(view));
                 }
                 wait_signal();
                 return;
@@ -227,8 +228,8 @@ int run_gateway(const Boot& boot) {
     uplink.start();
     log::info("loopgate ", LOOPGATE_VERSION, " running: gateway ", config.gateway_id, ", ", ports.size(),
               " ports, store ", config.store.path, " holding ", store.stats().depth, " batches");
-    notify_ready();
-    SystemdWatchdog watchdog(io);
+    notify_ready(service_status_text(view));
+    SystemdWatchdog watchdog(io, [&] { return service_status_text(view); });
     watchdog.start();
 
     io.run();

@@ -17,6 +17,9 @@ packages=(
   chromium
   clang-14 libclang-rt-14-dev
   nodejs
+  # the system test (tests/system/): a Debian root booted under systemd-nspawn, the .deb built by
+  # scripts/package.sh (dpkg-dev, file) through the compiler cache
+  debootstrap systemd-container dpkg-dev file ccache
 )
 # npm (the Sparkplug test installs Eclipse Tahu's decoder with it); a Node.js build that bundles npm needs no package.
 command -v npm >/dev/null 2>&1 || packages+=(npm)

@@ -24,6 +24,13 @@ fi
 
 scripts/install-deps.sh
 
+# Through the compiler cache, with paths relative to the tree: the system test (tests/system/) builds
+# the package from the same sources with the same flags, which then costs no compilation.
+if [ -z "${CMAKE_CXX_COMPILER_LAUNCHER:-}" ] && command -v ccache >/dev/null 2>&1; then
+  export CMAKE_CXX_COMPILER_LAUNCHER=ccache CMAKE_C_COMPILER_LAUNCHER=ccache
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
+fi
+
 echo "== release build and tests"
 scripts/build.sh release
 ctest --test-dir build/release --output-on-failure --timeout 300
