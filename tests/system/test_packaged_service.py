@@ -246,7 +246,7 @@ def main():
 
     step("the packages: this tree's (scripts/package.sh --no-tests) and the previous release's")
     new_deb = packages.current(build_log)
-    old_deb = packages.previous(build_log)
+    old_deb = packages.previous(build_log) or new_deb
     new_binary = packages.extracted_file(new_deb, "/usr/bin/loopgate")
     root = nspawn.prepared_root(BASE_PACKAGES + packages.depends(new_deb) + packages.depends(old_deb),
                                 os.path.join(out, "debootstrap.log"))
