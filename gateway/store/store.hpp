@@ -7,9 +7,10 @@
 // parts concatenated in order. A batch is published only once closed; after a crash, batches left
 // open are closed on the next start, so every committed reading goes out.
 //
-// Writes are queued in memory and committed together by commit(): the bridge commits after every
-// read (or every commit_interval, trading a bounded loss window for fewer writes on SD cards). If a
-// commit fails (disk full, I/O error) the queue is kept, bounded, and retried; meanwhile closed
+// Writes are queued in memory (gateway/store/write_queue.hpp) and committed together by commit(), each
+// transaction through one guard (gateway/store/sql.hpp); opening and recovery are in store_open.cpp.
+// The bridge commits after every read (or every commit_interval, trading a bounded loss window for
+// fewer writes on SD cards). If a commit fails (disk full, I/O error) the queue is kept, bounded, and retried; meanwhile closed
 // batches are handed out from memory in either mode (write-through too: once every batch committed
 // before them is durable), under ids the id marks reserved ahead, so a full disk does not stop
 // delivery. Their durable copy stays owed: written when the disk takes it again, unless the broker
@@ -49,6 +50,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "gateway/store/write_queue.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -192,29 +195,11 @@ public:
     const StoreStats& stats() const { return stats_; }
 
 private:
-    struct Op {
-        enum Kind { open, part, close } kind;
-        std::uint64_t sequence;
-        std::int64_t created_ns;
-        std::string bytes;
-        std::uint64_t readings;
-        std::map<std::string, std::uint64_t> device_sequences;
-        std::int64_t part_id;
-        Clock::time_point queued;
-    };
-    // Buffered: a batch whose every write is still queued, handed out from here.
-    struct MemoryBatch {
-        std::int64_t created_ns = 0;
-        std::string payload;
-        std::uint64_t readings = 0;
-        bool closed = false;
-        std::map<std::string, std::uint64_t> devices;  // the highest sequence of each device in it
-    };
-
+    // Opening, recovery and layout upgrades: gateway/store/store_open.cpp.
     void open_or_recover();
-    void move_aside(const std::string& why, bool keep_using);
     void adopt_id_marks(bool recovered);
     void open_database();
+    void count_recovery(const std::string& aside);  // a damaged store (or log) was moved or copied aside
     // One transaction: the first `ops` queued writes and every pending removal.
     bool commit_one_chunk(std::size_t ops);
     void refresh_sizes();
@@ -229,11 +214,10 @@ private:
     void close_database();
     void exec(const char* sql);
     sqlite3_stmt* prepare(const char* sql);
-    void upgrade_layout();
     // Writes `op` and, for a header or part, the parts of its batch that follow it up to `end`, in one
     // row; adds the bytes stored to `stored_bytes`. Returns the first op not written.
-    std::deque<Op>::const_iterator apply(std::deque<Op>::const_iterator op, std::deque<Op>::const_iterator end,
-                                         std::uint64_t& stored_bytes);
+    using Writes = std::deque<WriteQueue::Write>::const_iterator;
+    Writes apply(Writes op, Writes end, std::uint64_t& stored_bytes);
     void close_in_db(std::uint64_t sequence);
     void save_device_sequences(std::size_t ops);
     void write_device_sequences(const std::map<std::string, std::uint64_t>& high);
@@ -242,8 +226,8 @@ private:
     void sync_failed(int error);
     void advance_durable();
     void drop_batch(std::uint64_t sequence);
-    bool due(const Op& op, Clock::time_point queued_before) const;
-    void rebuild_memory_payload(std::uint64_t sequence);
+    // stats_.pending_bytes follows the queue after every change to it.
+    void count_pending() { stats_.pending_bytes = queue_.pending_bytes(); }
     void set_meta(const char* key, std::int64_t value);
     std::int64_t meta(const char* key, std::int64_t fallback);
     bool save_exact_ids();
@@ -267,9 +251,8 @@ private:
     std::map<std::string, sqlite3_stmt*> statements_;
     std::uint64_t last_sequence_ = 0;
     std::uint64_t next_part_ = 0;  // index of the open batch's next part
-    std::deque<Op> queue_;
+    WriteQueue queue_;  // writes waiting for a commit, and the batches still wholly in memory
     std::chrono::milliseconds window_{0};  // buffered mode when > 0
-    std::map<std::uint64_t, MemoryBatch> memory_;
     std::map<std::string, std::uint64_t> handed_out_;  // device sequences given to readings this run
     bool previous_run_unclean_ = false;  // a buffered run that did not close cleanly came before
     std::vector<std::uint64_t> removals_;
