@@ -535,7 +535,8 @@ std::vector<StoredBatch> Store::read_after(std::uint64_t after, std::size_t limi
         sqlite3_bind_int64(p, 2, last_part(b.sequence));
         bool header_damaged = false;
         std::uint64_t damaged = 0, lost = 0;
-        while (sqlite3_step(p) == SQLITE_ROW) {
+        // A read error throws: a batch with a part missing must not go out (and be deleted on its ack).
+        while (sql::step_row(p)) {
             // A part the disk changed would make the whole batch unparsable at the consumer: leave
             // it out, and count its readings as dropped.
             if (append_intact_row(p, 1, b.payload)) continue;
