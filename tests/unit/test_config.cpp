@@ -111,7 +111,7 @@ TEST_CASE("config errors are located and say what was expected", "[config]") {
     }
 }
 
-TEST_CASE("a broker list keeps its order; broker is its one-element form", "[config]") {
+TEST_CASE("a broker list keeps its order, and broker is its one-element form", "[config]") {
     Config one = parse_config(ConfigNode::load_string(valid, "gw.yaml"));
     CHECK(one.uplink.brokers == std::vector<std::string>{"tcp://localhost:1883"});
     CHECK(one.uplink.broker == "tcp://localhost:1883");
