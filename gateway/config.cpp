@@ -116,7 +116,6 @@ PortConfig parse_port(const ConfigNode& n) {
     EndpointParse endpoint = parse_network_path(p.path, modbus_tcp ? 502 : 0);
     if (!endpoint.error.empty()) n.need("path").fail(endpoint.error);
     p.endpoint = endpoint.endpoint;
-    if (p.endpoint && p.endpoint->scheme == "rfc2217") n.need("path").fail("rfc2217:// is not supported yet; use tcp://");
     static const std::set<std::int64_t> rates = {300,   600,   1200,   2400,   4800,   9600,   19200,  38400,
                                                  57600, 115200, 230400, 460800, 500000, 921600, 1000000};
     // M-Bus lines run at 2400 baud 8E1 (EN 13757-2) unless the port says otherwise.

@@ -77,9 +77,9 @@ TEST_CASE("network port errors name file, line, column and field", "[config][net
          "gw.yaml:10:15: ports[0].network.conect_timeout: unknown key 'conect_timeout' (did you mean "
          "'connect_timeout'?)"},
         {"connect timeout too short", "    path: tcp://nport:4001\n    network: {connect_timeout: 10ms}\n",
-         "gw.yaml:10:31: ports[0].network.connect_timeout: expected a duration from 100ms to 5min"},
+         "gw.yaml:10:32: ports[0].network.connect_timeout: expected a duration from 100ms to 5min"},
         {"silence limit too short", "    path: tcp://nport:4001\n    network: {reconnect_after_silence: 500ms}\n",
-         "gw.yaml:10:39: ports[0].network.reconnect_after_silence: expected 0 (never) or a duration from 1s to 24h"},
+         "gw.yaml:10:40: ports[0].network.reconnect_after_silence: expected 0 (never) or a duration from 1s to 24h"},
         {"RS-485 direction over the network", "    path: tcp://nport:4001\n    rs485: {mode: rts}\n",
          "gw.yaml:10:12: ports[0].rs485: a network port's RS-485 direction is switched by the device server"},
     };
@@ -94,4 +94,13 @@ TEST_CASE("two ports may not share one device server port", "[config][network_po
                        "  - name: bus2\n    path: tcp://nport:4001\n    driver: line\n"
                        "    settings: {fields: [{field: T}]}\n    devices: [{name: ws2}]\n";
     CHECK_THAT(error_of(yaml), Catch::Matchers::Contains("ports[1].path: path 'tcp://nport:4001' is used by two ports"));
+}
+
+TEST_CASE("the device server examples pass", "[config][network_port]") {
+    for (const char* f : {"/deploy/examples/nport-rtu-over-tcp.yaml", "/deploy/examples/rfc2217-weather-station.yaml"}) {
+        INFO(f);
+        Config c = load_config(std::string(LOOPGATE_SOURCE_DIR) + f);
+        REQUIRE(c.ports.size() == 1);
+        CHECK(c.ports[0].endpoint);
+    }
 }
