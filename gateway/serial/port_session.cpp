@@ -101,6 +101,7 @@ void PortSession::opened(const std::string& error) {
     ++stats_.opens;
     stats_.open = true;
     proven_ = false;
+    connected_at_ = std::chrono::steady_clock::now();
     if (!stream_->is_network()) {
         backoff_.reset();
         in_trouble_ = false;
@@ -151,6 +152,9 @@ void PortSession::got_bytes(std::size_t n) {
     stats_.bytes_read += n;
     unanswered_since_.reset();
     if (proven_) return;
+    // A connection proves itself by bytes that come once it has lasted a moment: a server that
+    // greets and hangs up (ser2net's "Port already in use") must not reset the backoff each time.
+    if (stream_->is_network() && std::chrono::steady_clock::now() - connected_at_ < kProvenAfter) return;
     proven_ = true;
     if (!stream_->is_network()) return;
     backoff_.reset();

@@ -100,11 +100,14 @@ private:
     bool writing_ = false;
     bool stopped_ = false;
     // Logging each state change once: `in_trouble_` from a logged failure until the port works again;
-    // `proven_` once the current connection brought a byte; `early_close_` when the last loss came
-    // before that (a server that accepts and closes at once is one event, not one per retry).
+    // `proven_` once the current connection brought a byte (a network one: after lasting
+    // kProvenAfter); `early_close_` when the last loss came before that (a server that accepts and
+    // closes at once is one event, not one per retry).
     bool in_trouble_ = false;
     bool proven_ = false;
     bool early_close_ = false;
+    SteadyTime connected_at_;
+    static constexpr std::chrono::seconds kProvenAfter{1};
     // Since when the driver's writes wait for a byte back (network ports: half-open detection).
     std::optional<SteadyTime> unanswered_since_;
     std::uint64_t generation_ = 0;  // bumps on every close, so stale completions are ignored

@@ -2,12 +2,15 @@
 """Network ports that fail, each its own way, in one running gateway beside a line sensor on a pty
 that must not notice: a host that drops the connect (a listener whose backlog is full: SYNs go
 unanswered), an address off the network (192.0.2.1, TEST-NET-1), a refused port, a server that
-accepts then closes at once, one that sends garbage instead of Telnet, and a half-open connection
-(a relay in front of ser2net and a pymodbus RTU slave goes silent without closing anything).
+accepts then closes at once, one that greets and closes as ser2net does when another client
+holds its port ("Port already in use"), one that sends garbage instead of Telnet, and a half-open
+connection (a relay in front of ser2net and a pymodbus RTU slave goes silent without closing
+anything).
 
-Each is reported in status with its reason and retried; the accept-then-close loop is logged once,
-not once per retry; the half-open connection is taken down after reconnect_after_silence and the
-polls resume on a new one; the pty sensor's records all arrive, in order, throughout."""
+Each is reported in status with its reason and retried; the accept-then-close and busy loops are
+logged once, not once per retry; the half-open connection is taken down after
+reconnect_after_silence and the polls resume on a new one; the pty sensor's records all arrive, in
+order, throughout."""
 
 import json
 import os
@@ -60,6 +63,14 @@ def close_at_once(conn, halt):
     conn.close()
 
 
+def busy(conn, halt):
+    """What ser2net does when another client holds its port."""
+    try:
+        conn.sendall(b"Port already in use\r\n")
+    finally:
+        conn.close()
+
+
 def babble(conn, halt):
     """Garbage where Telnet is expected: IAC before non-commands, stray SE, a broken subnegotiation."""
     junk = bytes([0x41, 0xFF, 0x41, 0xFF, 0xF0, 0x13, 0xFF, 0xFA, 0x2C, 0x65, 0xFF, 0x10, 0x7E]) * 4
@@ -89,6 +100,7 @@ for _ in range(4):
     fillers.append(s)
 refused_port = h.free_port()
 slammer = Server(close_at_once)
+busy_server = Server(busy)
 babbler = Server(babble)
 
 bus = h.PtyPair(d, "bus")
@@ -132,7 +144,11 @@ ports:
     path: tcp://127.0.0.1:{slammer.port}
     reopen_min: 100ms
     reopen_max: 200ms
-{modbus % "slam"}  - name: babbler
+{modbus % "slam"}  - name: busy
+    path: tcp://127.0.0.1:{busy_server.port}
+    reopen_min: 100ms
+    reopen_max: 200ms
+{modbus % "busy"}  - name: babbler
     path: rfc2217://127.0.0.1:{babbler.port}
 {modbus % "bab"}  - name: halfopen
     path: tcp://127.0.0.1:{relay.port}
@@ -172,6 +188,8 @@ try:
     h.wait_until(lambda: "Connection refused" in error_of("refused"), 20, "the refused port in status")
     h.wait_until(lambda: "the server closed the connection" in error_of("slammer") and slammer.connections >= 5, 20,
                  "the accept-then-close server in status, retried")
+    h.wait_until(lambda: "the server closed the connection" in error_of("busy") and busy_server.connections >= 5, 20,
+                 "the busy server in status, retried")
     babbled = h.wait_until(lambda: (lambda p: p if p.get("remote_port", {}).get("protocol_errors", 0) > 0 else None)(
         ports()["babbler"]), 20, "the babbler's garbage counted")
     assert babbled["remote_port"]["com_port_option"] is False, babbled
@@ -189,7 +207,8 @@ try:
     assert relay.connections >= 2
 
     log = gw.log_text()
-    for name, said in (("slammer", "lost"), ("refused", "Connection refused"), ("blackhole", "timed out")):
+    for name, said in (("slammer", "lost"), ("busy", "lost"), ("refused", "Connection refused"),
+                       ("blackhole", "timed out")):
         lines = [l for l in log.splitlines() if f"port {name}:" in l and said in l]
         assert len(lines) == 1, f"{name}: {said!r} logged {len(lines)} times:\n" + "\n".join(lines)
 
@@ -201,10 +220,10 @@ try:
     numbers = [r.int_value for r in sub.readings() if r.device == "ws1"]
     assert numbers == sorted(numbers), "the pty sensor's records arrived out of order"
     assert gw.stop() == 0
-    print(f"ok: six failing network ports reported and retried; {sent} pty records meanwhile, none lost")
+    print(f"ok: seven failing network ports reported and retried; {sent} pty records meanwhile, none lost")
 finally:
     feeder.stop()
-    for server in (slammer, babbler):
+    for server in (slammer, busy_server, babbler):
         server.stop()
     relay.cut()
     ser2net.kill()
