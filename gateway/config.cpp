@@ -8,6 +8,7 @@
 #include "core/topic_name.hpp"
 #include "core/untrusted_text.hpp"
 #include "core/utf8.hpp"
+#include "drivers/modbus_tcp/modbus_tcp_driver.hpp"
 #include "drivers/registry.hpp"
 #include "gateway/security/password_hash.hpp"
 
@@ -100,6 +101,8 @@ PortConfig parse_port(const ConfigNode& n) {
     p.name = n.str("name");
     require_topic_name(n.need("name"), p.name);
     p.path = n.str("path");
+    // A Modbus TCP server's path gets its default port (502) here, so tcp://plc and tcp://plc:502 are one server.
+    if (n["driver"].present() && n["driver"].as_string() == "modbus-tcp") p.path = modbus_tcp_path(n.need("path"));
     static const std::set<std::int64_t> rates = {300,   600,   1200,   2400,   4800,   9600,   19200,  38400,
                                                  57600, 115200, 230400, 460800, 500000, 921600, 1000000};
     // M-Bus lines run at 2400 baud 8E1 (EN 13757-2) unless the port says otherwise.
