@@ -11,6 +11,8 @@ packages=(
   libsqlite3-dev zlib1g-dev libyaml-cpp-dev libsystemd-dev libssl-dev libre2-dev
   python3 python3-pymodbus python3-serial python3-paho-mqtt python3-protobuf python3-cryptography
   python3-websocket
+  # pymodbus 3.0's server module (the Modbus TCP server of the modbus-tcp tests) imports serial_asyncio
+  python3-serial-asyncio
   # the status page's browser test (tests/integration/browser.py): headless, driven over DevTools
   chromium
   clang-14 libclang-rt-14-dev
