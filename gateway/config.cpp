@@ -8,7 +8,7 @@
 #include "core/topic_name.hpp"
 #include "core/untrusted_text.hpp"
 #include "core/utf8.hpp"
-#include "drivers/modbus_tcp/modbus_tcp_driver.hpp"
+#include "drivers/modbus_tcp/mbap_frame.hpp"
 #include "drivers/registry.hpp"
 #include "gateway/security/password_hash.hpp"
 
@@ -94,15 +94,33 @@ Rs485Config parse_rs485(const ConfigNode& n) {
     return r;
 }
 
+NetworkConfig parse_network(const ConfigNode& n) {
+    NetworkConfig c;
+    n.allow_only({"connect_timeout", "reconnect_after_silence"});
+    c.connect_timeout_ms = n.millis("connect_timeout", c.connect_timeout_ms);
+    if (c.connect_timeout_ms < 100 || c.connect_timeout_ms > 300'000)
+        n.need("connect_timeout").fail("expected a duration from 100ms to 5min");
+    c.reconnect_after_silence_ms = n.millis("reconnect_after_silence", c.reconnect_after_silence_ms);
+    if (c.reconnect_after_silence_ms != 0 && (c.reconnect_after_silence_ms < 1000 || c.reconnect_after_silence_ms > 86'400'000))
+        n.need("reconnect_after_silence").fail("expected 0 (never) or a duration from 1s to 24h");
+    return c;
+}
+
 PortConfig parse_port(const ConfigNode& n) {
     n.allow_only({"name", "path", "baud", "data_bits", "parity", "stop_bits", "flow_control", "rs485", "driver",
-                  "settings", "devices", "reopen_min", "reopen_max", "report", "max_metrics"});
+                  "settings", "devices", "reopen_min", "reopen_max", "report", "max_metrics", "network"});
     PortConfig p;
     p.name = n.str("name");
     require_topic_name(n.need("name"), p.name);
     p.path = n.str("path");
-    // A Modbus TCP server's path gets its default port (502) here, so tcp://plc and tcp://plc:502 are one server.
-    if (n["driver"].present() && n["driver"].as_string() == "modbus-tcp") p.path = modbus_tcp_path(n.need("path"));
+    const bool modbus_tcp = n["driver"].present() && n["driver"].as_string() == "modbus-tcp";
+    EndpointParse endpoint = parse_network_path(p.path, modbus_tcp ? modbus::tcp::kDefaultPort : 0);
+    if (!endpoint.error.empty()) n.need("path").fail(endpoint.error);
+    p.endpoint = endpoint.endpoint;
+    if (modbus_tcp && (!p.endpoint || p.endpoint->scheme != "tcp"))
+        n.need("path").fail("the modbus-tcp driver talks to a Modbus TCP server: expected tcp://host[:port] (port " +
+                            std::to_string(modbus::tcp::kDefaultPort) + " if none), got '" + p.path +
+                            "'; for Modbus RTU behind a device server use driver: modbus-rtu");
     static const std::set<std::int64_t> rates = {300,   600,   1200,   2400,   4800,   9600,   19200,  38400,
                                                  57600, 115200, 230400, 460800, 500000, 921600, 1000000};
     // M-Bus lines run at 2400 baud 8E1 (EN 13757-2) unless the port says otherwise.
@@ -117,6 +135,12 @@ PortConfig parse_port(const ConfigNode& n) {
     p.stop_bits = std::stod(stop);
     p.flow_control = n.choice("flow_control", {"none", "software", "hardware"}, "none");
     p.rs485 = parse_rs485(n["rs485"]);
+    p.network = parse_network(n["network"]);
+    if (p.endpoint && p.rs485.mode != "off")
+        n.need("rs485").fail("a network port's RS-485 direction is switched by the device server; remove rs485 "
+                             "from a " + p.endpoint->scheme + ":// port");
+    if (!p.endpoint && n["network"].present())
+        n["network"].fail("network settings apply to tcp:// and rfc2217:// paths, not to the device '" + p.path + "'");
     if (p.rs485.mode != "off" && p.flow_control == "hardware")
         n.need("flow_control").fail("hardware flow control uses RTS, which RS-485 direction control needs too");
     p.reopen_min_ms = n.millis("reopen_min", 500);
@@ -274,7 +298,9 @@ Config parse_config(const ConfigNode& root) {
         bool port_ok = errors.check([&] {
             p = parse_port(pn);
             if (!names.insert(p.name).second) pn.need("name").fail("port name '" + p.name + "' is used twice");
-            if (!paths.insert(p.path).second) pn.need("path").fail("path '" + p.path + "' is used by two ports");
+            // tcp://plc and tcp://plc:502 are one server for modbus-tcp: compare what is connected to.
+            const std::string where = p.endpoint ? p.endpoint->scheme + "://" + p.endpoint->host_port() : p.path;
+            if (!paths.insert(where).second) pn.need("path").fail("path '" + where + "' is used by two ports");
         });
         bool driver_ok = errors.check([&] { parse_driver(pn, p); });
         if (port_ok && driver_ok) c.ports.push_back(std::move(p));

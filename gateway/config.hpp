@@ -2,10 +2,12 @@
 // The gateway's configuration: one YAML file, validated as a whole before anything starts.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/config_node.hpp"
+#include "core/network_endpoint.hpp"
 #include "gateway/security/security_config.hpp"
 
 namespace loopgate {
@@ -70,6 +72,14 @@ struct Rs485Config {
     std::int64_t delay_after_send_ms = 0;
 };
 
+// A port whose path is tcp:// or rfc2217:// (gateway/serial/tcp_stream.hpp).
+struct NetworkConfig {
+    std::int64_t connect_timeout_ms = 5'000;
+    // A connection over which the driver's writes have brought no byte back for this long is taken
+    // for half-open and reconnected; 0 never.
+    std::int64_t reconnect_after_silence_ms = 60'000;
+};
+
 struct PortConfig {
     std::string name;
     std::string path;
@@ -79,6 +89,8 @@ struct PortConfig {
     double stop_bits = 1;               // 1 | 1.5 | 2
     std::string flow_control = "none";  // none | software | hardware
     Rs485Config rs485;
+    std::optional<NetworkEndpoint> endpoint;  // set when `path` is a tcp:// or rfc2217:// URL
+    NetworkConfig network;
     std::int64_t reopen_min_ms = 500;
     std::int64_t reopen_max_ms = 30'000;
     std::size_t max_metrics = 1000;     // distinct device/metric names the port publishes (drivers/reading_guard.hpp)

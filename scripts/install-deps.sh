@@ -8,6 +8,8 @@ packages=(
   libboost-dev libserialport-dev libpaho-mqttpp-dev libpaho-mqtt-dev
   libprotobuf-dev protobuf-compiler catch2
   mosquitto mosquitto-clients socat
+  # a serial device server for the network port tests (tcp://, rfc2217://) and bench/network_poll.py
+  ser2net
   libsqlite3-dev zlib1g-dev libyaml-cpp-dev libsystemd-dev libssl-dev libre2-dev
   python3 python3-pymodbus python3-serial python3-paho-mqtt python3-protobuf python3-cryptography
   python3-websocket

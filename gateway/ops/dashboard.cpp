@@ -105,7 +105,11 @@ std::string ports_json(const DashboardView& v) {
                ",\"baud\":" + number(p.config().baud) + ",\"open\":" + boolean(s.open) +
                ",\"bytes_read\":" + number(s.bytes_read) + ",\"bytes_written\":" + number(s.bytes_written) +
                ",\"opens\":" + number(s.opens) + ",\"failures\":" + number(s.failures) +
-               ",\"last_error\":" + (s.last_error.empty() ? "null" : json_text(s.last_error)) + ",\"counters\":{";
+               ",\"last_error\":" + (s.last_error.empty() ? "null" : json_text(s.last_error)) +
+               ",\"transport\":" + json_text(s.transport) + ",\"silence_reconnects\":" + number(s.silence_reconnects) +
+               (p.config().endpoint && p.config().endpoint->scheme == "rfc2217" ? ",\"remote_port\":" + p.remote_port().json()
+                                                                                : std::string()) +
+               ",\"counters\":{";
         bool first = true;
         for (const auto& [name, value] : p.driver().counters()) {
             if (!first) out += ",";

@@ -107,6 +107,12 @@ std::string status_json(const GatewayView& v, const char* state) {
         const PortStats& ps = p.stats();
         out += "\"" + json_escape(p.config().name) + "\":{\"open\":" + (ps.open ? "true" : "false") +
                ",\"bytes_read\":" + std::to_string(ps.bytes_read) + ",\"failures\":" + std::to_string(ps.failures);
+        if (p.config().endpoint) {
+            out += ",\"transport\":\"" + std::string(ps.transport) + "\",\"silence_reconnects\":" +
+                   std::to_string(ps.silence_reconnects);
+            if (!ps.last_error.empty()) out += ",\"last_error\":\"" + json_escape(ps.last_error) + "\"";
+            if (p.config().endpoint->scheme == "rfc2217") out += ",\"remote_port\":" + p.remote_port().json();
+        }
         for (const auto& [name, value] : p.driver().counters()) out += ",\"" + json_escape(name) + "\":" + std::to_string(value);
         out += "}";
     }

@@ -459,6 +459,64 @@ class ConfigSigner(OperatorKey):
         return config_update(yaml_text, version, gateway, expires_in, key=self if sign else None)
 
 
+class Ser2net:
+    """Debian's ser2net (4.3) as a serial device server in front of `device` (a pty end): a raw TCP
+    accepter, or with rfc2217=True a Telnet RFC 2217 one, on a free loopback port; `line` is its
+    connector's default settings (19200e81). Its output goes to ser2net-PORT.log; start() waits until
+    it accepts, kill() is the pulled plug (SIGKILL), start() again brings it back on the same port."""
+
+    def __init__(self, directory, device, rfc2217=False, line="19200e81", port=None):
+        self.port = port or free_port()
+        self.directory = directory
+        self.conf = os.path.join(directory, f"ser2net-{self.port}.yaml")
+        self.log_path = os.path.join(directory, f"ser2net-{self.port}.log")
+        accepter = ("telnet(rfc2217)," if rfc2217 else "") + f"tcp,127.0.0.1,{self.port}"
+        with open(self.conf, "w") as f:
+            # kickolduser, as the README advises: a new connection (the gateway reconnecting after a
+            # half-open one) takes the port over instead of being turned away as "Port already in use".
+            f.write(f"connection: &line{self.port}\n  accepter: {accepter}\n"
+                    f"  connector: serialdev,{device},{line},local\n  options:\n    kickolduser: true\n")
+        self.proc = None
+
+    def start(self):
+        # -u: no UUCP lock files in /var/lock; -P: a pid file of its own, so tests can run side by side.
+        self.proc = spawn(["ser2net", "-n", "-u", "-P", os.path.join(self.directory, f"ser2net-{self.port}.pid"),
+                           "-c", self.conf], stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT)
+        wait_until(self.accepts, 10, f"ser2net to listen on port {self.port}")
+        return self
+
+    def accepts(self):
+        if self.proc.poll() is not None:
+            with open(self.log_path, errors="replace") as f:
+                raise AssertionError(f"ser2net exited with {self.proc.returncode}: {f.read()}")
+        # Looked up in /proc, not by connecting: a probe connection would make ser2net open the
+        # device and hold the port busy ("Port already in use") just when the gateway connects.
+        return listening(self.port)
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+
+def listening(port):
+    """Whether something listens on TCP `port` of 127.0.0.1 (from /proc/net/tcp, without connecting)."""
+    wanted = f"0100007F:{port:04X}"
+    with open("/proc/net/tcp") as f:
+        return any(fields[1] == wanted and fields[3] == "0A" for fields in (l.split() for l in list(f)[1:]))
+
+
+def have_ser2net():
+    """Whether Debian's ser2net is there, and python3-pymodbus and python3-serial for the RTU slave
+    behind it (modbus_slave)."""
+    try:
+        import pymodbus.framer.rtu_framer  # noqa: F401
+        import serial  # noqa: F401
+    except ImportError:
+        return False
+    return shutil.which("ser2net") is not None
+
+
 def modbus_slave(directory, port_path, registers, baud=19200, responsive=False):
     """A Modbus RTU slave the project did not write (pymodbus, tests/integration/modbus_slave.py)
     on `port_path`, serving `registers` (dicts of unit, table, address, type, [order,] value); its
@@ -690,26 +748,39 @@ class Feeder(threading.Thread):
 
 
 class Relay:
-    """A TCP relay on loopback between the gateway and the broker, which the test can cut (every
-    connection dropped mid-flight, new ones refused) and restore."""
+    """A TCP relay on loopback between the gateway and a server (the broker, a device server), which
+    the test can cut (every connection dropped mid-flight, new ones refused) and restore. It records
+    the bytes each way with record=True (captured()) and counts connections; freeze() turns the
+    connections open so far into black holes (bytes swallowed both ways, nothing closed: the
+    half-open connection a dead NAT or a hung device server leaves), while later connections relay
+    again."""
 
-    def __init__(self, target_port):
+    def __init__(self, target_port, record=False):
         import asyncio
         self.asyncio = asyncio
+        self.record = record
         self.port = free_port()
         self.target = target_port
         self.loop = asyncio.new_event_loop()
         self.server = None
         self.writers = set()
+        self.to_server = bytearray()
+        self.to_client = bytearray()
+        self.connections = 0
+        self._frozen = set()  # the upstream writers of frozen connections
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
         self.restore()
 
-    async def _pipe(self, reader, writer):
+    async def _pipe(self, reader, writer, record, key):
         try:
             while True:
                 data = await reader.read(65536)
                 if not data:
                     break
+                if key in self._frozen:
+                    continue
+                if self.record:
+                    record.extend(data)
                 writer.write(data)
                 await writer.drain()
         except Exception:
@@ -724,10 +795,23 @@ class Relay:
             writer.close()
             return
         self.writers.update({writer, up_writer})
-        await self.asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        self.connections += 1
+        await self.asyncio.gather(self._pipe(reader, up_writer, self.to_server, up_writer),
+                                  self._pipe(up_reader, writer, self.to_client, up_writer))
 
     def _run(self, coro):
         return self.asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=10)
+
+    def captured(self):
+        """(to_server, to_client) so far, as bytes."""
+        async def copy():
+            return bytes(self.to_server), bytes(self.to_client)
+        return self._run(copy())
+
+    def freeze(self):
+        async def freeze():
+            self._frozen.update(w for w in self.writers)
+        self._run(freeze())
 
     def restore(self):
         async def start():
