@@ -5,7 +5,6 @@
 #include "drivers/modbus/master_settings.hpp"
 #include "drivers/modbus/modbus_master.hpp"
 #include "drivers/modbus/point_map.hpp"
-#include "drivers/modbus_tcp/mbap_frame.hpp"
 #include "drivers/modbus_tcp/tcp_framing.hpp"
 
 namespace loopgate {
@@ -39,30 +38,6 @@ std::unique_ptr<Driver> make_modbus_tcp_driver(const DriverSpec& spec) {
         spec.settings.fail(std::string("no devices: ") + what);
     }
     return make_modbus_master(make_tcp_framing(max_in_flight), master, std::move(devices), nullptr);
-}
-
-std::string modbus_tcp_path(const ConfigNode& path) {
-    const std::string text = path.as_string();
-    const std::string scheme = "tcp://";
-    const std::string hint = " (the modbus-tcp driver talks to a Modbus TCP server at tcp://host[:port], port " +
-                             std::to_string(modbus::tcp::kDefaultPort) +
-                             " if none; for Modbus RTU behind a device server use driver: modbus-rtu)";
-    if (text.rfind(scheme, 0) != 0) path.fail("expected tcp://host[:port], got '" + text + "'" + hint);
-    std::string authority = text.substr(scheme.size());
-    if (authority.empty() || authority.find('/') != std::string::npos)
-        path.fail("expected tcp://host[:port], got '" + text + "'" + hint);
-    // A port follows the last colon, unless that colon is inside an IPv6 literal's brackets.
-    const std::size_t colon = authority.rfind(':');
-    const std::size_t bracket = authority.rfind(']');
-    const bool has_port = colon != std::string::npos && (bracket == std::string::npos || colon > bracket);
-    if (authority.front() != '[' && authority.find(':') != authority.rfind(':'))
-        path.fail("an IPv6 address needs brackets: tcp://[" + authority + "]:" + std::to_string(modbus::tcp::kDefaultPort));
-    if (!has_port) return text + ":" + std::to_string(modbus::tcp::kDefaultPort);
-    const std::string port = authority.substr(colon + 1);
-    const bool digits = !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos;
-    if (!digits || std::stol(port) < 1 || std::stol(port) > 65535 || colon == 0)
-        path.fail("expected tcp://host[:port] with a port from 1 to 65535, got '" + text + "'");
-    return text;
 }
 
 }  // namespace loopgate

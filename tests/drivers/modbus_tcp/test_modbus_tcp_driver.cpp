@@ -3,6 +3,7 @@
 // requests in flight, answers split and coalesced by TCP, and the driver's config errors.
 #include <catch2/catch.hpp>
 
+#include "core/network_endpoint.hpp"
 #include "drivers/modbus_tcp/mbap_frame.hpp"
 #include "drivers/modbus_tcp/modbus_tcp_driver.hpp"
 #include "drivers/registry.hpp"
@@ -253,34 +254,16 @@ TEST_CASE("modbus-tcp config: the driver's keys, with file, line and column", "[
     CHECK(make_driver(root["driver"], spec) != nullptr);
 }
 
-TEST_CASE("modbus-tcp path: tcp://host[:port], port 502 unless given", "[modbus][tcp][driver]") {
-    auto path = [](const std::string& text) -> std::string {
-        ConfigNode root = ConfigNode::load_string("path: \"" + text + "\"\n", "port.yaml");
-        try {
-            return modbus_tcp_path(root["path"]);
-        } catch (const ConfigError& e) {
-            return std::string("error: ") + e.what();
-        }
-    };
-    CHECK(path("tcp://plc") == "tcp://plc:502");
-    CHECK(path("tcp://10.0.0.5:1502") == "tcp://10.0.0.5:1502");
-    CHECK(path("tcp://[fe80::1]") == "tcp://[fe80::1]:502");
-    CHECK(path("tcp://[fe80::1]:503") == "tcp://[fe80::1]:503");
-    CHECK_THAT(path("/dev/ttyUSB0"), Catch::Contains("port.yaml:1:") && Catch::Contains("expected tcp://host[:port]"));
-    CHECK_THAT(path("rfc2217://nport:4001"), Catch::Contains("driver: modbus-rtu"));
-    CHECK_THAT(path("tcp://plc:0"), Catch::Contains("from 1 to 65535"));
-    CHECK_THAT(path("tcp://plc:"), Catch::Contains("from 1 to 65535"));
-    CHECK_THAT(path("tcp://fe80::1"), Catch::Contains("needs brackets"));
-    CHECK_THAT(path("tcp://plc/x"), Catch::Contains("expected tcp://host[:port]"));
-}
-
 TEST_CASE("modbus-tcp example config builds its drivers", "[modbus][tcp][driver]") {
     ConfigNode root = ConfigNode::load_file(LOOPGATE_SOURCE_DIR "/deploy/examples/modbus-tcp.yaml");
     auto ports = root["ports"].items();
     REQUIRE(ports.size() == 2);
     for (const ConfigNode& port : ports) {
         CHECK(port.str("driver") == "modbus-tcp");
-        CHECK_THAT(modbus_tcp_path(port["path"]), Catch::EndsWith(":502"));
+        auto endpoint = parse_network_path(port.str("path"), tcp::kDefaultPort).endpoint;
+        REQUIRE(endpoint);
+        CHECK(endpoint->scheme == "tcp");
+        CHECK(endpoint->port == 502);
         DriverSpec spec{PortInfo{port.str("name")}, port["settings"], port["devices"]};
         CHECK(make_driver(port["driver"], spec) != nullptr);
     }
