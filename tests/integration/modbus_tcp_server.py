@@ -38,7 +38,10 @@ def main():
     ModbusSlaveContext.setValues = logged
     logging.basicConfig(level=logging.WARNING)
     print(f"modbus_tcp_server: serving units {units} on 127.0.0.1:{port}", flush=True)
-    StartTcpServer(context=context, address=("127.0.0.1", port))
+    # Restarted on the port it was killed on (the test's server restart), it must bind again although
+    # the killed server's side of the old connection still holds the port; pymodbus 3.0 swallows a
+    # failed bind and would never listen.
+    StartTcpServer(context=context, address=("127.0.0.1", port), allow_reuse_address=True)
     return 0
 
 
