@@ -5,6 +5,7 @@
 #include "drivers/line/line_driver.hpp"
 #include "drivers/mbus/mbus_driver.hpp"
 #include "drivers/modbus_rtu/modbus_driver.hpp"
+#include "drivers/modbus_tcp/modbus_tcp_driver.hpp"
 #include "drivers/nmea0183/nmea_driver.hpp"
 #include "drivers/reading_guard.hpp"
 
@@ -18,6 +19,7 @@ const std::map<std::string, DriverFactory>& registry() {
         {"line", make_line_driver},
         {"mbus", make_mbus_driver},
         {"modbus-rtu", make_modbus_driver},
+        {"modbus-tcp", make_modbus_tcp_driver},
         {"nmea0183", make_nmea_driver},
     };
     return drivers;

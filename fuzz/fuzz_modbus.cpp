@@ -9,8 +9,8 @@
 #include "drivers/modbus_rtu/crc16.hpp"
 #include "drivers/modbus_rtu/modbus_driver.hpp"
 #include "drivers/modbus_rtu/rtu_frame.hpp"
-#include "drivers/modbus_rtu/point_map.hpp"
-#include "drivers/modbus_rtu/poll_scheduler.hpp"
+#include "drivers/modbus/point_map.hpp"
+#include "drivers/modbus/poll_scheduler.hpp"
 
 using namespace loopgate;
 

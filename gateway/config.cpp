@@ -9,6 +9,7 @@
 #include "core/topic_name.hpp"
 #include "core/untrusted_text.hpp"
 #include "core/utf8.hpp"
+#include "drivers/modbus_tcp/mbap_frame.hpp"
 #include "drivers/registry.hpp"
 #include "gateway/security/password_hash.hpp"
 
@@ -133,9 +134,13 @@ PortConfig parse_port(const ConfigNode& n) {
     require_topic_name(n.need("name"), p.name);
     p.path = n.str("path");
     const bool modbus_tcp = n["driver"].present() && n["driver"].as_string() == "modbus-tcp";
-    EndpointParse endpoint = parse_network_path(p.path, modbus_tcp ? 502 : 0);
+    EndpointParse endpoint = parse_network_path(p.path, modbus_tcp ? modbus::tcp::kDefaultPort : 0);
     if (!endpoint.error.empty()) n.need("path").fail(endpoint.error);
     p.endpoint = endpoint.endpoint;
+    if (modbus_tcp && (!p.endpoint || p.endpoint->scheme != "tcp"))
+        n.need("path").fail("the modbus-tcp driver talks to a Modbus TCP server: expected tcp://host[:port] (port " +
+                            std::to_string(modbus::tcp::kDefaultPort) + " if none), got '" + p.path +
+                            "'; for Modbus RTU behind a device server use driver: modbus-rtu");
     static const std::set<std::int64_t> rates = {300,   600,   1200,   2400,   4800,   9600,   19200,  38400,
                                                  57600, 115200, 230400, 460800, 500000, 921600, 1000000};
     // M-Bus lines run at 2400 baud 8E1 (EN 13757-2) unless the port says otherwise.
@@ -351,7 +356,9 @@ Config parse_config(const ConfigNode& root) {
         bool port_ok = errors.check([&] {
             p = parse_port(pn);
             if (!names.insert(p.name).second) pn.need("name").fail("port name '" + p.name + "' is used twice");
-            if (!paths.insert(p.path).second) pn.need("path").fail("path '" + p.path + "' is used by two ports");
+            // tcp://plc and tcp://plc:502 are one server for modbus-tcp: compare what is connected to.
+            const std::string where = p.endpoint ? p.endpoint->scheme + "://" + p.endpoint->host_port() : p.path;
+            if (!paths.insert(where).second) pn.need("path").fail("path '" + where + "' is used by two ports");
         });
         bool driver_ok = errors.check([&] { parse_driver(pn, p); });
         if (port_ok && driver_ok) c.ports.push_back(std::move(p));

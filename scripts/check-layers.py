@@ -20,7 +20,7 @@ import sys
 
 GATEWAY_STAGES = ["security", "config", "store", "serial", "report", "uplink", "sparkplug", "bridge", "downlink", "fleet", "ops", "catalog",
                   "wiring"]
-SHARED_DRIVER_HELPERS = ["framing", "text"]
+SHARED_DRIVER_HELPERS = ["framing", "text", "modbus"]  # modbus: what modbus-rtu and modbus-tcp share above framing
 RANK = {"proto": -1, "core": 0, "drivers": 1, "sim": 2, "gateway": 3, "cli": 4}
 INCLUDE = re.compile(r'^#include "([^"]+)"')
 
@@ -64,7 +64,7 @@ def problem(src, target):
         to_folder = target.split("/")[1] if target.count("/") >= 2 else None
         if src_folder and to_folder and to_folder != src_folder and to_folder not in SHARED_DRIVER_HELPERS:
             return (f"drivers/{src_folder} includes another driver's file ({target}); "
-                    "share code through drivers/framing or drivers/text")
+                    "share code through drivers/framing, drivers/text or drivers/modbus")
     if src_layer == "gateway" and to_layer == "gateway":
         if to_stage not in GATEWAY_STAGES:
             return f"gateway stage '{to_stage}' is not in GATEWAY_STAGES of scripts/check-layers.py"

@@ -15,6 +15,8 @@ packages=(
   python3-websocket
   # loopgate find parses the catalogs gateways publish (gateway/catalog/catalog_match.cpp)
   nlohmann-json3-dev
+  # pymodbus 3.0's server module (the Modbus TCP server of the modbus-tcp tests) imports serial_asyncio
+  python3-serial-asyncio
   # the status page's browser test (tests/integration/browser.py): headless, driven over DevTools
   chromium
   clang-14 libclang-rt-14-dev

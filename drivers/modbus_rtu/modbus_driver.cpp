@@ -3,12 +3,15 @@
 #include <string>
 #include <utility>
 
-#include "drivers/modbus_rtu/modbus_master.hpp"
+#include "drivers/modbus/master_settings.hpp"
+#include "drivers/modbus/modbus_master.hpp"
 #include "drivers/modbus_rtu/modbus_monitor.hpp"
-#include "drivers/modbus_rtu/point_map.hpp"
+#include "drivers/modbus/point_map.hpp"
 #include "drivers/modbus_rtu/rtu_frame.hpp"
+#include "drivers/modbus_rtu/rtu_framing.hpp"
 
 namespace loopgate {
+
 
 namespace {
 
@@ -27,20 +30,9 @@ Settings parse_settings(const ConfigNode& s) {
                   "frame_gap"});
     Settings out;
     out.monitor = s.choice("mode", {"master", "monitor"}, "master") == "monitor";
-    auto duration = [&](const char* key, std::int64_t def, std::int64_t lo, std::int64_t hi) {
-        std::int64_t ms = s.millis(key, def);
-        if (ms < lo || ms > hi)
-            s.need(key).fail(std::string(key) + " must be between " + std::to_string(lo) + "ms and " + std::to_string(hi) + "ms");
-        return milliseconds(ms);
-    };
-    out.master.response_timeout = duration("response_timeout", 500, 1, 60'000);
-    out.master.turnaround_delay = duration("turnaround_delay", 100, 0, 60'000);
-    out.master.retries = static_cast<int>(s.integer("retries", 0, 10, 1));
-    out.master.max_gap = static_cast<std::uint16_t>(s.integer("max_gap", 0, kMaxReadRegisters - 1, 10));
-    out.master.max_bit_gap = static_cast<std::uint16_t>(s.integer("max_bit_gap", 0, kMaxReadBits - 1, 64));
-    out.master.offline_after = static_cast<int>(s.integer("offline_after", 1, 1000, 3));
+    out.master = parse_master_settings(s, milliseconds(500));
     if (s["frame_gap"].present() && s["frame_gap"].as_string() != "auto")
-        out.frame_gap = nanoseconds(duration("frame_gap", 0, 1, 1000));
+        out.frame_gap = nanoseconds(settings_duration(s, "frame_gap", 0, 1, 1000));
     return out;
 }
 
@@ -48,7 +40,7 @@ Settings parse_settings(const ConfigNode& s) {
 
 std::unique_ptr<Driver> make_modbus_driver(const DriverSpec& spec) {
     if (!spec.settings.present() && !spec.devices.present())
-        return make_modbus_monitor(rtu::timing(spec.port.baud, spec.port.bits_per_char(), std::nullopt), {});
+        return make_modbus_monitor({}, MasterSettings{}.response_timeout);
     Settings s;
     std::vector<Device> devices;
     ConfigErrors errors;  // the settings' problems and the devices' are reported together
@@ -62,8 +54,12 @@ std::unique_ptr<Driver> make_modbus_driver(const DriverSpec& spec) {
         spec.settings.fail(std::string("no devices: ") + what);
     }
     rtu::Timing timing = rtu::timing(spec.port.baud, spec.port.bits_per_char(), s.frame_gap);
-    if (s.monitor) return make_modbus_monitor(timing, std::move(devices));
-    return make_modbus_master(timing, s.master, std::move(devices));
+    // A frame that never completes is given up after response_timeout of quiet, not after t3.5: a
+    // device server's gaps mean nothing.
+    if (s.monitor) return make_modbus_monitor(std::move(devices), s.master.response_timeout);
+    // Fed a capture without on_open (the decode command), the master decodes it as the monitor would.
+    auto passive = make_modbus_monitor(devices, s.master.response_timeout);
+    return make_modbus_master(make_rtu_framing(timing), s.master, std::move(devices), std::move(passive));
 }
 
 }  // namespace loopgate

@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "drivers/modbus_rtu/crc16.hpp"
-#include "drivers/modbus_rtu/point_readings.hpp"
+#include "drivers/modbus/point_readings.hpp"
 
 namespace loopgate::modbus {
 
@@ -15,8 +15,8 @@ constexpr std::size_t kMaxMonitorBuffer = 4096;
 
 class ModbusMonitor final : public Driver {
 public:
-    ModbusMonitor(rtu::Timing timing, std::vector<Device> devices)
-        : timing_(timing), raw_(devices.empty()), points_(std::move(devices)) {}
+    ModbusMonitor(std::vector<Device> devices, std::chrono::milliseconds frame_timeout)
+        : frame_timeout_(frame_timeout), raw_(devices.empty()), points_(std::move(devices)) {}
 
     void on_open(const DriverClock& now, DriverOutput&) override {
         opened_ = true;
@@ -32,9 +32,10 @@ public:
     }
 
     void on_bytes(std::span<const std::uint8_t> bytes, const DriverClock& now, DriverOutput& out) override {
-        // On a live line a silence ends whatever frame was in progress; a capture fed without
-        // on_open carries no timing, and there only frame sizes and CRCs delimit frames.
-        if (opened_ && !buffer_.empty() && now.steady >= last_rx_ + timing_.silence) scan(now, out, true);
+        // Frames end by their length and CRC, never by how the bytes came: a device server or a USB
+        // adapter splits and coalesces them, and its gaps mean nothing. Only bytes that no frame
+        // completes for frame_timeout are given up (a capture fed without on_open has no timing).
+        if (opened_ && !buffer_.empty() && now.steady >= last_rx_ + frame_timeout_) scan(now, out, true);
         last_rx_ = now.steady;
         buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
         scan(now, out, false);
@@ -43,13 +44,13 @@ public:
             noise_bytes_ += drop;
             buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(drop));
         }
-        if (opened_ && !buffer_.empty()) set_wake(out, last_rx_ + timing_.silence);
+        if (opened_ && !buffer_.empty()) set_wake(out, last_rx_ + frame_timeout_);
     }
 
     void on_timer(const DriverClock& now, DriverOutput& out) override {
         if (!opened_ || buffer_.empty()) return;
-        if (now.steady >= last_rx_ + timing_.silence) scan(now, out, true);
-        if (!buffer_.empty()) set_wake(out, last_rx_ + timing_.silence);
+        if (now.steady >= last_rx_ + frame_timeout_) scan(now, out, true);
+        if (!buffer_.empty()) set_wake(out, last_rx_ + frame_timeout_);
     }
 
     WriteResult write_point(const WriteRequest&, const DriverClock&, DriverOutput&) override {
@@ -75,8 +76,11 @@ private:
 
     // Splits the buffer into requests and responses. Both directions share the wire and RTU frames
     // carry no direction, so each position is tried as both; the CRC decides, and the request last
-    // seen decides which to try first. A position that is neither is one byte of noise.
+    // seen decides which to try first. A position that can start neither is one byte of noise; a
+    // position that may (more bytes needed) waits, unless a complete frame follows it: then it was
+    // garbage in front of that frame.
     void scan(const DriverClock& now, DriverOutput& out, bool final) {
+        constexpr rtu::FrameKinds both{true, true};
         std::size_t pos = 0;
         while (pos < buffer_.size()) {
             std::span<const std::uint8_t> b = std::span(buffer_).subspan(pos);
@@ -85,7 +89,13 @@ private:
             if (first == 1) continue;
             int second = try_frame(b, !prefer_response, pos, now, out);
             if (second == 1) continue;
-            if ((first == 0 || second == 0) && !final) break;
+            if ((first == 0 || second == 0) && !final) {
+                auto next = rtu::find_frame(b.subspan(1), both);
+                if (!next) break;
+                pos += 1 + *next;
+                noise_bytes_ += 1 + *next;
+                continue;
+            }
             ++pos;
             ++noise_bytes_;
         }
@@ -182,7 +192,7 @@ private:
         }
     }
 
-    rtu::Timing timing_;
+    std::chrono::milliseconds frame_timeout_;
     bool raw_;
     PointReadings points_;
     bool opened_ = false;
@@ -196,8 +206,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Driver> make_modbus_monitor(rtu::Timing timing, std::vector<Device> devices) {
-    return std::make_unique<ModbusMonitor>(timing, std::move(devices));
+std::unique_ptr<Driver> make_modbus_monitor(std::vector<Device> devices, std::chrono::milliseconds frame_timeout) {
+    return std::make_unique<ModbusMonitor>(std::move(devices), frame_timeout);
 }
 
 }  // namespace loopgate::modbus

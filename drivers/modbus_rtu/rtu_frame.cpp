@@ -72,6 +72,39 @@ std::optional<Request> parse_request(std::span<const std::uint8_t> adu, std::str
     return decode_request(adu[0], pdu_of(adu), error);
 }
 
+namespace {
+
+enum class At { none, partial, complete };
+
+// What could start at the front of `b` as one kind of frame.
+At frame_at(std::span<const std::uint8_t> b, bool response) {
+    FrameSize size = response ? response_size(b) : request_size(b);
+    if (size.status == FrameSize::invalid) return At::none;
+    if (size.status == FrameSize::need_more || b.size() < size.length) return At::partial;
+    return crc_ok(b.first(size.length)) ? At::complete : At::none;
+}
+
+At best_at(std::span<const std::uint8_t> b, FrameKinds kinds) {
+    At r = kinds.responses ? frame_at(b, true) : At::none;
+    if (r == At::complete || !kinds.requests) return r;
+    At q = frame_at(b, false);
+    return q == At::none ? r : q == At::complete ? q : At::partial;
+}
+
+}  // namespace
+
+std::optional<std::size_t> find_frame(std::span<const std::uint8_t> bytes, FrameKinds kinds) {
+    for (std::size_t p = 0; p < bytes.size(); ++p)
+        if (best_at(bytes.subspan(p), kinds) == At::complete) return p;
+    return std::nullopt;
+}
+
+std::size_t dead_prefix(std::span<const std::uint8_t> bytes, FrameKinds kinds) {
+    std::size_t p = 0;
+    while (p < bytes.size() && best_at(bytes.subspan(p), kinds) == At::none) ++p;
+    return p;
+}
+
 Timing timing(unsigned baud, double bits_per_char, std::optional<std::chrono::nanoseconds> frame_gap) {
     using std::chrono::nanoseconds;
     // Serial Line V1.02, 2.5.1.1: t1.5 and t3.5 scale with the character time up to 19200 baud and

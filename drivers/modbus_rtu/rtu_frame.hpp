@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "drivers/modbus_rtu/modbus_pdu.hpp"
+#include "drivers/modbus/modbus_pdu.hpp"
 
 namespace loopgate::modbus::rtu {
 
@@ -33,6 +33,22 @@ FrameSize request_size(std::span<const std::uint8_t> bytes);
 // checksum that fails) and the returned value is empty.
 std::optional<Response> parse_response(std::span<const std::uint8_t> adu, std::string& error);
 std::optional<Request> parse_request(std::span<const std::uint8_t> adu, std::string& error);
+
+// --- frames in a byte stream ----------------------------------------------------------------------
+// What reaches the receiver is a stream, not frames: a device server (ser2net, an NPort) or a USB
+// adapter coalesces frames into one read and splits one frame over several, with gaps that say
+// nothing about where a frame ends. A frame is found by its function code's length and its CRC.
+struct FrameKinds {
+    bool responses = true;
+    bool requests = false;  // a monitor sees both directions on one wire
+};
+// The offset of the earliest complete frame of one of `kinds` with a good CRC; none if `bytes`
+// holds none (yet).
+std::optional<std::size_t> find_frame(std::span<const std::uint8_t> bytes, FrameKinds kinds);
+// How many leading bytes can start no frame of `kinds` whatever follows: each position either names
+// no frame or holds a complete one whose CRC fails. The first byte that could still start a frame
+// (or the end) ends the count.
+std::size_t dead_prefix(std::span<const std::uint8_t> bytes, FrameKinds kinds);
 
 // The line's timing: one character's time on the wire and the silence that ends a frame.
 struct Timing {

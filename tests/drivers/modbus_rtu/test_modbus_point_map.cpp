@@ -5,8 +5,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "drivers/modbus_rtu/point_map.hpp"
-#include "drivers/modbus_rtu/poll_scheduler.hpp"
+#include "drivers/modbus/point_map.hpp"
+#include "drivers/modbus/poll_scheduler.hpp"
 
 using namespace loopgate;
 using namespace loopgate::modbus;

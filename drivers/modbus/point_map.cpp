@@ -1,7 +1,6 @@
-#include "drivers/modbus_rtu/point_map.hpp"
+#include "drivers/modbus/point_map.hpp"
 
 #include "core/topic_name.hpp"
-#include "drivers/modbus_rtu/rtu_frame.hpp"
 
 #include <bit>
 #include <cfloat>
@@ -426,7 +425,7 @@ std::optional<std::vector<std::uint16_t>> encode_for_write(const Point& p, const
     return split(raw, p.count(), p.order);
 }
 
-std::vector<Device> parse_devices(const ConfigNode& devices) {
+std::vector<Device> parse_devices(const ConfigNode& devices, UnitRules rules) {
     std::vector<Device> out;
     std::set<std::string> names;
     std::set<int> units;
@@ -441,12 +440,14 @@ std::vector<Device> parse_devices(const ConfigNode& devices) {
             require_topic_name(d.need("name"), dev.name);
             if (!names.insert(dev.name).second) d.need("name").fail("duplicate device name '" + dev.name + "'");
             dev.broadcast = d.boolean("broadcast", false);
+            if (dev.broadcast && !rules.broadcast)
+                d.need("broadcast").fail("Modbus TCP has no broadcast: list each device by its unit");
             if (dev.broadcast) {
                 if (d["unit"].present()) d["unit"].fail("a broadcast device has no unit: its writes go to unit 0, every slave");
                 if (d["poll_interval"].present()) d["poll_interval"].fail("a broadcast device is never polled");
                 dev.unit = kBroadcastUnit;
             } else {
-                dev.unit = static_cast<std::uint8_t>(d.integer("unit", 1, rtu::kMaxUnit));
+                dev.unit = static_cast<std::uint8_t>(d.integer("unit", rules.min_unit, rules.max_unit));
                 if (!units.insert(dev.unit).second)
                     d.need("unit").fail("unit " + std::to_string(dev.unit) + " is already used by another device on this port");
                 dev.poll_interval_ms = d.millis("poll_interval", 1000);

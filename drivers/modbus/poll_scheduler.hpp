@@ -8,7 +8,7 @@
 #include <optional>
 #include <vector>
 
-#include "drivers/modbus_rtu/point_map.hpp"
+#include "drivers/modbus/point_map.hpp"
 
 namespace loopgate::modbus {
 

@@ -11,7 +11,7 @@
 #include "core/report_policy.hpp"
 #include "core/config_node.hpp"
 #include "core/reading.hpp"
-#include "drivers/modbus_rtu/modbus_pdu.hpp"
+#include "drivers/modbus/modbus_pdu.hpp"
 
 namespace loopgate::modbus {
 
@@ -56,8 +56,19 @@ struct Device {
     std::vector<Point> points;
 };
 
+// Which unit ids a transport addresses and whether it has a broadcast. A serial line has 1..247 and
+// unit 0 for every slave; Modbus TCP has 0..255 (255 or 0 for a device that is no gateway, Messaging
+// on TCP/IP Implementation Guide 4.4.1.1) and no broadcast.
+struct UnitRules {
+    int min_unit = 1;
+    int max_unit = 247;
+    bool broadcast = true;
+};
+constexpr UnitRules kSerialUnits{};
+constexpr UnitRules kTcpUnits{0, 255, false};
+
 // Parses and validates the port's `devices` list. Throws ConfigError at the offending node.
-std::vector<Device> parse_devices(const ConfigNode& devices);
+std::vector<Device> parse_devices(const ConfigNode& devices, UnitRules units = kSerialUnits);
 
 // Parses a 5- or 6-digit reference such as 40001 (holding 0) or 300201 (input 200); the leading
 // digit names the table (0 coil, 1 discrete input, 3 input, 4 holding), the rest is 1-based.

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "drivers/driver.hpp"
-#include "drivers/modbus_rtu/point_map.hpp"
+#include "drivers/modbus/point_map.hpp"
 
 namespace loopgate::modbus {
 

@@ -1,4 +1,4 @@
-#include "drivers/modbus_rtu/modbus_master.hpp"
+#include "drivers/modbus/modbus_master.hpp"
 
 #include <algorithm>
 #include <deque>
@@ -6,9 +6,9 @@
 #include <utility>
 
 #include "core/reading_json.hpp"
-#include "drivers/modbus_rtu/modbus_monitor.hpp"
-#include "drivers/modbus_rtu/point_readings.hpp"
-#include "drivers/modbus_rtu/poll_scheduler.hpp"
+#include "drivers/modbus/master_framing.hpp"
+#include "drivers/modbus/point_readings.hpp"
+#include "drivers/modbus/poll_scheduler.hpp"
 
 namespace loopgate::modbus {
 
@@ -32,7 +32,6 @@ struct Transaction {
     std::size_t device = 0;
     const PollBlock* block = nullptr;
     Request request;  // what was asked, to check the answer against
-    std::vector<std::uint8_t> adu;
     int attempts = 0;
     bool broadcast = false;
     // write and read_back: the command's completion id, the point, what was written and confirmed.
@@ -46,8 +45,9 @@ struct Transaction {
 
 class ModbusMaster final : public Driver {
 public:
-    ModbusMaster(rtu::Timing timing, MasterSettings s, std::vector<Device> devices)
-        : settings_(s), timing_(timing), passive_(make_modbus_monitor(timing, devices)), points_(std::move(devices)) {
+    ModbusMaster(std::unique_ptr<MasterFraming> framing, MasterSettings s, std::vector<Device> devices,
+                 std::unique_ptr<Driver> passive)
+        : settings_(s), framing_(std::move(framing)), passive_(std::move(passive)), points_(std::move(devices)) {
         states_.resize(points_.devices().size());
         for (std::size_t d = 0; d < points_.devices().size(); ++d) {
             const Device& dev = points_.device(d);
@@ -59,8 +59,7 @@ public:
 
     void on_open(const DriverClock& now, DriverOutput& out) override {
         opened_ = true;
-        phase_ = Phase::idle;
-        rx_.clear();
+        framing_->discard();
         // The line may have been busy before we opened it: give it one silence before speaking.
         last_rx_ = now.steady;
         tx_end_ = now.steady;
@@ -72,14 +71,32 @@ public:
 
     void on_close(DriverOutput& out) override {
         opened_ = false;
-        phase_ = Phase::idle;  // an interrupted poll is sent again after the reopen
-        rx_.clear();
-        // A write does not wait for a reopen that may never come: whoever asked learns now.
-        if (current_ && current_->kind != Transaction::poll) {
+        framing_->discard();
+        // An interrupted poll is sent again after the reopen; a write does not wait for a reopen
+        // that may never come: whoever asked learns now.
+        for (InFlight& f : in_flight_) {
+            if (f.t.kind == Transaction::poll) {
+                again_.push_front(std::move(f.t));
+                continue;
+            }
             ++write_failed_;
-            complete(out, *current_, WriteOutcome::line_closed, "the line closed before the device answered");
-            current_.reset();
+            complete(out, f.t, WriteOutcome::line_closed, "the line closed before the device answered");
         }
+        in_flight_.clear();
+        if (ready_) {
+            again_.push_front(std::move(*ready_));
+            ready_.reset();
+        }
+        std::deque<Transaction> polls;
+        for (Transaction& t : again_) {
+            if (t.kind == Transaction::poll) {
+                polls.push_back(std::move(t));
+                continue;
+            }
+            ++write_failed_;
+            complete(out, t, WriteOutcome::line_closed, "the line closed before the device answered");
+        }
+        again_ = std::move(polls);
         for (const Transaction& t : writes_) {
             ++write_failed_;
             complete(out, t, WriteOutcome::line_closed,
@@ -92,19 +109,17 @@ public:
     void on_bytes(std::span<const std::uint8_t> bytes, const DriverClock& now, DriverOutput& out) override {
         // Without on_open nothing drives the line (the decode command feeds a capture): decode passively.
         if (!opened_) {
-            passive_->on_bytes(bytes, now, out);
+            if (passive_) passive_->on_bytes(bytes, now, out);
+            else noise_bytes_ += bytes.size();
             return;
         }
         expire(now, out);
         last_rx_ = now.steady;
-        if (phase_ == Phase::awaiting) {
-            rx_.insert(rx_.end(), bytes.begin(), bytes.end());
-            take_response(now, out);
-        } else {
-            // Nobody was asked: line noise, another master, or a late reply after a timeout.
-            noise_bytes_ += bytes.size();
-            if (phase_ == Phase::idle && current_) phase_ = Phase::draining;
-        }
+        std::vector<Received> frames;
+        noise_bytes_ += framing_->receive(bytes, frames);
+        for (Received& r : frames) take_answer(r, now, out);
+        // On a serial line nothing is an answer while no request is out: whatever is half-received is noise.
+        if (in_flight_.empty() && !framing_->tags_answers()) noise_bytes_ += framing_->discard();
         pump(now, out);
     }
 
@@ -150,7 +165,6 @@ public:
         t.value = request.value;
         t.words = *words;
         t.request = write_request(dev.unit, p.table, p.address, *words);
-        t.adu = rtu::frame(t.request);
         writes_.push_back(std::move(t));
         ++writes_queued_;
         // On an idle line the write leaves now (after the frame gap), not at the next poll.
@@ -173,10 +187,8 @@ public:
                    {"responses_ok", responses_ok_},
                    {"exceptions", exceptions_},
                    {"timeouts", timeouts_},
-                   {"crc_errors", crc_errors_},
                    {"wrong_unit", wrong_unit_},
                    {"malformed_responses", malformed_},
-                   {"truncated_frames", truncated_},
                    {"noise_bytes", noise_bytes_},
                    {"write_queued", writes_queued_},
                    {"write_ok", write_ok_},
@@ -185,71 +197,62 @@ public:
                    {"devices_online", online},
                    {"devices_offline", offline},
                    {"poll_overruns", scheduler_.overruns()},
-                   {"bus_busy_permille", busy_permille_},
-                   {"poll_load_permille", scheduler_.planned_load_permille(timing_.char_time, timing_.silence)}};
+                   {"bus_busy_permille", busy_permille_}};
+        if (auto serial = framing_->serial_timing()) {
+            c["crc_errors"] = crc_errors_;
+            c["truncated_frames"] = truncated_;
+            c["poll_load_permille"] = scheduler_.planned_load_permille(serial->char_time, serial->silence);
+        }
+        if (framing_->tags_answers()) c["stale_responses"] = stale_responses_;
         // What the master decoded of a capture fed without on_open (the decode command).
-        for (const auto& [name, value] : passive_->counters()) c[name] += value;
+        if (passive_)
+            for (const auto& [name, value] : passive_->counters()) c[name] += value;
         return c;
     }
 
 private:
-    enum class Phase { idle, awaiting, draining, turnaround };
+    // A request on the wire: its transaction id and when its time is up (for a broadcast: when the
+    // turnaround delay has passed, which is all the confirmation a broadcast gets).
+    struct InFlight {
+        Transaction t;
+        std::uint16_t transaction_id = 0;
+        SteadyTime deadline{};
+        bool damaged = false;  // a damaged frame came while it waited (counted when it came)
+    };
 
     static void set_wake(DriverOutput& out, SteadyTime t) {
         out.wake_at = out.wake_at ? std::min(*out.wake_at, t) : t;
     }
 
-    // ---- master: the one transaction on the wire ----------------------------------------------
+    // ---- the transactions on the wire --------------------------------------------------------------
 
     void pump(const DriverClock& now, DriverOutput& out) {
         if (!opened_) return;
         for (;;) {
-            switch (phase_) {
-                case Phase::awaiting:
-                    set_wake(out, rx_.empty() ? deadline_ : std::min(deadline_, last_rx_ + timing_.silence));
-                    return;
-                case Phase::draining:
-                    if (now.steady < last_rx_ + timing_.silence) {
-                        set_wake(out, last_rx_ + timing_.silence);
-                        return;
-                    }
-                    phase_ = Phase::idle;
-                    break;
-                case Phase::turnaround:
-                    if (now.steady < turnaround_end_) {
-                        set_wake(out, turnaround_end_);
-                        return;
-                    }
-                    // Nobody answers a broadcast: having sent it is all the confirmation there is.
-                    ++write_ok_;
-                    account_busy(now.steady);
-                    complete(out, *current_, WriteOutcome::ok, {});
-                    current_.reset();
-                    phase_ = Phase::idle;
-                    break;
-                case Phase::idle: {
-                    if (!current_) current_ = take_next(now.steady);
-                    if (!current_) {
-                        auto due = scheduler_.next_due();
-                        if (due) set_wake(out, *due);
-                        return;
-                    }
-                    SteadyTime earliest = std::max(last_rx_, tx_end_) + timing_.silence;
-                    if (now.steady < earliest) {
-                        set_wake(out, earliest);
-                        return;
-                    }
-                    send(now, out);
-                    break;
-                }
+            if (in_flight_.size() >= framing_->max_in_flight()) break;
+            if (!ready_) ready_ = take_next(now.steady);
+            if (!ready_) {
+                if (auto due = scheduler_.next_due()) set_wake(out, *due);
+                break;
             }
+            // A serial line speaks after a silence: after the last byte heard and after our own
+            // request has left the wire (0 on TCP).
+            SteadyTime earliest = std::max(last_rx_, tx_end_) + framing_->silence();
+            if (now.steady < earliest) {
+                set_wake(out, earliest);
+                break;
+            }
+            send(now, out);
         }
+        for (const InFlight& f : in_flight_) set_wake(out, f.deadline);
     }
 
     std::optional<Transaction> take_next(SteadyTime now) {
-        if (!writes_.empty()) {  // commands go ahead of polls
-            Transaction t = std::move(writes_.front());
-            writes_.pop_front();
+        // A retry goes first: it has waited longest. Then commands, ahead of polls.
+        for (std::deque<Transaction>* q : {&again_, &writes_}) {
+            if (q->empty()) continue;
+            Transaction t = std::move(q->front());
+            q->pop_front();
             return t;
         }
         const PollBlock* b = scheduler_.next(now);
@@ -258,85 +261,110 @@ private:
         t.device = b->device;
         t.block = b;
         t.request = read_request(points_.device(b->device).unit, b->table, b->address, b->count);
-        t.adu = rtu::frame(t.request);
         return t;
     }
 
     void send(const DriverClock& now, DriverOutput& out) {
-        Transaction& t = *current_;
-        out.to_write.insert(out.to_write.end(), t.adu.begin(), t.adu.end());
-        if (t.attempts > 0) ++retries_;
-        ++t.attempts;
+        InFlight f;
+        f.t = std::move(*ready_);
+        ready_.reset();
+        // Each try has its own transaction id, so a late answer to an earlier try (or to another
+        // request) is never taken for this one's.
+        f.transaction_id = next_transaction_++;
+        std::vector<std::uint8_t> adu = framing_->frame(f.t.request, f.transaction_id);
+        out.to_write.insert(out.to_write.end(), adu.begin(), adu.end());
+        if (f.t.attempts > 0) ++retries_;
+        ++f.t.attempts;
         ++requests_sent_;
-        rx_.clear();
-        busy_since_ = now.steady;
+        // On a serial line whatever is left half-received is no part of the answer to come.
+        if (!framing_->tags_answers()) noise_bytes_ += framing_->discard();
+        if (in_flight_.empty()) busy_since_ = now.steady;
         // The session writes at once, but the bytes need their time on the wire before anyone can answer.
-        tx_end_ = now.steady + timing_.char_time * static_cast<std::int64_t>(t.adu.size());
-        if (t.broadcast) {
-            phase_ = Phase::turnaround;
-            turnaround_end_ = tx_end_ + settings_.turnaround_delay;
-        } else {
-            phase_ = Phase::awaiting;
-            deadline_ = tx_end_ + settings_.response_timeout;
-        }
+        tx_end_ = now.steady + framing_->wire_time(adu.size());
+        f.deadline = tx_end_ + (f.t.broadcast ? settings_.turnaround_delay : settings_.response_timeout);
+        in_flight_.push_back(std::move(f));
     }
 
-    // Ends a transaction whose time is up: no answer, or an answer that stopped half-way.
+    // Ends the transactions whose time is up: no valid answer in time, or a broadcast's turnaround.
     void expire(const DriverClock& now, DriverOutput& out) {
-        if (phase_ != Phase::awaiting) return;
-        if (!rx_.empty() && now.steady >= last_rx_ + timing_.silence) {
-            ++truncated_;
-            noise_bytes_ += rx_.size();
-            rx_.clear();
-            fail_current(now, out, Phase::idle);
-        } else if (now.steady >= deadline_) {
-            if (rx_.empty()) {
-                ++timeouts_;
-                fail_current(now, out, Phase::idle);
-            } else {
-                // Bytes still trickling in at the deadline: too late; let them finish before speaking.
-                ++timeouts_;
-                noise_bytes_ += rx_.size();
-                rx_.clear();
-                fail_current(now, out, Phase::draining);
-            }
-        }
-    }
-
-    void take_response(const DriverClock& now, DriverOutput& out) {
-        while (!rx_.empty() && phase_ == Phase::awaiting) {
-            rtu::FrameSize size = rtu::response_size(rx_);
-            if (size.status == rtu::FrameSize::need_more || (size.status == rtu::FrameSize::known && rx_.size() < size.length)) return;
-            std::string error;
-            std::optional<Response> r;
-            if (size.status == rtu::FrameSize::known) r = rtu::parse_response(std::span(rx_).first(size.length), error);
-            if (!r) {
-                if (error == "bad CRC") ++crc_errors_;
-                else ++malformed_;
-                resync(now, out);
-                return;
-            }
-            if (r->unit != current_->request.unit) {
-                // Another slave answered (address clash, or a late reply to an earlier request): skip
-                // exactly that frame and keep waiting for ours until the deadline.
-                ++wrong_unit_;
-                rx_.erase(rx_.begin(), rx_.begin() + static_cast<std::ptrdiff_t>(size.length));
+        for (std::size_t i = 0; i < in_flight_.size();) {
+            if (now.steady < in_flight_[i].deadline) {
+                ++i;
                 continue;
             }
-            if (!response_matches(current_->request, *r, error) && !echoes_other_value(current_->request, *r)) {
-                ++malformed_;
-                resync(now, out);
-                return;
+            InFlight f = std::move(in_flight_[i]);
+            in_flight_.erase(in_flight_.begin() + static_cast<std::ptrdiff_t>(i));
+            if (f.t.broadcast) {
+                // Nobody answers a broadcast: having sent it is all the confirmation there is.
+                ++write_ok_;
+                account_busy(now.steady);
+                complete(out, f.t, WriteOutcome::ok, {});
+                continue;
             }
-            if (rx_.size() > size.length) {
-                noise_bytes_ += rx_.size() - size.length;
-                phase_ = Phase::draining;
-            } else {
-                phase_ = Phase::idle;
-            }
-            rx_.clear();
-            complete_current(*r, now, out);
+            // An answer that began but never completed, however its bytes were split, is truncated;
+            // a damaged one was counted when it came.
+            std::size_t partial = framing_->tags_answers() ? 0 : framing_->discard();
+            noise_bytes_ += partial;
+            if (!f.damaged) ++(partial > 0 ? truncated_ : timeouts_);
+            fail(std::move(f.t), now, out);
         }
+    }
+
+    // Which transaction a frame answers: by its transaction id, or the one on a serial line.
+    std::optional<std::size_t> answered(const Received& r) const {
+        if (framing_->tags_answers() && !r.transaction) return std::nullopt;  // TCP bytes out of step
+        for (std::size_t i = 0; i < in_flight_.size(); ++i) {
+            if (in_flight_[i].t.broadcast) continue;
+            if (!r.transaction || *r.transaction == in_flight_[i].transaction_id) return i;
+        }
+        return std::nullopt;
+    }
+
+    void take_answer(Received& r, const DriverClock& now, DriverOutput& out) {
+        auto i = answered(r);
+        if (!i) {
+            // Nobody asked: line noise, another master, or a late reply after a timeout. On TCP the
+            // transaction id shows it, and the pairing of later answers is not disturbed by it.
+            if (r.response && r.transaction) ++stale_responses_;
+            else if (r.response) noise_bytes_ += r.length;
+            else if (framing_->tags_answers()) ++malformed_;
+            return;
+        }
+        InFlight& f = in_flight_[*i];
+        if (!r.response) {
+            if (r.error == "bad CRC") ++crc_errors_;
+            else ++malformed_;
+            // A damaged frame on a serial line may be garbage in front of the answer: keep waiting
+            // for a valid one until the deadline. On TCP it is this transaction's answer.
+            f.damaged = true;
+            if (r.transaction) fail_at(*i, now, out);
+            return;
+        }
+        const Response& response = *r.response;
+        std::string error;
+        // On a serial line a frame that is not the answer is skipped and the master keeps waiting
+        // for its own until the deadline: another slave answered (an address clash), or a late
+        // answer to an earlier request came. On TCP the transaction id says it is the answer.
+        if (response.unit != f.t.request.unit) {
+            ++wrong_unit_;
+            if (r.transaction) fail_at(*i, now, out);
+            return;
+        }
+        if (!response_matches(f.t.request, response, error) && !echoes_other_value(f.t.request, response)) {
+            ++malformed_;
+            f.damaged = true;
+            if (r.transaction) fail_at(*i, now, out);
+            return;
+        }
+        Transaction t = std::move(f.t);
+        in_flight_.erase(in_flight_.begin() + static_cast<std::ptrdiff_t>(*i));
+        complete_transaction(std::move(t), response, now, out);
+    }
+
+    void fail_at(std::size_t i, const DriverClock& now, DriverOutput& out) {
+        Transaction t = std::move(in_flight_[i].t);
+        in_flight_.erase(in_flight_.begin() + static_cast<std::ptrdiff_t>(i));
+        fail(std::move(t), now, out);
     }
 
     // FC 05/06 answers echo the value the device holds after the write (pymodbus reads it back; so
@@ -346,21 +374,14 @@ private:
                r.unit == q.unit && r.function == q.function && !r.exception && r.address == q.address;
     }
 
-    // Whatever arrived cannot be trusted to start a frame: drop it and everything up to the next
-    // 3.5-character silence, the only frame boundary RTU guarantees.
-    void resync(const DriverClock& now, DriverOutput& out) {
-        noise_bytes_ += rx_.size();
-        rx_.clear();
-        fail_current(now, out, Phase::draining);
-    }
-
-    void fail_current(const DriverClock& now, DriverOutput& out, Phase next) {
-        phase_ = next;
-        Transaction& t = *current_;
+    void fail(Transaction t, const DriverClock& now, DriverOutput& out) {
         account_busy(now.steady);
         // An offline device gets one try per poll: retrying it only takes bus time from live ones.
         bool offline = states_[t.device].online == false && t.kind == Transaction::poll;
-        if (t.attempts < 1 + settings_.retries && !offline) return;  // stays current: sent again after the silence
+        if (t.attempts < 1 + settings_.retries && !offline) {
+            again_.push_back(std::move(t));  // sent again after the silence
+            return;
+        }
         std::size_t device = t.device;
         if (t.kind != Transaction::poll) {
             ++write_failed_;
@@ -368,10 +389,8 @@ private:
                      std::string(t.kind == Transaction::read_back ? "no valid answer to the read-back after "
                                                                   : "no valid answer after ") +
                          std::to_string(t.attempts) + (t.attempts == 1 ? " try" : " tries"));
-            current_.reset();
             return;
         }
-        current_.reset();
         DeviceState& s = states_[device];
         ++s.consecutive_failures;
         if (s.consecutive_failures >= settings_.offline_after && s.online != false) {
@@ -383,9 +402,7 @@ private:
         if (s.online == false) scheduler_.skip_rest_of_cycle(device);
     }
 
-    void complete_current(const Response& r, const DriverClock& now, DriverOutput& out) {
-        Transaction t = std::move(*current_);
-        current_.reset();
+    void complete_transaction(Transaction t, const Response& r, const DriverClock& now, DriverOutput& out) {
         account_busy(now.steady);
         DeviceState& s = states_[t.device];
         s.consecutive_failures = 0;
@@ -467,7 +484,6 @@ private:
         r.kind = Transaction::read_back;
         r.attempts = 0;
         r.request = read_request(points_.device(r.device).unit, p.table, p.address, p.count());
-        r.adu = rtu::frame(r.request);
         return r;
     }
 
@@ -499,22 +515,20 @@ private:
     }
 
     MasterSettings settings_;
-    rtu::Timing timing_;
+    std::unique_ptr<MasterFraming> framing_;
     std::unique_ptr<Driver> passive_;
     PointReadings points_;
     std::vector<DeviceState> states_;
     PollScheduler scheduler_;
 
     bool opened_ = false;
-    Phase phase_ = Phase::idle;
-    std::optional<Transaction> current_;
+    std::vector<InFlight> in_flight_;
+    std::optional<Transaction> ready_;  // taken from the queues, waiting for the line's silence
+    std::deque<Transaction> again_;     // failed tries to be sent again
     std::deque<Transaction> writes_;
-    std::vector<std::uint8_t> rx_;
+    std::uint16_t next_transaction_ = 1;
     SteadyTime last_rx_{};
     SteadyTime tx_end_{};
-    SteadyTime deadline_{};
-    SteadyTime turnaround_end_{};
-
 
     SteadyTime busy_since_{};
     SteadyTime window_start_{};
@@ -522,14 +536,15 @@ private:
     std::uint64_t busy_permille_ = 0;
 
     std::uint64_t requests_sent_ = 0, retries_ = 0, responses_ok_ = 0, exceptions_ = 0, timeouts_ = 0;
-    std::uint64_t crc_errors_ = 0, wrong_unit_ = 0, malformed_ = 0, truncated_ = 0, noise_bytes_ = 0;
+    std::uint64_t crc_errors_ = 0, wrong_unit_ = 0, malformed_ = 0, truncated_ = 0, noise_bytes_ = 0, stale_responses_ = 0;
     std::uint64_t writes_queued_ = 0, write_ok_ = 0, write_failed_ = 0, write_refused_ = 0;
 };
 
 }  // namespace
 
-std::unique_ptr<Driver> make_modbus_master(rtu::Timing timing, MasterSettings settings, std::vector<Device> devices) {
-    return std::make_unique<ModbusMaster>(timing, settings, std::move(devices));
+std::unique_ptr<Driver> make_modbus_master(std::unique_ptr<MasterFraming> framing, MasterSettings settings,
+                                           std::vector<Device> devices, std::unique_ptr<Driver> passive) {
+    return std::make_unique<ModbusMaster>(std::move(framing), settings, std::move(devices), std::move(passive));
 }
 
 }  // namespace loopgate::modbus

@@ -1,4 +1,4 @@
-#include "drivers/modbus_rtu/modbus_pdu.hpp"
+#include "drivers/modbus/modbus_pdu.hpp"
 
 #include <cstdio>
 #include <utility>

@@ -1,4 +1,4 @@
-#include "drivers/modbus_rtu/poll_scheduler.hpp"
+#include "drivers/modbus/poll_scheduler.hpp"
 
 #include <algorithm>
 

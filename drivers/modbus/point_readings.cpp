@@ -1,4 +1,4 @@
-#include "drivers/modbus_rtu/point_readings.hpp"
+#include "drivers/modbus/point_readings.hpp"
 
 #include <algorithm>
 #include <utility>

@@ -1,7 +1,8 @@
 #pragma once
 // Modbus protocol data units: a function code and its data, the part of a message every Modbus
 // transport shares (Application Protocol V1.1b3, 4.1). The transport wraps a PDU into an ADU: RTU
-// adds the unit id and a CRC (rtu_frame.hpp); TCP would add the MBAP header. Nothing here knows a
+// adds the unit id and a CRC (drivers/modbus_rtu/rtu_frame.hpp); TCP the MBAP header
+// (drivers/modbus_tcp/mbap_frame.hpp). Nothing here knows a
 // unit id's place on the wire or a checksum.
 //
 // Pure functions over byte spans. Sizes and limits follow the Application Protocol, 6.1-6.12.
