@@ -81,7 +81,7 @@ fuzz_smoke() {
   if [ -d "$seeds" ]; then cp -r "$seeds"/. "$corpus"/; fi
   "$target" -max_total_time="$FUZZ_SECONDS" -max_len=4096 -timeout=30 -print_final_stats=1 "$corpus" \
     >"$log" 2>&1 || status=$?
-  out="-- $name"$'\n'$(grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' "$log" || true)
+  out="-- $name"$'\n'$(grep -E 'stat::number_of_executed_units|==[0-9]+== ?ERROR|SUMMARY' "$log" || true)
   if [ "$status" -ne 0 ]; then out+=$'\n'$(tail -n 40 "$log")$'\n'"$name failed (exit $status)"; fi
   printf '%s\n' "$out"
   rm -rf "$corpus" "$log"
