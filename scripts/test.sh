@@ -3,24 +3,53 @@
 # runs unit and integration tests, runs them all again under AddressSanitizer and
 # UndefinedBehaviorSanitizer, then gives every libFuzzer target a short smoke run.
 #
-# scripts/test.sh --quick: the inner loop while working. The release build, the unit and driver tests,
-# the layer and docs checks and a few end-to-end smoke tests on real parts (a line sensor, a Modbus
-# slave, an NMEA talker, the broker); no sanitizers, no fuzzing. A few minutes after a build.
+# What is independent runs at the same time: ctest runs TEST_JOBS tests at once (every test has its
+# own ports, directories and pty links: tests/integration/harness.py), the next flavour builds at
+# low priority while the previous one's tests run (they mostly wait on events), and two fuzz
+# targets run at once. A failing fuzz target fails the suite (the loop before this one let it pass).
+# Durations and their conditions: README.md, Development.
+#
+# scripts/test.sh --quick: the inner loop while working. The release build, the unit, driver and
+# interop tests, the layer and docs checks and a few end-to-end smoke tests on real parts (a line
+# sensor, a Modbus slave, an NMEA talker, the broker); no sanitizers, no fuzzing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+# Integration tests spend most of their time awaiting events, so twice the cores keeps them busy.
+TEST_JOBS=${TEST_JOBS:-$(( $(nproc) * 2 ))}
+FUZZ_JOBS=${FUZZ_JOBS:-2}
 
 if [ "${1:-}" = --quick ]; then
   scripts/install-deps.sh
   scripts/build.sh release
-  ctest --test-dir build/release --output-on-failure --timeout 300 \
-    -R '^(unit:|driver:|layers$|integration: test_(end_to_end|modbus_gateway|nmea_pty|docs_yaml|catch_names|layer_rules|check_config)$)'
+  ctest --test-dir build/release --output-on-failure --timeout 300 -j "$TEST_JOBS" \
+    -R '^(unit:|driver:|interop:|layers$|integration: test_(end_to_end|modbus_gateway|nmea_pty|docs_yaml|catch_names|layer_rules|check_config)$)'
   echo "== quick tests passed (the whole suite: scripts/test.sh)"
   exit 0
 elif [ $# -gt 0 ]; then
   echo "usage: $0 [--quick]" >&2
   exit 2
 fi
+
+# A flavour built in the background while tests run: at the lowest priority, so the tests' timing
+# is not starved, in a process group of its own (ended with the script), its output in
+# build/<flavour>.log, shown when it fails.
+background_pid=
+build_in_background() {
+  mkdir -p build
+  setsid nice -n 19 scripts/build.sh "$1" >"build/$1.log" 2>&1 &
+  background_pid=$!
+}
+await_background_build() {
+  if ! wait "$background_pid"; then
+    tail -n 100 "build/$1.log" >&2
+    echo "the $1 build failed (whole log: build/$1.log)" >&2
+    exit 1
+  fi
+  background_pid=
+  echo "== $1 build done (its log: build/$1.log)"
+}
+trap '[ -z "$background_pid" ] || kill -- -"$background_pid" 2>/dev/null || true' EXIT
 
 scripts/install-deps.sh
 
@@ -31,29 +60,45 @@ if [ -z "${CMAKE_CXX_COMPILER_LAUNCHER:-}" ] && command -v ccache >/dev/null 2>&
   export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 fi
 
-echo "== release build and tests"
+echo "== release build and tests ($TEST_JOBS at a time; the asan build runs beside them)"
 scripts/build.sh release
-ctest --test-dir build/release --output-on-failure --timeout 300
+build_in_background asan
+ctest --test-dir build/release --output-on-failure --timeout 300 -j "$TEST_JOBS"
 
-echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
-scripts/build.sh asan
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer tests (the fuzz build runs beside them)"
+await_background_build asan
+build_in_background fuzz
+# The release run's durations order the longest tests first here too (ctest starts costly ones first).
+mkdir -p build/asan/Testing/Temporary
+[ -f build/asan/Testing/Temporary/CTestCostData.txt ] ||
+  cp build/release/Testing/Temporary/CTestCostData.txt build/asan/Testing/Temporary/ 2>/dev/null || true
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
-  ctest --test-dir build/asan --output-on-failure --timeout 600
+  ctest --test-dir build/asan --output-on-failure --timeout 600 -j "$TEST_JOBS"
 
-echo "== fuzz smoke runs (${FUZZ_SECONDS}s each)"
-scripts/build.sh fuzz
-for target in build/fuzz/fuzz/fuzz_*; do
-  [ -x "$target" ] || continue
+echo "== fuzz smoke runs (${FUZZ_SECONDS}s each, $FUZZ_JOBS at a time)"
+await_background_build fuzz
+# One target's smoke run: its summary lines, printed in one piece; on a failure its log's end too.
+fuzz_smoke() {
+  local target=$1 name corpus log seeds status=0 out
   name=$(basename "$target")
   corpus=$(mktemp -d)
+  log=$(mktemp)
   seeds=fuzz/corpus/${name#fuzz_}
-  [ -d "$seeds" ] && cp -r "$seeds"/. "$corpus"/
-  echo "-- $name"
-  "$target" -max_total_time="$FUZZ_SECONDS" -max_len=4096 -timeout=30 -print_final_stats=1 "$corpus" 2>&1 | \
-    grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' || true
-  status=${PIPESTATUS[0]}
-  rm -rf "$corpus"
-  if [ "$status" -ne 0 ]; then echo "$name failed" >&2; exit 1; fi
-done
+  if [ -d "$seeds" ]; then cp -r "$seeds"/. "$corpus"/; fi
+  "$target" -max_total_time="$FUZZ_SECONDS" -max_len=4096 -timeout=30 -print_final_stats=1 "$corpus" \
+    >"$log" 2>&1 || status=$?
+  out="-- $name"$'\n'$(grep -E 'stat::number_of_executed_units|==[0-9]+== ?ERROR|SUMMARY' "$log" || true)
+  if [ "$status" -ne 0 ]; then out+=$'\n'$(tail -n 40 "$log")$'\n'"$name failed (exit $status)"; fi
+  printf '%s\n' "$out"
+  rm -rf "$corpus" "$log"
+  return "$status"
+}
+export -f fuzz_smoke
+export FUZZ_SECONDS
+if ! find build/fuzz/fuzz -maxdepth 1 -type f -executable -name 'fuzz_*' -print0 | sort -z |
+     xargs -0 -r -n 1 -P "$FUZZ_JOBS" bash -c 'fuzz_smoke "$1"' fuzz_smoke; then
+  echo "a fuzz target failed" >&2
+  exit 1
+fi
 echo "== all tests passed"

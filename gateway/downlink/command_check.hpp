@@ -2,7 +2,7 @@
 // Commands pushed down from the broker, without any I/O: decoding, the checks (shape, signature,
 // expiry, replay) and the decision. gateway/downlink/command_handler.hpp wires this to the uplink and
 // gateway/downlink/command_path.hpp (the gate and the write both command sources share); unit tests
-// (tests/unit/test_commands.cpp) and the fuzzer (fuzz/fuzz_command.cpp) drive it directly with fake time.
+// (tests/gateway/downlink/test_commands.cpp) and the fuzzer (fuzz/fuzz_command.cpp) drive it directly with fake time.
 //
 // Order of the checks: decode -> shape (id, names, value) -> signature -> expiry -> replay -> the
 // shared gate (which port owns the device, the device's rate) -> the id is recorded -> the driver's

@@ -1,7 +1,7 @@
 #pragma once
 // Signed configuration updates pushed down from the broker, without any I/O: decoding, the checks and
 // the decision. gateway/fleet/remote_config.hpp wires this to the uplink, the state directory and the
-// restart; unit tests (tests/unit/test_config_update.cpp) and the fuzzer (fuzz/fuzz_config_update.cpp)
+// restart; unit tests (tests/gateway/fleet/test_config_update.cpp) and the fuzzer (fuzz/fuzz_config_update.cpp)
 // drive it directly with fake time.
 //
 // Order of the checks: size and decode -> retained -> target gateway -> signature -> expiry -> version ->

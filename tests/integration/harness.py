@@ -4,9 +4,11 @@ loopgate binary, and a subscriber that decodes payloads with Google's protobuf r
 Every wait is bounded; every process started here is killed when the test ends, pass or fail."""
 
 import atexit
+import fcntl
 import json
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -59,10 +61,41 @@ def wait_until(predicate, timeout, what):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+_PORT_LOCKS = os.path.join(tempfile.gettempdir(), "loopgate-test-ports")
+_held_ports = []  # lock files of the ports this process reserved, open until it exits
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port for a broker, relay or metrics listener that no other test on this machine
+    is given, so tests can run in parallel (ctest -j). It lies below the kernel's ephemeral range,
+    where no outgoing connection can take it between this call and the bind, and it is reserved by
+    an exclusive lock on a file in /tmp/loopgate-test-ports, which the kernel releases when the
+    process ends, however it ends."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        ephemeral_low = int(f.read().split()[0])
+    low, high = 10000, max(ephemeral_low, 10001)
+    if not os.path.isdir(_PORT_LOCKS):
+        os.makedirs(_PORT_LOCKS, exist_ok=True)
+        os.chmod(_PORT_LOCKS, 0o1777)  # shared by every user's tests, like /tmp
+    rng = random.SystemRandom()
+    for _ in range(1000):
+        port = rng.randrange(low, high)
+        fd = os.open(os.path.join(_PORT_LOCKS, str(port)), os.O_RDONLY | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as mosquitto binds
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:  # taken by something outside the tests
+                os.close(fd)
+                continue
+        _held_ports.append(fd)
+        return port
+    raise AssertionError(f"no free port between {low} and {high} after 1000 tries")
 
 
 def small_disk(directory, size):

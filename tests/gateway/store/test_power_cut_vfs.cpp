@@ -1,4 +1,4 @@
-// The power-cut VFS (tests/unit/power_cut_vfs.hpp) is faithful: what SQLite synced survives a cut,
+// The power-cut VFS (tests/gateway/store/power_cut_vfs.hpp) is faithful: what SQLite synced survives a cut,
 // what it did not sync is really gone, and torn writes never make a WAL database unreadable. The
 // store's crash-consistency tests (test_store_power_cut.cpp) mean something only if these hold.
 

@@ -1,7 +1,7 @@
 // Power loss, not only kill -9: whatever the store handed out survives a power cut at any moment.
 //
 // kill -9 keeps the page cache; a power cut does not. These tests run the store on a SQLite VFS
-// that keeps what the disk would (tests/unit/power_cut_vfs.hpp): a seeded random workload of
+// that keeps what the disk would (tests/gateway/store/power_cut_vfs.hpp): a seeded random workload of
 // batches (open, append, close, commit, background syncs, reads, acknowledgements, limits,
 // checkpoints, clean restarts) runs until the power goes off, between two calls or inside one
 // (at the n-th write, truncation, sync or delete), the files are put back as the disk would have
