@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Configures and builds one flavour of Loopgate: release (default), asan or fuzz, in build/<flavour>.
+# Configures and builds one flavour of Loopgate: release (default, GCC, as the package is built), asan
+# (clang) or fuzz (clang, libFuzzer), in build/<flavour>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 flavour=${1:-release}
 case "$flavour" in
   release) args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
-  asan)    args=(-DCMAKE_BUILD_TYPE=Debug -DLOOPGATE_SANITIZE=ON) ;;
+  # clang compiles the instrumented -O0 build in half the CPU time GCC takes (430 against 800 CPU
+  # seconds here), and CI then hears a second compiler's warnings as errors too.
+  asan)    args=(-DCMAKE_BUILD_TYPE=Debug -DLOOPGATE_SANITIZE=ON -DCMAKE_CXX_COMPILER=clang++-14) ;;
   fuzz)    args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOOPGATE_FUZZ=ON -DLOOPGATE_TESTS=OFF
                  -DCMAKE_CXX_COMPILER=clang++-14) ;;
   *) echo "usage: $0 [release|asan|fuzz]" >&2; exit 2 ;;

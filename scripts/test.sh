@@ -4,8 +4,8 @@
 # UndefinedBehaviorSanitizer, then gives every libFuzzer target a short smoke run.
 #
 # What is independent runs at the same time: ctest runs TEST_JOBS tests at once (every test has its
-# own ports, directories and pty links: tests/integration/harness.py), the asan flavour builds at
-# low priority while the release tests run (they mostly wait on events), and two fuzz
+# own ports, directories and pty links: tests/integration/harness.py), the asan and fuzz flavours
+# build at low priority while the release tests run (they mostly wait on events), and two fuzz
 # targets run at once. A failing fuzz target fails the suite (the loop before this one let it pass).
 # Durations and their conditions: README.md, Development.
 #
@@ -31,24 +31,30 @@ elif [ $# -gt 0 ]; then
   exit 2
 fi
 
-# A flavour built in the background while tests run: at the lowest priority, so the tests' timing
-# is not starved, in a process group of its own (ended with the script), its output in
-# build/<flavour>.log, shown when it fails.
+# Flavours built in the background while tests run, one after the other: at the lowest priority, so
+# the tests' timing is not starved, in a process group of their own (ended with the script), each
+# one's output in build/<flavour>.log, shown when it fails.
 background_pid=
 build_in_background() {
   mkdir -p build
-  setsid nice -n 19 scripts/build.sh "$1" >"build/$1.log" 2>&1 &
+  rm -f build/failed-flavour
+  setsid nice -n 19 bash -c 'for f in "$@"; do scripts/build.sh "$f" >"build/$f.log" 2>&1 || { echo "$f" >build/failed-flavour; exit 1; }; done' \
+    build_in_background "$@" &
   background_pid=$!
 }
 await_background_build() {
   if ! wait "$background_pid"; then
-    tail -n 100 "build/$1.log" >&2
-    echo "the $1 build failed (whole log: build/$1.log)" >&2
+    local failed
+    failed=$(cat build/failed-flavour 2>/dev/null || echo "a background")
+    tail -n 100 "build/$failed.log" >&2 || true
+    echo "the $failed build failed (whole log: build/$failed.log)" >&2
     exit 1
   fi
   background_pid=
-  echo "== $1 build done (its log: build/$1.log)"
+  echo "== $* built (logs: build/<flavour>.log) $(elapsed)"
 }
+started=$(date +%s)
+elapsed() { local s=$(( $(date +%s) - started )); printf '(at %d:%02d)' $((s / 60)) $((s % 60)); }
 trap '[ -z "$background_pid" ] || kill -- -"$background_pid" 2>/dev/null || true' EXIT
 
 scripts/install-deps.sh
@@ -60,15 +66,16 @@ if [ -z "${CMAKE_CXX_COMPILER_LAUNCHER:-}" ] && command -v ccache >/dev/null 2>&
   export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 fi
 
-echo "== release build and tests ($TEST_JOBS at a time; the asan build runs beside them)"
+echo "== release build $(elapsed)"
 scripts/build.sh release
-build_in_background asan
+echo "== release tests ($TEST_JOBS at a time; the asan and fuzz builds run beside them) $(elapsed)"
+build_in_background asan fuzz
 ctest --test-dir build/release --output-on-failure --timeout 300 -j "$TEST_JOBS"
 
 # The ASan suite runs alone: with the fuzz build beside it, instrumented servers lost races to their
 # own deadlines (test_status_page_slow_requests held 0 connections; test_two_hops missed a catalog).
-echo "== AddressSanitizer + UndefinedBehaviorSanitizer tests"
-await_background_build asan
+await_background_build asan fuzz
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer tests $(elapsed)"
 # The release run's durations order the longest tests first here too (ctest starts costly ones first).
 mkdir -p build/asan/Testing/Temporary
 [ -f build/asan/Testing/Temporary/CTestCostData.txt ] ||
@@ -77,8 +84,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
   ctest --test-dir build/asan --output-on-failure --timeout 600 -j "$TEST_JOBS"
 
-echo "== fuzz smoke runs (${FUZZ_SECONDS}s each, $FUZZ_JOBS at a time)"
-scripts/build.sh fuzz
+echo "== fuzz smoke runs (${FUZZ_SECONDS}s each, $FUZZ_JOBS at a time) $(elapsed)"
 # One target's smoke run: its summary lines, printed in one piece; on a failure its log's end too.
 fuzz_smoke() {
   local target=$1 name corpus log seeds status=0 out
@@ -102,4 +108,4 @@ if ! find build/fuzz/fuzz -maxdepth 1 -type f -executable -name 'fuzz_*' -print0
   echo "a fuzz target failed" >&2
   exit 1
 fi
-echo "== all tests passed"
+echo "== all tests passed $(elapsed)"
