@@ -4,9 +4,9 @@
 # UndefinedBehaviorSanitizer, then gives every libFuzzer target a short smoke run.
 #
 # What is independent runs at the same time: ctest runs TEST_JOBS tests at once (every test has its
-# own ports, directories and pty links: tests/integration/harness.py), the asan and fuzz flavours
-# build at low priority while the release tests run (they mostly wait on events), and two fuzz
-# targets run at once. A failing fuzz target fails the suite (the loop before this one let it pass).
+# own ports, directories and pty links: tests/integration/harness.py), the asan flavour (the tests
+# and the fuzz targets, instrumented, in one tree) builds at low priority while the release tests run
+# (they mostly wait on events), and two fuzz targets run at once. A failing fuzz target fails the suite (the loop before this one let it pass).
 # Durations and their conditions: README.md, Development.
 #
 # scripts/test.sh --quick: the inner loop while working. The release build, the unit, driver and
@@ -55,7 +55,9 @@ await_background_build() {
 }
 started=$(date +%s)
 elapsed() { local s=$(( $(date +%s) - started )); printf '(at %d:%02d)' $((s / 60)) $((s % 60)); }
-trap '[ -z "$background_pid" ] || kill -- -"$background_pid" 2>/dev/null || true' EXIT
+fuzz_pid=
+trap '[ -z "$background_pid" ] || kill -- -"$background_pid" 2>/dev/null || true
+      [ -z "$fuzz_pid" ] || kill -- -"$fuzz_pid" 2>/dev/null || true' EXIT
 
 scripts/install-deps.sh
 
@@ -68,24 +70,13 @@ fi
 
 echo "== release build $(elapsed)"
 scripts/build.sh release
-echo "== release tests ($TEST_JOBS at a time; the asan and fuzz builds run beside them) $(elapsed)"
-build_in_background asan fuzz
+echo "== release tests ($TEST_JOBS at a time; the asan build runs beside them) $(elapsed)"
+build_in_background asan
 ctest --test-dir build/release --output-on-failure --timeout 300 -j "$TEST_JOBS"
 
-# The ASan suite runs alone: with the fuzz build beside it, instrumented servers lost races to their
-# own deadlines (test_status_page_slow_requests held 0 connections; test_two_hops missed a catalog).
-await_background_build asan fuzz
-echo "== AddressSanitizer + UndefinedBehaviorSanitizer tests $(elapsed)"
-# The release run's durations order the longest tests first here too (ctest starts costly ones first).
-mkdir -p build/asan/Testing/Temporary
-[ -f build/asan/Testing/Temporary/CTestCostData.txt ] ||
-  cp build/release/Testing/Temporary/CTestCostData.txt build/asan/Testing/Temporary/ 2>/dev/null || true
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
-  ctest --test-dir build/asan --output-on-failure --timeout 600 -j "$TEST_JOBS"
+await_background_build asan
 
-echo "== fuzz smoke runs (${FUZZ_SECONDS}s each, $FUZZ_JOBS at a time) $(elapsed)"
-# One target's smoke run: its summary lines, printed in one piece; on a failure its log's end too.
+# One fuzz target's smoke run: its summary lines, printed in one piece; on a failure its log's end too.
 fuzz_smoke() {
   local target=$1 name corpus log seeds status=0 out
   name=$(basename "$target")
@@ -103,9 +94,29 @@ fuzz_smoke() {
 }
 export -f fuzz_smoke
 export FUZZ_SECONDS
-if ! find build/fuzz/fuzz -maxdepth 1 -type f -executable -name 'fuzz_*' -print0 | sort -z |
-     xargs -0 -r -n 1 -P "$FUZZ_JOBS" bash -c 'fuzz_smoke "$1"' fuzz_smoke; then
-  echo "a fuzz target failed" >&2
-  exit 1
-fi
+# The fuzz targets (built in the asan tree) run beside the ASan suite under SCHED_IDLE: they get only
+# the CPU time no test wants, where a build beside the suite at nice 19 made instrumented servers lose
+# races to their own deadlines (test_status_page_slow_requests held 0 connections; test_two_hops
+# missed a catalog). Their output is shown after the suite's.
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer tests; beside them the fuzz smoke runs (${FUZZ_SECONDS}s each, $FUZZ_JOBS at a time) $(elapsed)"
+find build/asan/fuzz -maxdepth 1 -type f -executable -name 'fuzz_*' -print0 | sort -z >build/fuzz-targets
+[ -s build/fuzz-targets ] || { echo "no fuzz targets in build/asan/fuzz" >&2; exit 1; }
+setsid chrt --idle 0 xargs -0 -r -n 1 -P "$FUZZ_JOBS" -a build/fuzz-targets bash -c 'fuzz_smoke "$1"' fuzz_smoke \
+  >build/fuzz-smoke.log 2>&1 &
+fuzz_pid=$!
+# The release run's durations order the longest tests first here too (ctest starts costly ones first).
+mkdir -p build/asan/Testing/Temporary
+[ -f build/asan/Testing/Temporary/CTestCostData.txt ] ||
+  cp build/release/Testing/Temporary/CTestCostData.txt build/asan/Testing/Temporary/ 2>/dev/null || true
+asan_status=0
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
+  ctest --test-dir build/asan --output-on-failure --timeout 600 -j "$TEST_JOBS" || asan_status=$?
+echo "== fuzz smoke runs $(elapsed)"
+fuzz_status=0
+wait "$fuzz_pid" || fuzz_status=$?
+fuzz_pid=
+cat build/fuzz-smoke.log
+[ "$asan_status" -eq 0 ] || { echo "the ASan+UBSan suite failed" >&2; exit 1; }
+[ "$fuzz_status" -eq 0 ] || { echo "a fuzz target failed" >&2; exit 1; }
 echo "== all tests passed $(elapsed)"
