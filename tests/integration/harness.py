@@ -634,8 +634,13 @@ def preload(shim):
 
 def line_config(directory, broker_port, pty_path, *, max_delay="100ms", max_readings=500,
                 reconnect_max="1s", extra_ports="", metrics="off", store_dir=None, store_max_bytes=None,
-                clock_sync=None, durability=None):
+                clock_sync=None, durability=None, brokers=None, uplink_extra=""):
+    """A gateway config with one line sensor (device ws1: T and the record counter N) on `pty_path`,
+    publishing to the broker on `broker_port`, or to the list of broker URIs `brokers`;
+    `uplink_extra` adds keys to the uplink (YAML, indented as at the uplink's top level)."""
     path = os.path.join(directory, "loopgate.yaml")
+    broker_line = f"brokers: [{', '.join(brokers)}]" if brokers else f"broker: tcp://127.0.0.1:{broker_port}"
+    broker_line += "".join(f"\n  {line}" for line in uplink_extra.splitlines() if line.strip())
     max_bytes_line = f"\n  max_bytes: {store_max_bytes}" if store_max_bytes else ""
     clock_sync_line = f"\n  clock_sync: {clock_sync}" if clock_sync else ""
     durability_line = f"\n  durability: {durability}" if durability else ""
@@ -645,7 +650,7 @@ gateway:
   id: test-gw
   metrics: {metrics}{clock_sync_line}
 uplink:
-  broker: tcp://127.0.0.1:{broker_port}
+  {broker_line}
   reconnect_min: 100ms
   reconnect_max: {reconnect_max}
   batch:
@@ -654,8 +659,15 @@ uplink:
 store:
   path: {store_dir or directory}/store.db{max_bytes_line}{durability_line}
 ports:
-  - name: met
-    path: {pty_path}
+{line_sensor_port("met", pty_path, "ws1")}{extra_ports}""")
+    return path
+
+
+def line_sensor_port(name, path, device):
+    """One entry of a config's `ports:` list: a line sensor on `path` reporting the air temperature T
+    and its record counter N as `device`."""
+    return f"""  - name: {name}
+    path: {path}
     baud: 9600
     reopen_min: 100ms
     reopen_max: 1s
@@ -668,9 +680,8 @@ ports:
         - {{field: T, metric: air_temperature, unit: degC}}
         - {{field: N, metric: record, type: int}}
     devices:
-      - name: ws1
-{extra_ports}""")
-    return path
+      - name: {device}
+"""
 
 
 def records_by_number(readings, device="ws1"):

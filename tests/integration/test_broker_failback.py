@@ -17,14 +17,8 @@ B = h.Mosquitto(pb, d, persistent=True).start()
 sub_a = h.Subscriber(pa, persistent=True)
 sub_b = h.Subscriber(pb, persistent=True)
 line = h.PtyPair(d, f"failback-{pa}")
-cfg = h.line_config(d, pa, line.gateway_end)
-with open(cfg) as f:
-    text = f.read()
-text = text.replace(f"  broker: tcp://127.0.0.1:{pa}\n",
-                    f"  brokers:\n    - tcp://127.0.0.1:{pa}\n    - tcp://127.0.0.1:{pb}\n"
-                    f"  failback_after: {int(FAILBACK_AFTER * 1000)}ms\n")
-with open(cfg, "w") as f:
-    f.write(text)
+cfg = h.line_config(d, None, line.gateway_end, brokers=[f"tcp://127.0.0.1:{pa}", f"tcp://127.0.0.1:{pb}"],
+                    uplink_extra=f"failback_after: {int(FAILBACK_AFTER * 1000)}ms")
 gw = h.Gateway(cfg, d).start()
 
 

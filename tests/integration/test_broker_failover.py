@@ -20,13 +20,8 @@ B = h.Mosquitto(pb, d, persistent=True).start()
 sub_a = h.Subscriber(pa, persistent=True)
 sub_b = h.Subscriber(pb, persistent=True)
 line = h.PtyPair(d, f"failover-{pa}")
-cfg = h.line_config(d, pa, line.gateway_end, metrics=f"127.0.0.1:{http}")
-with open(cfg) as f:
-    text = f.read()
-text = text.replace(f"  broker: tcp://127.0.0.1:{pa}\n",
-                    f"  brokers: [tcp://127.0.0.1:{pa}, mqtt://127.0.0.1:{pb}]\n  failback_after: 0\n")
-with open(cfg, "w") as f:
-    f.write(text)
+cfg = h.line_config(d, None, line.gateway_end, metrics=f"127.0.0.1:{http}",
+                    brokers=[f"tcp://127.0.0.1:{pa}", f"mqtt://127.0.0.1:{pb}"], uplink_extra="failback_after: 0")
 gw = h.Gateway(cfg, d).start()
 
 

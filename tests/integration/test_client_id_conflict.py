@@ -23,11 +23,10 @@ def gateway(d, port, name, version):
     http = h.free_port()
     gw_dir = os.path.join(d, name)
     os.makedirs(gw_dir)
-    cfg = h.line_config(gw_dir, port, line.gateway_end, metrics=f"127.0.0.1:{http}")
+    cfg = h.line_config(gw_dir, port, line.gateway_end, metrics=f"127.0.0.1:{http}",
+                        uplink_extra=f"client_id: {CLIENT_ID}\nmqtt_version: \"{version}\"")
     with open(cfg) as f:
         text = f.read().replace("id: test-gw", f"id: {name}")
-    text = text.replace(f"  broker: tcp://127.0.0.1:{port}\n",
-                        f"  broker: tcp://127.0.0.1:{port}\n  client_id: {CLIENT_ID}\n  mqtt_version: \"{version}\"\n")
     with open(cfg, "w") as f:
         f.write(text)
     return h.Gateway(cfg, gw_dir).start(), line, f"http://127.0.0.1:{http}"

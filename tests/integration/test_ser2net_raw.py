@@ -9,74 +9,30 @@ Then ser2net is killed mid-poll (SIGKILL, the pulled plug): the port is reported
 once per retry, and once ser2net is back on the same port the polls resume without a gateway
 restart."""
 
-import json
-import os
-import subprocess
 import sys
 import time
-import urllib.request
 
 import harness as h
 import loopgate_pb2
+from device_server import ModbusBehindSer2net
 
 
 if not h.have_ser2net():
     print("skipped: ser2net, python3-pymodbus or python3-serial missing")
     sys.exit(77)
 
-d = h.workdir("ser2net-raw")
-broker = h.Mosquitto(h.free_port(), d).start()
-sub = h.Subscriber(broker.port)
-pty = h.PtyPair(d, "bus")
-pty.close_sensor_side()
-slave = h.modbus_slave(d, pty.sensor_end, [
+bus = ModbusBehindSer2net("ser2net-raw", [
     {"unit": 1, "table": "holding", "address": 200, "type": "float32", "value": 10.0},
     {"unit": 1, "table": "holding", "address": 210, "type": "int16", "value": 230},
-])
-server = h.Ser2net(d, pty.gateway_end, line="19200n81").start()
-http = h.free_port()
-path = f"tcp://127.0.0.1:{server.port}"
-cfg = os.path.join(d, "loopgate.yaml")
-with open(cfg, "w") as f:
-    f.write(f"""
-gateway: {{id: test-gw, metrics: "127.0.0.1:{http}"}}
-uplink: {{broker: "tcp://127.0.0.1:{broker.port}", reconnect_min: 100ms, reconnect_max: 1s, batch: {{max_delay: 50ms}}}}
-store: {{path: {d}/store.db}}
-commands: {{enabled: true}}
-ports:
-  - name: bus
-    path: {path}
-    baud: 19200
-    reopen_min: 100ms
-    reopen_max: 500ms
-    driver: modbus-rtu
-    settings: {{response_timeout: 500ms, retries: 1}}
-    devices:
-      - name: meter
-        unit: 1
-        poll_interval: 200ms
-        points:
-          - {{name: setpoint, table: holding, address: 200, type: float32, writable: true, min: 0, max: 100}}
-          - {{name: voltage, table: holding, address: 210, type: int16}}
-""")
-check = subprocess.run([h.LOOPGATE, "check-config", cfg], capture_output=True, text=True, timeout=30)
-assert check.returncode == 0, check.stderr
-gw = h.Gateway(cfg, d).start()
-
-
-def port_status():
-    with urllib.request.urlopen(f"http://127.0.0.1:{http}/api/status", timeout=5) as r:
-        return next(p for p in json.load(r)["ports"] if p["name"] == "bus")
-
-
-def values(s, metric):
-    return [r for r in s.readings() if r.device == "meter" and r.metric == metric]
-
+], ["{name: setpoint, table: holding, address: 200, type: float32, writable: true, min: 0, max: 100}",
+    "{name: voltage, table: holding, address: 210, type: int16}"])
+broker, sub, server, gw, path = bus.broker, bus.sub, bus.server, bus.gateway, bus.path
+port_status, values = bus.port_status, bus.values
 
 try:
-    sub.wait_for(lambda s: values(s, "voltage") and values(s, "setpoint"), 30, "the first polls through ser2net")
-    assert values(sub, "voltage")[-1].int_value == 230
-    assert abs(values(sub, "setpoint")[-1].double_value - 10.0) < 1e-9
+    sub.wait_for(lambda s: values("voltage") and values("setpoint"), 30, "the first polls through ser2net")
+    assert values("voltage")[-1].int_value == 230
+    assert abs(values("setpoint")[-1].double_value - 10.0) < 1e-9
     status = port_status()
     assert status["open"] is True and status["transport"] == "tcp", status
     assert status["resolved"] == f"127.0.0.1:{server.port}", status
@@ -89,10 +45,10 @@ try:
     replies.send(command.SerializeToString())
     result = replies.wait("set-1", timeout=20)
     assert result.status == loopgate_pb2.CommandResult.OK, result
-    sub.wait_for(lambda s: abs(values(s, "setpoint")[-1].double_value - 42.5) < 1e-9, 20, "the setpoint read back")
+    sub.wait_for(lambda s: abs(values("setpoint")[-1].double_value - 42.5) < 1e-9, 20, "the setpoint read back")
 
     # ser2net killed mid-poll: reported in status, logged once, retried quietly.
-    before_kill = len(values(sub, "voltage"))
+    before_kill = len(values("voltage"))
     server.kill()
     h.wait_until(lambda: not port_status()["open"], 20, "the port reported closed after ser2net was killed")
     h.wait_until(lambda: "Connection refused" in (port_status()["last_error"] or ""), 20,
@@ -105,14 +61,11 @@ try:
 
     # Back on the same port: polling resumes, the gateway was not restarted.
     server.start()
-    sub.wait_for(lambda s: len(values(s, "voltage")) > before_kill + 5, 30, "polls after ser2net came back")
+    sub.wait_for(lambda s: len(values("voltage")) > before_kill + 5, 30, "polls after ser2net came back")
     assert port_status()["open"] is True
     assert gw.proc.poll() is None
     assert gw.log_text().count(f"port bus: connected to {path}") == 2, gw.log_text()
     assert gw.stop() == 0
     print("ok: RTU polled and written through ser2net over raw TCP; its loss logged once, retried, resumed")
 finally:
-    server.kill()
-    sub.close()
-    pty.close()
-    broker.stop()
+    bus.close()

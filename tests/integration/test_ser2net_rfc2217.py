@@ -11,15 +11,12 @@ on the pty's termios. Register values with 0xFF bytes come through Telnet's esca
 register holding -1 is read as -1, and a command writing -1 leaves the gateway with each 0xFF
 doubled, is answered, and is read back."""
 
-import json
-import os
-import subprocess
 import sys
 import time
-import urllib.request
 
 import harness as h
 import loopgate_pb2
+from device_server import ModbusBehindSer2net
 
 IAC, SB, SE = 255, 250, 240
 
@@ -59,61 +56,19 @@ if not h.have_ser2net():
     print("skipped: ser2net, python3-pymodbus or python3-serial missing")
     sys.exit(77)
 
-d = h.workdir("ser2net-rfc2217")
-broker = h.Mosquitto(h.free_port(), d).start()
-sub = h.Subscriber(broker.port)
-pty = h.PtyPair(d, "bus")
-pty.close_sensor_side()
-slave = h.modbus_slave(d, pty.sensor_end, [
+bus = ModbusBehindSer2net("ser2net-rfc2217", [
     {"unit": 1, "table": "holding", "address": 210, "type": "int16", "value": -1},
     {"unit": 1, "table": "holding", "address": 220, "type": "int16", "value": 5},
-])
-server = h.Ser2net(d, pty.gateway_end, rfc2217=True, line="9600n81").start()
-relay = h.Relay(server.port, record=True)
-http = h.free_port()
-path = f"rfc2217://127.0.0.1:{relay.port}"
-cfg = os.path.join(d, "loopgate.yaml")
-with open(cfg, "w") as f:
-    f.write(f"""
-gateway: {{id: test-gw, metrics: "127.0.0.1:{http}"}}
-uplink: {{broker: "tcp://127.0.0.1:{broker.port}", reconnect_min: 100ms, reconnect_max: 1s, batch: {{max_delay: 50ms}}}}
-store: {{path: {d}/store.db}}
-commands: {{enabled: true}}
-ports:
-  - name: bus
-    path: {path}
-    baud: 19200
-    parity: even
-    reopen_min: 100ms
-    reopen_max: 500ms
-    driver: modbus-rtu
-    settings: {{response_timeout: 500ms, retries: 1}}
-    devices:
-      - name: meter
-        unit: 1
-        poll_interval: 200ms
-        points:
-          - {{name: minus_one, table: holding, address: 210, type: int16}}
-          - {{name: level, table: holding, address: 220, type: int16, writable: true, min: -100, max: 100}}
-""")
-check = subprocess.run([h.LOOPGATE, "check-config", cfg], capture_output=True, text=True, timeout=30)
-assert check.returncode == 0, check.stderr
-gw = h.Gateway(cfg, d).start()
-
-
-def port_status():
-    with urllib.request.urlopen(f"http://127.0.0.1:{http}/api/status", timeout=5) as r:
-        return next(p for p in json.load(r)["ports"] if p["name"] == "bus")
-
-
-def values(s, metric):
-    return [r for r in s.readings() if r.device == "meter" and r.metric == metric]
-
+], ["{name: minus_one, table: holding, address: 210, type: int16}",
+    "{name: level, table: holding, address: 220, type: int16, writable: true, min: -100, max: 100}"],
+    scheme="rfc2217", line="9600n81", port_yaml="parity: even", relay=True)
+broker, sub, relay, gw = bus.broker, bus.sub, bus.relay, bus.gateway
+port_status, values = bus.port_status, bus.values
 
 try:
-    sub.wait_for(lambda s: values(s, "minus_one") and values(s, "level"), 30, "the first polls through RFC 2217")
-    assert values(sub, "minus_one")[-1].int_value == -1, "0xFFFF did not come through Telnet's escaping"
-    assert values(sub, "level")[-1].int_value == 5
+    sub.wait_for(lambda s: values("minus_one") and values("level"), 30, "the first polls through RFC 2217")
+    assert values("minus_one")[-1].int_value == -1, "0xFFFF did not come through Telnet's escaping"
+    assert values("level")[-1].int_value == 5
 
     # What the gateway asked for, and what ser2net acknowledged, read from the wire.
     to_server, to_client = relay.captured()
@@ -144,15 +99,11 @@ try:
     replies.send(command.SerializeToString())
     result = replies.wait("level-1", timeout=20)
     assert result.status == loopgate_pb2.CommandResult.OK, result
-    sub.wait_for(lambda s: values(s, "level")[-1].int_value == -1, 20, "the level read back as -1")
+    sub.wait_for(lambda s: values("level")[-1].int_value == -1, 20, "the level read back as -1")
     request = crc16(bytes([1, 6, 0, 220, 0xFF, 0xFF]))
     escaped = request.replace(b"\xff", b"\xff\xff")
     assert escaped in relay.captured()[0], "the write request did not leave with its 0xFF bytes doubled"
     assert gw.stop() == 0
     print(f"ok: ser2net acknowledged {remote}; RTU polled and written through RFC 2217 with 0xFF escaped")
 finally:
-    relay.cut()
-    server.kill()
-    sub.close()
-    pty.close()
-    broker.stop()
+    bus.close()

@@ -46,14 +46,9 @@ def main():
     host_state(pb, False)
     on_a, on_b = Collector(pa), Collector(pb)
     pty = harness.PtyPair(d, f"spb-failover-{pa}")
-    cfg = harness.line_config(d, pa, pty.gateway_end)
-    with open(cfg) as f:
-        text = f.read()
-    text = text.replace(f"  broker: tcp://127.0.0.1:{pa}\n",
-                        f"  brokers: [tcp://127.0.0.1:{pa}, tcp://127.0.0.1:{pb}]\n  failback_after: 2s\n"
-                        f"  format: sparkplug\n  sparkplug:\n    group_id: {GROUP}\n    primary_host_id: {HOST}\n")
-    with open(cfg, "w") as f:
-        f.write(text)
+    cfg = harness.line_config(d, None, pty.gateway_end, brokers=[f"tcp://127.0.0.1:{pa}", f"tcp://127.0.0.1:{pb}"],
+                              uplink_extra=f"failback_after: 2s\nformat: sparkplug\n"
+                                           f"sparkplug:\n  group_id: {GROUP}\n  primary_host_id: {HOST}")
     gw = harness.Gateway(cfg, d).start()
     try:
         ms = on_a.wait(lambda ms: any(k == "NBIRTH" for k, *_ in ms), 15, "NBIRTH on A")

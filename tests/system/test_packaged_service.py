@@ -103,23 +103,7 @@ class Sensor:
 
 
 def config_yaml(broker_port, metrics_port, ports=("weather",), clock_sync=TIMESYNC_FLAG):
-    entries = "".join(f"""
-  - name: {name}
-    path: /dev/loopgate/{name}
-    baud: 9600
-    reopen_min: 100ms
-    reopen_max: 1s
-    driver: line
-    settings:
-      format: keyvalue
-      terminator: "\\r\\n"
-      max_line: 120
-      fields:
-        - {{field: T, metric: air_temperature, unit: degC}}
-        - {{field: N, metric: record, type: int}}
-    devices:
-      - name: {DEVICES[name]}
-""" for name in ports)
+    entries = "".join("\n" + h.line_sensor_port(name, f"/dev/loopgate/{name}", DEVICES[name]) for name in ports)
     return f"""# {CONF}, as the operator edited it (tests/system/test_packaged_service.py)
 gateway:
   id: nspawn-gw
