@@ -1,8 +1,10 @@
 #include <cstdio>
+#include <string>
 
 #include "cli/commands.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "core/network_endpoint.hpp"
 #include "gateway/config.hpp"
 #include "gateway/fleet/config_state.hpp"
 #include "gateway/gateway.hpp"
@@ -31,6 +33,20 @@ const char* const check_config_usage =
     "options:\n"
     "  FILE            the config file to check (required)\n";
 
+namespace {
+
+// Where a port's bytes go and at what speed. Over raw TCP the serial side's settings live in the device
+// server, so a baud rate here would say something the gateway does not set.
+std::string line_summary(const PortConfig& p) {
+    std::string baud = std::to_string(p.baud) + " baud";
+    if (!is_network_path(p.path)) return p.path + " at " + baud;
+    if (p.driver.as_string() == "modbus-tcp") return p.path + " (Modbus TCP)";
+    if (p.path.rfind("rfc2217://", 0) == 0) return p.path + " at " + baud + ", asked of the RFC 2217 server";
+    return p.path + " (raw TCP: the serial line's settings are the device server's)";
+}
+
+}  // namespace
+
 int run(const Args& args) {
     allow_only(args, {"--config"}, {"--verbose"});
     std::string file = option(args, "--config");
@@ -56,11 +72,12 @@ int check_config(const Args& args) {
         std::fprintf(stderr, "%s: %zu error%s\n", args[0].c_str(), e.messages().size(), e.messages().size() == 1 ? "" : "s");
         return 1;
     }
-    std::printf("%s: OK: gateway %s, broker %s, %zu ports\n", args[0].c_str(), config.gateway_id.c_str(),
-                config.uplink.broker.c_str(), config.ports.size());
+    std::string brokers;
+    for (const auto& b : config.uplink.brokers) brokers += (brokers.empty() ? "" : ", ") + b;
+    std::printf("%s: OK: gateway %s, broker%s %s, %zu ports\n", args[0].c_str(), config.gateway_id.c_str(),
+                config.uplink.brokers.size() > 1 ? "s" : "", brokers.c_str(), config.ports.size());
     for (const auto& p : config.ports)
-        std::printf("  port %s: %s at %u baud, driver %s\n", p.name.c_str(), p.path.c_str(), p.baud,
-                    p.driver.as_string().c_str());
+        std::printf("  port %s: %s, driver %s\n", p.name.c_str(), line_summary(p).c_str(), p.driver.as_string().c_str());
     return 0;
 }
 

@@ -194,7 +194,7 @@ std::int64_t Store::meta(const char* key, std::int64_t fallback) {
     sqlite3_stmt* m = prepare("SELECT value FROM meta WHERE key = ?");
     sql::Reset r{m};
     sqlite3_bind_text(m, 1, key, -1, SQLITE_STATIC);
-    return sqlite3_step(m) == SQLITE_ROW ? sqlite3_column_int64(m, 0) : fallback;
+    return sql::step_row(m) ? sqlite3_column_int64(m, 0) : fallback;
 }
 
 bool Store::save_exact_ids() {
@@ -645,7 +645,7 @@ std::map<std::string, std::uint64_t> Store::device_sequences() {
     std::map<std::string, std::uint64_t> out = device_floor_;
     sqlite3_stmt* s = prepare("SELECT device, sequence FROM device_sequences");
     sql::Reset r{s};
-    while (sqlite3_step(s) == SQLITE_ROW) {
+    while (sql::step_row(s)) {
         auto& seq = out[reinterpret_cast<const char*>(sqlite3_column_text(s, 0))];
         seq = std::max(seq, static_cast<std::uint64_t>(sqlite3_column_int64(s, 1)));
     }

@@ -8,11 +8,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <fstream>
 #include <iterator>
 #include <set>
+#include <thread>
 #include <stdexcept>
 #include <vector>
 
@@ -30,6 +33,8 @@ namespace loopgate {
 namespace {
 
 constexpr std::size_t aside_copies_kept = 3;
+// Opens tried while the disk reports I/O errors, before the start fails.
+constexpr int open_attempts = 3;
 
 const char* const schema = R"(
 CREATE TABLE IF NOT EXISTS batches (
@@ -81,15 +86,15 @@ std::vector<std::uint8_t> index_written_this_boot(const std::string& shm) {
     return read_file_bytes(shm);
 }
 
-// A statement run once at open that answers one number (0 when it answers nothing).
+// A statement run once at open that answers one number (0 when it answers nothing). A failed step
+// throws: a user_version read as 0 would run the layout-1 upgrade on a current store.
 int single_int(sqlite3* db, const std::string& path, const char* query) {
     sqlite3_stmt* s = nullptr;
     int rc = sqlite3_prepare_v2(db, query, -1, &s, nullptr);
     if (rc != SQLITE_OK)
         throw sql::Error("store " + path + ": " + query + ": " + sqlite3_errmsg(db) + " (SQLite code " + std::to_string(rc) + ")", rc);
-    int value = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
-    sqlite3_finalize(s);
-    return value;
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> owned(s, sqlite3_finalize);
+    return sql::step_row(s) ? sqlite3_column_int(s, 0) : 0;
 }
 
 }  // namespace
@@ -195,14 +200,27 @@ void Store::open_or_recover() {
         count_recovery(move_aside(path_, "its write-ahead log is damaged: " + *damage, true));
         recovered = true;
     }
-    try {
-        open_database();
-    } catch (const sql::Error& e) {
-        if (!is_corruption(e.code)) throw std::runtime_error(e.what());
-        close_database();
-        count_recovery(move_aside(path_, e.what(), false));
-        recovered = true;
-        open_database();
+    // An I/O error is the disk's, not damage of the file: moving the store aside for it would take
+    // its backlog out of the pipeline. The open is tried again (a read a flaky SD card fails once at
+    // boot), and if the disk keeps failing the start fails naming the error, the store left in place.
+    for (int attempt = 1;; ++attempt) {
+        try {
+            open_database();
+            break;
+        } catch (const sql::Error& e) {
+            close_database();
+            bool disk_error = (e.code & 0xff) == SQLITE_IOERR;
+            if (disk_error && attempt < open_attempts) {
+                log::warning(e.what(), "; opening it again");
+                std::this_thread::sleep_for(std::chrono::milliseconds(100 * attempt * attempt));
+                continue;
+            }
+            if (!is_corruption(e.code)) throw std::runtime_error(e.what());
+            count_recovery(move_aside(path_, e.what(), false));
+            recovered = true;
+            open_database();
+            break;
+        }
     }
     open_unstored_mark();
     adopt_id_marks(recovered);
@@ -303,30 +321,45 @@ void Store::open_database() {
     // The statement is reset at once: a statement left mid-row holds a read snapshot, and a
     // snapshot held from the start keeps every checkpoint from getting past it (the WAL then grows
     // without bound).
+    // A check that could not read (an I/O error) throws that error, not a verdict of damage: the
+    // store is not moved aside for a read the disk failed once.
     std::string verdict = "no answer";
     {
         sqlite3_stmt* check = prepare("PRAGMA quick_check");
         sql::Reset r{check};
-        if (sqlite3_step(check) == SQLITE_ROW) verdict = reinterpret_cast<const char*>(sqlite3_column_text(check, 0));
+        if (sql::step_row(check)) verdict = reinterpret_cast<const char*>(sqlite3_column_text(check, 0));
     }
-    if (verdict != "ok") throw sql::Error("store " + path_ + ": integrity check failed: " + verdict, SQLITE_CORRUPT);
+    if (verdict != "ok") {
+        // quick_check reports a page it could not read as a finding ("unable to get the page. error
+        // code=266"): with an I/O error's code, that is the disk, not the file's structure.
+        int code = SQLITE_CORRUPT;
+        if (auto at = verdict.find("error code="); at != std::string::npos) {
+            int reported = std::atoi(verdict.c_str() + at + 11);
+            if ((reported & 0xff) == SQLITE_IOERR) code = reported;
+        }
+        throw sql::Error("store " + path_ + ": integrity check failed: " + verdict, code);
+    }
     // Batches left open by a crash are complete as far as they got: total them and publish them.
     std::vector<std::uint64_t> left_open;
     sqlite3_stmt* o = prepare("SELECT sequence FROM batches WHERE closed = 0");
-    while (sqlite3_step(o) == SQLITE_ROW) left_open.push_back(static_cast<std::uint64_t>(sqlite3_column_int64(o, 0)));
-    sqlite3_reset(o);
+    {
+        sql::Reset r{o};
+        while (sql::step_row(o)) left_open.push_back(static_cast<std::uint64_t>(sqlite3_column_int64(o, 0)));
+    }
     for (std::uint64_t seq : left_open) close_in_db(seq);
     sqlite3_stmt* s = prepare(
         "SELECT max(coalesce((SELECT value FROM meta WHERE key='last_sequence'),0), "
         "coalesce((SELECT max(sequence) FROM batches),0)), "
         "(SELECT count(*) FROM batches), (SELECT coalesce(sum(bytes),0) FROM batches)");
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        last_sequence_ = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
-        db_newest_ = last_sequence_;
-        stats_.depth = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
-        stats_.bytes = static_cast<std::uint64_t>(sqlite3_column_int64(s, 2));
+    {
+        sql::Reset r{s};
+        if (sql::step_row(s)) {
+            last_sequence_ = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+            db_newest_ = last_sequence_;
+            stats_.depth = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
+            stats_.bytes = static_cast<std::uint64_t>(sqlite3_column_int64(s, 2));
+        }
     }
-    sqlite3_reset(s);
     // Every batch on disk is closed by now; but after a kill -9 the log may hold commits that only
     // the page cache has (never synced): make them durable before any of them is handed out, or a
     // power cut could take a published batch and give its id to another.

@@ -91,6 +91,8 @@ struct PowerCutVfs::Impl {
     bool cut = false;
     std::uint64_t io_calls = 0;
     std::uint64_t cut_at = UINT64_MAX;
+    std::uint64_t reads = 0;
+    std::uint64_t failing_read = 0;  // the number of the read that fails; 0: none
     // SQLite's wal-index (-shm) as it was at the cut, by name; empty content: there was none. The
     // process keeps running after a modelled kill and keeps updating the mapped index, which a
     // killed process cannot: resume_after_process_crash() puts back what the kill left.
@@ -181,7 +183,12 @@ int file_close(sqlite3_file* f) {
 }
 
 int file_read(sqlite3_file* f, void* buffer, int amount, sqlite3_int64 offset) {
-    sqlite3_file* real = as_file(f)->real();
+    File* file = as_file(f);
+    if (file->state) {
+        std::lock_guard<std::mutex> lock(file->state->vfs->mutex);
+        if (++file->state->vfs->reads == file->state->vfs->failing_read) return SQLITE_IOERR_READ;
+    }
+    sqlite3_file* real = file->real();
     return real->pMethods->xRead(real, buffer, amount, offset);
 }
 
@@ -492,6 +499,16 @@ void PowerCutVfs::cut_at_io_call(std::uint64_t n) {
 }
 
 void PowerCutVfs::cut_now() { cut_at_io_call(0); }
+
+void PowerCutVfs::fail_read(std::uint64_t n) {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    impl_->failing_read = n == 0 ? 0 : impl_->reads + n;
+}
+
+std::uint64_t PowerCutVfs::reads() const {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    return impl_->reads;
+}
 
 bool PowerCutVfs::is_cut() const {
     std::lock_guard<std::mutex> lock(impl_->mutex);

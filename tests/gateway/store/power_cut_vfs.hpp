@@ -15,6 +15,7 @@
 // restore_after_power_cut() rewrites every file as the disk would have it after the power returns
 // and removes the shared-memory index (-shm), which lives in memory and is rebuilt from the WAL.
 // SQLite does not sync the real files through this VFS: durability is the model's, not the disk's.
+// It can also fail one read, as a disk does with a sector it could not read that time (fail_read).
 
 #include <cstdint>
 #include <memory>
@@ -49,6 +50,11 @@ public:
     void cut_now();
     bool is_cut() const;
     std::uint64_t io_calls() const;  // mutating calls since the last restore
+
+    // A disk that once fails to read: the n-th read from now (1 = the next; counted on every file and
+    // thread) returns SQLITE_IOERR_READ, and the reads after it work again. 0 disarms it.
+    void fail_read(std::uint64_t n);
+    std::uint64_t reads() const;  // reads since the VFS was made
 
     // After every connection is closed: the files as the disk has them when the power returns.
     // `rng` picks what survives under Loss::any_subset. The VFS then works again, every file
