@@ -6,7 +6,8 @@
 # What is independent runs at the same time: ctest runs TEST_JOBS tests at once (every test has its
 # own ports, directories and pty links: tests/integration/harness.py), the asan flavour (the tests
 # and the fuzz targets, instrumented, in one tree) builds at low priority while the release tests run
-# (they mostly wait on events), and two fuzz targets run at once. A failing fuzz target fails the suite (the loop before this one let it pass).
+# (they mostly wait on events), and the fuzz targets run two at a time beside the ASan suite, on the
+# CPU time its tests leave. A failing fuzz target fails the suite.
 # Durations and their conditions: README.md, Development.
 #
 # scripts/test.sh --quick: the inner loop while working. The release build, the unit, driver and
