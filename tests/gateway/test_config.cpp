@@ -6,8 +6,10 @@
 
 #include "drivers/driver.hpp"
 #include "gateway/config.hpp"
+#include "tests/gateway/config_error.hpp"
 
 using namespace loopgate;
+using loopgate::testing::config_error;
 
 namespace {
 
@@ -26,15 +28,6 @@ ports:
       fields: [{field: T}]
     devices: [{name: ws1}]
 )";
-
-std::string error_of(const std::string& yaml) {
-    try {
-        parse_config(ConfigNode::load_string(yaml, "gw.yaml"));
-    } catch (const ConfigError& e) {
-        return e.what();
-    }
-    return "no error";
-}
 
 std::string replace(std::string s, const std::string& from, const std::string& to) {
     auto pos = s.find(from);
@@ -107,7 +100,7 @@ TEST_CASE("config errors are located and say what was expected", "[config]") {
          "uplink.tls: tls settings need an ssl:// or mqtts:// broker URI"},
     };
     for (const auto& c : cases) {
-        SECTION(c.name) { CHECK_THAT(error_of(c.yaml), Catch::Contains(c.expected)); }
+        SECTION(c.name) { CHECK_THAT(config_error(c.yaml), Catch::Contains(c.expected)); }
     }
 }
 
@@ -129,8 +122,8 @@ TEST_CASE("a broker list keeps its order, and broker is its one-element form", "
 
 TEST_CASE("two ports may not share a name or a device path", "[config]") {
     std::string port = valid.substr(valid.find("  - name: met"));
-    CHECK_THAT(error_of(valid + port), Catch::Contains("port name 'met' is used twice"));
-    CHECK_THAT(error_of(valid + replace(port, "name: met", "name: met2")),
+    CHECK_THAT(config_error(valid + port), Catch::Contains("port name 'met' is used twice"));
+    CHECK_THAT(config_error(valid + replace(port, "name: met", "name: met2")),
                Catch::Contains("path '/dev/ttyUSB0' is used by two ports"));
 }
 
@@ -154,24 +147,24 @@ TEST_CASE("integers are decimal or 0x hexadecimal, never octal", "[config]") {
 
 TEST_CASE("a key given twice in one map is refused, at any depth, naming both lines", "[config]") {
     // yaml-cpp would keep the first silently: the later, stricter setting would be ignored.
-    CHECK(error_of("gateway: {id: gw1}\ncommands:\n  require_signature: false\n  enabled: true\n"
+    CHECK(config_error("gateway: {id: gw1}\ncommands:\n  require_signature: false\n  enabled: true\n"
                    "  require_signature: true\n") ==
           "gw.yaml:5:3: commands.require_signature: duplicate key 'require_signature' (first at line 3)");
     // A second ports: list would silently drop its sensors.
-    CHECK_THAT(error_of(valid + "ports:\n  - name: met2\n"),
+    CHECK_THAT(config_error(valid + "ports:\n  - name: met2\n"),
                Catch::Contains("gw.yaml:15:1: ports: duplicate key 'ports' (first at line 7)"));
     // Deep inside a driver's settings, in a list item, in flow style.
-    CHECK_THAT(error_of(replace(valid, "fields: [{field: T}]", "fields: [{field: T, field: U}]")),
+    CHECK_THAT(config_error(replace(valid, "fields: [{field: T}]", "fields: [{field: T, field: U}]")),
                Catch::Contains("gw.yaml:13:27: ports[0].settings.fields[0].field: duplicate key 'field' (first at line 13)"));
     // Keys equal as text are the same key, however they are quoted.
-    CHECK_THAT(error_of(replace(valid, "  id: gw1", "  id: gw1\n  \"id\": gw2")),
+    CHECK_THAT(config_error(replace(valid, "  id: gw1", "  id: gw1\n  \"id\": gw2")),
                Catch::Contains("gateway.id: duplicate key 'id' (first at line 2)"));
 }
 
 TEST_CASE("a config file holds exactly one YAML document", "[config]") {
-    CHECK_THAT(error_of(valid + "---\ncommands: {enabled: true}\n"),
+    CHECK_THAT(config_error(valid + "---\ncommands: {enabled: true}\n"),
                Catch::Contains("gw.yaml:15:1: a second YAML document ('---'); a config file holds exactly one"));
-    CHECK_THAT(error_of("---\n" + valid + "...\n---\n"), Catch::Contains("a second YAML document"));
+    CHECK_THAT(config_error("---\n" + valid + "...\n---\n"), Catch::Contains("a second YAML document"));
     // One document with an explicit start marker is fine.
     CHECK_NOTHROW(parse_config(ConfigNode::load_string("---\n" + valid, "gw.yaml")));
 }
@@ -188,7 +181,7 @@ TEST_CASE("aliases cannot blow a small file up into a huge tree", "[config]") {
 
 TEST_CASE("malformed YAML on which yaml-cpp's LoadAll never ends is refused at once", "[config]") {
     // yaml-cpp 0.7 hands out empty documents forever for this input (found by fuzz_config).
-    CHECK_THAT(error_of(",b"), Catch::Contains("gw.yaml:1:1"));
+    CHECK_THAT(config_error(",b"), Catch::Contains("gw.yaml:1:1"));
 }
 
 TEST_CASE("every error in a file is reported at once, each located", "[config]") {
@@ -213,7 +206,7 @@ TEST_CASE("a mistyped enum value gets a suggestion only when one is likely", "[c
     CHECK(did_you_mean("drop_odlest", {"drop_oldest", "stop_reading"}) == " (did you mean 'drop_oldest'?)");
     CHECK(did_you_mean("3", {"1", "1.5", "2"}).empty());
     CHECK(did_you_mean("banana", {"none", "even", "odd"}).empty());
-    CHECK_THAT(error_of(replace(valid, "    baud: 9600", "    stop_bits: 3")),
+    CHECK_THAT(config_error(replace(valid, "    baud: 9600", "    stop_bits: 3")),
                Catch::EndsWith("ports[0].stop_bits: expected one of 1, 1.5, 2, got '3'"));
 }
 
@@ -222,7 +215,7 @@ TEST_CASE("a port's max_metrics defaults to 1000, reaches its driver, and is at 
     Config c = parse_config(ConfigNode::load_string(replace(valid, "    baud: 9600\n", "    baud: 9600\n    max_metrics: 50\n"), "gw.yaml"));
     CHECK(c.ports.at(0).max_metrics == 50);
     CHECK(driver_spec(c.ports.at(0)).port.max_metrics == 50);
-    std::string error = error_of(replace(valid, "    baud: 9600\n", "    baud: 9600\n    max_metrics: 0\n"));
+    std::string error = config_error(replace(valid, "    baud: 9600\n", "    baud: 9600\n    max_metrics: 0\n"));
     CHECK(error.find("gw.yaml:11:") != std::string::npos);
     CHECK(error.find("max_metrics") != std::string::npos);
 }

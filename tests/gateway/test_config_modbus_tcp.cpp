@@ -4,8 +4,10 @@
 #include <catch2/catch.hpp>
 
 #include "gateway/config.hpp"
+#include "tests/gateway/config_error.hpp"
 
 using namespace loopgate;
+using loopgate::testing::config_error;
 
 namespace {
 
@@ -18,15 +20,6 @@ std::string port(const std::string& name, const std::string& path) {
            "    devices: [{name: " + name + "-d, unit: 1, points: [{name: p, ref: 30001}]}]\n";
 }
 
-std::string error_of(const std::string& yaml) {
-    try {
-        parse_config(ConfigNode::load_string(yaml, "gw.yaml"));
-    } catch (const ConfigError& e) {
-        return e.what();
-    }
-    return "no error";
-}
-
 }  // namespace
 
 TEST_CASE("config: a modbus-tcp port's path takes port 502 unless it names one", "[config][modbus]") {
@@ -36,11 +29,11 @@ TEST_CASE("config: a modbus-tcp port's path takes port 502 unless it names one",
     CHECK(c.ports[0].endpoint->host == "10.0.4.20");
     CHECK(c.ports[0].endpoint->port == 502);
     CHECK(c.ports[1].endpoint->port == 1502);
-    CHECK_THAT(error_of(config(port("a", "tcp://plc") + port("b", "tcp://plc:502"))),
+    CHECK_THAT(config_error(config(port("a", "tcp://plc") + port("b", "tcp://plc:502"))),
                Catch::Contains("gw.yaml:10:11: ports[1].path") && Catch::Contains("path 'tcp://plc:502' is used by two ports"));
-    CHECK_THAT(error_of(config(port("a", "/dev/ttyUSB0"))),
+    CHECK_THAT(config_error(config(port("a", "/dev/ttyUSB0"))),
                Catch::Contains("gw.yaml:6:") && Catch::Contains("ports[0].path: the modbus-tcp driver talks to a Modbus TCP server"));
-    CHECK_THAT(error_of(config(port("a", "rfc2217://nport:4001"))), Catch::Contains("use driver: modbus-rtu"));
+    CHECK_THAT(config_error(config(port("a", "rfc2217://nport:4001"))), Catch::Contains("use driver: modbus-rtu"));
     Config v6 = parse_config(ConfigNode::load_string(config(port("plc", "tcp://[fd00::20]")), "gw.yaml"));
     CHECK(v6.ports[0].endpoint->port == 502);
 }

@@ -4,8 +4,10 @@
 #include <catch2/catch.hpp>
 
 #include "gateway/config.hpp"
+#include "tests/gateway/config_error.hpp"
 
 using namespace loopgate;
+using loopgate::testing::config_error;
 
 namespace {
 
@@ -17,15 +19,6 @@ std::string config_with(const std::string& port_lines) {
            "    settings:\n"
            "      fields: [{field: T}]\n"
            "    devices: [{name: ws1}]\n";
-}
-
-std::string error_of(const std::string& yaml) {
-    try {
-        parse_config(ConfigNode::load_string(yaml, "gw.yaml"));
-    } catch (const ConfigError& e) {
-        return e.what();
-    }
-    return "no error";
 }
 
 }  // namespace
@@ -85,7 +78,7 @@ TEST_CASE("network port errors name file, line, column and field", "[config][net
     };
     for (const Case& c : cases) {
         INFO(c.name);
-        CHECK_THAT(error_of(config_with(c.lines)), Catch::Matchers::Contains(c.expected));
+        CHECK_THAT(config_error(config_with(c.lines)), Catch::Matchers::Contains(c.expected));
     }
 }
 
@@ -93,7 +86,7 @@ TEST_CASE("two ports may not share one device server port", "[config][network_po
     std::string yaml = config_with("    path: tcp://nport:4001\n") +
                        "  - name: bus2\n    path: tcp://nport:4001\n    driver: line\n"
                        "    settings: {fields: [{field: T}]}\n    devices: [{name: ws2}]\n";
-    CHECK_THAT(error_of(yaml), Catch::Matchers::Contains("ports[1].path: path 'tcp://nport:4001' is used by two ports"));
+    CHECK_THAT(config_error(yaml), Catch::Matchers::Contains("ports[1].path: path 'tcp://nport:4001' is used by two ports"));
 }
 
 TEST_CASE("the device server examples pass", "[config][network_port]") {

@@ -8,11 +8,13 @@
 #include <fstream>
 
 #include "gateway/config.hpp"
+#include "tests/gateway/config_error.hpp"
 #include "gateway/downlink/command_check.hpp"
 #include "gateway/security/batch_signer.hpp"
 #include "gateway/security/signed_bytes.hpp"
 
 using namespace loopgate;
+using loopgate::testing::config_error;
 
 namespace {
 
@@ -55,15 +57,6 @@ struct FakeTarget {
         return t;
     }
 };
-
-std::string config_error(const std::string& yaml) {
-    try {
-        parse_config(ConfigNode::load_string(yaml, "t.yaml"));
-    } catch (const ConfigError& e) {
-        return e.what();
-    }
-    return "";
-}
 
 }  // namespace
 

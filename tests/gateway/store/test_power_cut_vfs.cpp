@@ -14,6 +14,7 @@
 
 #include "gateway/store/batch_payload.hpp"
 #include "gateway/store/store.hpp"
+#include "one_reading_batch.hpp"
 #include "power_cut_vfs.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -148,24 +149,10 @@ TEST_CASE("power-cut VFS under the store: a batch committed with synchronous=FUL
     PowerCutVfs vfs;
     std::mt19937_64 rng(1);
     const StoreLimits roomy{1ull << 30, 0, 64 << 20};
-    auto add_batch = [](Store& s) {
-        std::uint64_t seq = s.next_sequence();
-        s.open_batch(seq, 1, encode_batch_header("gw", seq, 1));
-        Reading r;
-        r.device = "d";
-        r.metric = "m";
-        r.value = 1.0;
-        r.sequence = seq;
-        std::vector<Reading> one{r};
-        s.append(seq, encode_readings(one), 1, {{"d", seq}});
-        s.close_batch(seq);
-        REQUIRE(s.commit());
-        return seq;
-    };
     std::uint64_t kept = 0, lost = 0;
     {
         Store s(dir.file("test.db"), roomy, StoreOptions{vfs.name(), nullptr});
-        kept = add_batch(s);
+        kept = testing::add_one_reading_batch(s);
         CHECK(s.read_after(0, 10).size() == 1);
         vfs.cut_now();
     }
@@ -178,7 +165,7 @@ TEST_CASE("power-cut VFS under the store: a batch committed with synchronous=FUL
         refuse = true;
         REQUIRE(s.read_after(0, 10).size() == 1);
         s.sync_in_background([](std::function<void()>) {}, [] {});
-        lost = add_batch(s);
+        lost = testing::add_one_reading_batch(s);
         CHECK(s.durable_through() == kept);
         vfs.cut_now();
     }

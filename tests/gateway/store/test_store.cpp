@@ -18,9 +18,11 @@
 #include "gateway/store/crc32c.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/store/wal_check.hpp"
+#include "posted_queue.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace loopgate;
+using loopgate::testing::PostedQueue;
 
 namespace {
 
@@ -306,33 +308,6 @@ TEST_CASE("a store written by a newer loopgate is refused, not rewritten", "[sto
     CHECK(std::filesystem::exists(dir.file("store.db")));
 }
 
-namespace {
-
-// Stands in for the event loop the syncer posts its completions to.
-struct PostedQueue {
-    std::mutex m;
-    std::condition_variable cv;
-    std::vector<std::function<void()>> work;
-    void post(std::function<void()> f) {
-        std::lock_guard<std::mutex> lock(m);
-        work.push_back(std::move(f));
-        cv.notify_all();
-    }
-    // Runs what has been posted, waiting (bounded) for at least one item.
-    bool run_posted() {
-        std::vector<std::function<void()>> now;
-        {
-            std::unique_lock<std::mutex> lock(m);
-            if (!cv.wait_for(lock, std::chrono::seconds(10), [&] { return !work.empty(); })) return false;
-            now.swap(work);
-        }
-        for (auto& f : now) f();
-        return true;
-    }
-};
-
-}  // namespace
-
 TEST_CASE("syncing in the background, a batch is handed out only once its readings are durable", "[store]") {
     testing::TempDir dir{"store"};
     PostedQueue loop;  // outlives the store, whose syncer may still post while it closes
@@ -341,7 +316,7 @@ TEST_CASE("syncing in the background, a batch is handed out only once its readin
     s.sync_in_background([&](std::function<void()> f) { loop.post(std::move(f)); }, [&] { ++durable_calls; });
     std::uint64_t seq = add_batch(s, 1, 3);
     CHECK(s.read_after(0, 10).empty());  // committed, but the sync has not reported back
-    REQUIRE(loop.run_posted());
+    REQUIRE(loop.run(std::chrono::seconds(10)));
     auto batches = s.read_after(0, 10);
     REQUIRE(batches.size() == 1);
     CHECK(batches[0].sequence == seq);

@@ -47,10 +47,13 @@
 
 #include "gateway/store/batch_payload.hpp"
 #include "gateway/store/store.hpp"
+#include "one_reading_batch.hpp"
+#include "posted_queue.hpp"
 #include "power_cut_vfs.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace loopgate;
+using loopgate::testing::PostedQueue;
 using loopgate::testing::PowerCutVfs;
 
 namespace {
@@ -61,29 +64,6 @@ std::uint64_t env_number(const char* name, std::uint64_t fallback) {
     const char* text = std::getenv(name);
     return text && *text ? std::strtoull(text, nullptr, 10) : fallback;
 }
-
-// Stands in for the gateway's event loop: the syncer thread posts, the test thread runs.
-struct PostedQueue {
-    std::mutex m;
-    std::condition_variable cv;
-    std::vector<std::function<void()>> work;
-
-    void post(std::function<void()> f) {
-        std::lock_guard<std::mutex> lock(m);
-        work.push_back(std::move(f));
-        cv.notify_all();
-    }
-    // Runs what is posted, after waiting up to `wait` for something to be.
-    void run(std::chrono::milliseconds wait) {
-        std::vector<std::function<void()>> now;
-        {
-            std::unique_lock<std::mutex> lock(m);
-            cv.wait_for(lock, wait, [&] { return !work.empty(); });
-            now.swap(work);
-        }
-        for (auto& f : now) f();
-    }
-};
 
 struct Part {
     std::string bytes;
@@ -587,7 +567,6 @@ TEST_CASE("a batch found after a kill -9 is handed out only once it is durable",
                              cv.wait(lock, [&] { return syncer_may_go; });
                              return vfs.sync_file(path);
                          }};
-    std::uint64_t seq = 0;
     {
         PostedQueue loop;
         Store s(dir.file("store.db"), roomy, options);
@@ -596,17 +575,7 @@ TEST_CASE("a batch found after a kill -9 is handed out only once it is durable",
             std::lock_guard<std::mutex> lock(m);
             syncer_may_go = false;
         }
-        seq = s.next_sequence();
-        s.open_batch(seq, 1, encode_batch_header("gw", seq, 1));
-        Reading r;
-        r.device = "d";
-        r.metric = "m";
-        r.value = 1.0;
-        r.sequence = 1;
-        std::vector<Reading> one{r};
-        s.append(seq, encode_readings(one), 1, {{"d", 1}});
-        s.close_batch(seq);
-        REQUIRE(s.commit());
+        testing::add_one_reading_batch(s, "d", 1);
         CHECK(s.read_after(0, 10).empty());  // right: not durable yet
         vfs.cut_now();                       // kill -9
         {

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "gateway/store/batch_payload.hpp"
 #include "gateway/store/store.hpp"
+#include "one_reading_batch.hpp"
 #include "power_cut_vfs.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -21,20 +21,6 @@ using loopgate::testing::PowerCutVfs;
 namespace {
 
 const StoreLimits roomy{1ull << 30, 0, 64 << 20};
-
-void add_batch(Store& store, const std::string& device) {
-    std::uint64_t seq = store.next_sequence();
-    store.open_batch(seq, 1, encode_batch_header("gw", seq, 1));
-    Reading r;
-    r.device = device;
-    r.metric = "m";
-    r.value = 1.0;
-    r.sequence = seq;
-    std::vector<Reading> one{r};
-    store.append(seq, encode_readings(one), 1, {{device, seq}});
-    store.close_batch(seq);
-    REQUIRE(store.commit());
-}
 
 struct Seen {
     std::uint64_t next_sequence = 0;
@@ -62,9 +48,9 @@ TEST_CASE("store: a read the disk fails while opening never moves the store asid
     const StoreOptions options{vfs.name(), nullptr};
     {
         Store store(path, roomy, options);
-        add_batch(store, "pump1");
-        add_batch(store, "pump2");
-        add_batch(store, "pump1");
+        testing::add_one_reading_batch(store, "pump1");
+        testing::add_one_reading_batch(store, "pump2");
+        testing::add_one_reading_batch(store, "pump1");
     }
     Seen clean;
     std::uint64_t reads_at_open = 0;
