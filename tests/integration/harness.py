@@ -140,9 +140,10 @@ def output_dir(name):
 class Mosquitto:
     """A real broker on loopback. With persistent=True its sessions and queued messages survive a
     restart (saved at shutdown), as a production broker's would. Its log goes to mosquitto-PORT.log
-    in the test's directory."""
+    in the test's directory. `conf` replaces the test broker's listener and limits with a config of
+    the test's own (a shipped example), which then keeps its persistence at `db_path` if persistent."""
 
-    def __init__(self, port, directory, persistent=False):
+    def __init__(self, port, directory, persistent=False, conf=None):
         self.port = port
         self.persistent = persistent
         self.conf = os.path.join(directory, f"mosquitto-{port}.conf")
@@ -152,20 +153,23 @@ class Mosquitto:
             # Started as root, mosquitto drops to the user 'mosquitto', which cannot write into the
             # test's private directory: its persistence would silently not be saved, and messages
             # it had acknowledged would vanish over a restart. Keep the user that started it.
-            f.write(f"user {pwd.getpwuid(os.geteuid()).pw_name}\n"
-                    f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 1000000\n"
-                    f"max_inflight_messages 100\nlog_dest file {self.log_path}\n"
+            f.write(f"user {pwd.getpwuid(os.geteuid()).pw_name}\nlog_dest file {self.log_path}\n"
                     "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n")
-            if persistent:
-                f.write(f"persistence true\npersistence_location {directory}/\n"
-                        f"persistence_file {os.path.basename(self.db_path)}\nautosave_interval 0\n")
+            if conf is not None:
+                f.write(conf)
             else:
-                f.write("persistence false\n")
+                f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 1000000\n"
+                        "max_inflight_messages 100\n")
+                if persistent:
+                    f.write(f"persistence true\npersistence_location {directory}/\n"
+                            f"persistence_file {os.path.basename(self.db_path)}\nautosave_interval 0\n")
+                else:
+                    f.write("persistence false\n")
         self.proc = None
 
-    def start(self):
+    def start(self, timeout=10):
         self.proc = spawn(["mosquitto", "-c", self.conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(self.accepts, 10, f"mosquitto to listen on port {self.port}\n{self.log_text()}")
+        wait_until(self.accepts, timeout, f"mosquitto to listen on port {self.port}\n{self.log_text()}")
         return self
 
     def accepts(self, port=None):

@@ -12,7 +12,6 @@ through both hops and its reply comes back."""
 
 import os
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -44,62 +43,26 @@ HUB_EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..
 d = h.workdir("two-hops")
 
 
-class Hub:
-    """mosquitto with the shipped hub config: the listener on a free port, persistence in the test's
-    directory, the bridge to 127.0.0.1 without TLS or credentials; every other line as shipped."""
-
-    def __init__(self, port, enterprise_port):
-        self.port = port
-        self.conf = os.path.join(d, "hub.conf")
-        self.log_path = os.path.join(d, "hub.log")
-        with open(HUB_EXAMPLE) as f:
-            text = f.read()
-        subs = [
-            (r"^listener 1883$", f"listener {port} 127.0.0.1"),
-            (r"^allow_anonymous false$", "allow_anonymous true"),
-            (r"^password_file .*$", ""),
-            (r"^persistence_location .*$", f"persistence_location {d}/\npersistence_file hub.db"),
-            (r"^address .*$", f"address 127.0.0.1:{enterprise_port}"),
-            (r"^bridge_cafile .*$", ""),
-            (r"^remote_username .*$", ""),
-            (r"^remote_password .*$", ""),
-        ]
-        for pattern, replacement in subs:
-            text, n = re.subn(pattern, replacement, text, flags=re.M)
-            assert n == 1, f"the hub example no longer has a line matching {pattern}"
-        import pwd
-        text = (f"user {pwd.getpwuid(os.geteuid()).pw_name}\nlog_dest file {self.log_path}\n"
-                "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n") + text
-        with open(self.conf, "w") as f:
-            f.write(text)
-        self.proc = None
-
-    def start(self):
-        self.proc = h.spawn(["mosquitto", "-c", self.conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        h.wait_until(self.accepts, 15, "the hub to listen")
-        return self
-
-    def accepts(self):
-        if self.proc.poll() is not None:
-            raise AssertionError(f"the hub exited with {self.proc.returncode}:\n{self.log_text()}")
-        import socket
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                return True
-        except OSError:
-            return False
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=20)
-        assert os.path.exists(os.path.join(d, "hub.db")), "the hub saved no persistence file\n" + self.log_text()
-
-    def log_text(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+def hub_config(port, enterprise_port):
+    """The shipped hub config for mosquitto: the listener on `port`, persistence where
+    harness.Mosquitto looks for it, the bridge to 127.0.0.1 without TLS or credentials; every other
+    line as shipped."""
+    with open(HUB_EXAMPLE) as f:
+        text = f.read()
+    subs = [
+        (r"^listener 1883$", f"listener {port} 127.0.0.1"),
+        (r"^allow_anonymous false$", "allow_anonymous true"),
+        (r"^password_file .*$", ""),
+        (r"^persistence_location .*$", f"persistence_location {d}/\npersistence_file mosquitto-{port}.db"),
+        (r"^address .*$", f"address 127.0.0.1:{enterprise_port}"),
+        (r"^bridge_cafile .*$", ""),
+        (r"^remote_username .*$", ""),
+        (r"^remote_password .*$", ""),
+    ]
+    for pattern, replacement in subs:
+        text, n = re.subn(pattern, replacement, text, flags=re.M)
+        assert n == 1, f"the hub example no longer has a line matching {pattern}"
+    return text
 
 
 class Retained:
@@ -139,7 +102,9 @@ class SignedSubscriber(h.Subscriber):
 
 
 enterprise = h.Mosquitto(h.free_port(), d, persistent=True).start()
-hub = Hub(h.free_port(), enterprise.port).start()
+hub_port = h.free_port()
+hub = h.Mosquitto(hub_port, d, persistent=True, conf=hub_config(hub_port, enterprise.port))
+hub.start(timeout=15)
 # The consumer at the enterprise keeps a persistent session: what the enterprise broker accepted
 # while the consumer is connected or not is delivered to it.
 far = SignedSubscriber(enterprise.port, persistent=True)
@@ -193,9 +158,9 @@ try:
     enterprise.stop()
     records.feed(20)  # 21-40 queue in the hub for the enterprise
     near.wait_for(has_records(near, 40), 60, "records 21-40 at the hub")
-    hub.stop()  # SIGTERM with a queue for the enterprise: it is saved at exit
+    hub.stop(timeout=20)  # SIGTERM with a queue for the enterprise: it is saved at exit
     records.feed(20)  # 41-60 wait in the gateway's store while the hub restarts
-    hub.start()
+    hub.start(timeout=15)
     near.wait_for(has_records(near, 60), 60, "records 41-60 at the restarted hub")
     print("during the cut: 40 records went to the hub, which was restarted in between")
 
