@@ -11,12 +11,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <memory>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <set>
-#include <thread>
 #include <stdexcept>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 #include "core/atomic_file.hpp"
@@ -332,9 +333,10 @@ void Store::open_database() {
     if (verdict != "ok") {
         // quick_check reports a page it could not read as a finding ("unable to get the page. error
         // code=266"): with an I/O error's code, that is the disk, not the file's structure.
+        constexpr std::string_view code_marker = "error code=";
         int code = SQLITE_CORRUPT;
-        if (auto at = verdict.find("error code="); at != std::string::npos) {
-            int reported = std::atoi(verdict.c_str() + at + 11);
+        if (auto at = verdict.find(code_marker); at != std::string::npos) {
+            int reported = std::atoi(verdict.c_str() + at + code_marker.size());
             if ((reported & 0xff) == SQLITE_IOERR) code = reported;
         }
         throw sql::Error("store " + path_ + ": integrity check failed: " + verdict, code);
