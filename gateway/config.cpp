@@ -214,7 +214,7 @@ bool reaches_off_box(const std::string& listen) {
 }
 
 HttpConfig parse_http(const ConfigNode& n, const ConfigNode& metrics, const std::string& listen) {
-    n.allow_only({"users", "users_file", "cert_file", "key_file"});
+    n.allow_only({"users", "users_file", "cert_file", "key_file", "login_addresses"});
     HttpConfig h;
     ConfigNode users = n["users"];
     if (users.present() && !users.is_sequence()) users.fail("expected a list of {name, password_hash}");
@@ -232,6 +232,7 @@ HttpConfig parse_http(const ConfigNode& n, const ConfigNode& metrics, const std:
     h.users_file = n.str("users_file", "");
     h.cert_file = n.str("cert_file", "");
     h.key_file = n.str("key_file", "");
+    h.login_addresses = static_cast<std::size_t>(n.integer("login_addresses", 16, 65'536, static_cast<std::int64_t>(h.login_addresses)));
     if (h.cert_file.empty() != h.key_file.empty())
         n.need(h.cert_file.empty() ? "key_file" : "cert_file").fail("HTTPS needs both cert_file and key_file");
     if (h.users.empty() && h.users_file.empty() && reaches_off_box(listen))

@@ -115,6 +115,9 @@ struct HttpConfig {
     std::string users_file;       // "name:hash" lines, or credential:<name>; read at start
     std::string cert_file;        // both set: HTTPS
     std::string key_file;
+    // How many client addresses the login throttle (gateway/ops/login_throttle.hpp) tracks at once:
+    // its memory, and how many addresses a flood needs before every other address is refused.
+    std::size_t login_addresses = 1024;
 };
 
 struct Config {

@@ -325,7 +325,7 @@ HttpServer::HttpServer(boost::asio::io_context& io, const std::string& listen, c
         for (NamedHash& u : read_password_file(path)) users.push_back({std::move(u.name), std::move(u.hash)});
     }
     if (!users.empty() || !is_loopback(endpoint)) {
-        state_->guard.emplace(std::move(users));
+        state_->guard.emplace(std::move(users), http.login_addresses);
         passwords_ = std::make_unique<PasswordWorker>(io);
         state_->passwords = passwords_.get();
     }

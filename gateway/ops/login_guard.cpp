@@ -15,8 +15,8 @@ LoginVerdict LoginGuard::begin(const std::string& client, std::string_view autho
         if (!globally_throttled_ && throttle_.full(now)) {
             globally_throttled_ = true;
             log::warning("http: logins from ", throttle_.tracked(),
-                         " addresses within a minute fill the login throttle; logins from any other address are refused "
-                         "until theirs expire");
+                         " addresses within a minute fill the login throttle (gateway.http.login_addresses); logins "
+                         "from any other address are refused until theirs expire");
         }
         return LoginVerdict::throttled;
     }

@@ -49,6 +49,7 @@ TEST_CASE("a valid config parses with sensible defaults", "[config]") {
     REQUIRE(c.ports.size() == 1);
     CHECK(c.ports[0].parity == "none");
     CHECK(c.ports[0].stop_bits == 1);
+    CHECK(c.http.login_addresses == 1024);
 }
 
 TEST_CASE("config errors are located and say what was expected", "[config]") {
@@ -96,6 +97,9 @@ TEST_CASE("config errors are located and say what was expected", "[config]") {
          "uplink.brokers: expected at least one broker URI"},
         {"bad failback_after", replace(valid, "  broker: tcp://localhost:1883", "  broker: tcp://localhost:1883\n  failback_after: soon"),
          "uplink.failback_after:"},
+        {"a login throttle of fewer than 16 addresses",
+         replace(valid, "  id: gw1", "  id: gw1\n  http: {login_addresses: 8}"),
+         "gw.yaml:3:27: gateway.http.login_addresses: expected an integer from 16 to 65536, got 8"},
         {"tls on plain tcp", replace(valid, "  broker: tcp://localhost:1883", "  broker: tcp://localhost:1883\n  tls: {ca_file: /x}"),
          "uplink.tls: tls settings need an ssl:// or mqtts:// broker URI"},
     };
