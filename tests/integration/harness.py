@@ -220,6 +220,20 @@ class PtyPair:
             n = os.write(self._fd, view)
             view = view[n:]
 
+    def fileno(self):
+        """The sensor end, for select(): writable once the line has room."""
+        return self._fd
+
+    def write_some(self, data):
+        """Writes what the line takes now, without waiting for room; returns how many bytes."""
+        os.set_blocking(self._fd, False)
+        try:
+            return os.write(self._fd, data)
+        except BlockingIOError:
+            return 0
+        finally:
+            os.set_blocking(self._fd, True)
+
     def close_sensor_side(self):
         """Leaves the sensor end to another program (a pymodbus slave opens it itself)."""
         os.close(self._fd)
@@ -324,6 +338,11 @@ class Subscriber:
     def readings(self):
         with self._cond:
             return [r for b in self.batches for r in b.readings]
+
+    def count(self, metric):
+        """How many readings of `metric` have arrived, without copying them all."""
+        with self._cond:
+            return sum(1 for b in self.batches for r in b.readings if r.metric == metric)
 
     def wait_for(self, predicate, timeout, what):
         with self._cond:
