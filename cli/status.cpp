@@ -215,11 +215,12 @@ void print_status(const YAML::Node& doc) {
                   up["connected"].as<bool>() ? "connected since " + utc(up["connected_since_ns"]) : "DISCONNECTED",
                   up["tls"].as<bool>() ? (up["tls_verify"].as<bool>() ? "on" : "on, NOT verified") : "off",
                   std::to_string(u(up["reconnects"])), failovers, std::to_string(u(up["in_flight"])), s(up["last_error"])}});
-    print_table({"STORE", "BACKLOG", "OLDEST", "DROPPED READINGS", "WRITTEN", "COMMIT/SYNC FAILURES"},
+    print_table({"STORE", "BACKLOG", "OLDEST", "DROPPED READINGS", "WRITTEN", "COMMIT/SYNC/READ FAILURES"},
                 {{s(st["path"]), std::to_string(u(st["backlog_batches"])) + " batches, " + size(u(st["backlog_bytes"])),
                   st["oldest_age_s"].IsNull() ? "-" : duration(st["oldest_age_s"].as<std::int64_t>()),
                   std::to_string(u(st["dropped_readings"])), size(u(st["bytes_written"])),
-                  std::to_string(u(st["commit_failures"])) + "/" + std::to_string(u(st["sync_failures"]))}});
+                  std::to_string(u(st["commit_failures"])) + "/" + std::to_string(u(st["sync_failures"])) + "/" +
+                      std::to_string(u(st["read_failures"]))}});
     std::vector<std::vector<std::string>> rows;
     for (const auto& p : doc["ports"]) {
         std::string counters;

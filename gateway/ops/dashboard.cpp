@@ -98,7 +98,8 @@ std::string store_json(const DashboardView& v, std::int64_t now) {
            ",\"oldest_age_s\":" + (oldest ? std::to_string((now - *oldest) / 1'000'000'000) : "null") +
            ",\"dropped_batches\":" + number(s.dropped_batches) + ",\"dropped_readings\":" + number(s.dropped_readings) +
            ",\"bytes_written\":" + number(process_bytes_written()) + ",\"commit_failures\":" + number(s.commit_failures) +
-           ",\"sync_failures\":" + number(s.sync_failures) + ",\"damaged_parts\":" + number(s.damaged_parts) + "}";
+           ",\"sync_failures\":" + number(s.sync_failures) + ",\"read_failures\":" + number(s.read_failures) +
+           ",\"damaged_parts\":" + number(s.damaged_parts) + "}";
 }
 
 std::string ports_json(const DashboardView& v) {

@@ -53,6 +53,7 @@ std::string status_json(const GatewayView& v, const char* state) {
            ",\"dropped_readings\":" + std::to_string(s.dropped_readings) +
            ",\"commit_failures\":" + std::to_string(s.commit_failures) +
            ",\"sync_failures\":" + std::to_string(s.sync_failures) +
+           ",\"read_failures\":" + std::to_string(s.read_failures) +
            ",\"pending_bytes\":" + std::to_string(s.pending_bytes) +
            ",\"damaged_parts\":" + std::to_string(s.damaged_parts) + ",\"recoveries\":" + std::to_string(s.recoveries) +
            ",\"id_mark_failures\":" + std::to_string(s.id_mark_failures) +
@@ -172,6 +173,9 @@ std::string prometheus_text(const GatewayView& v) {
          [&] { return n(s.commit_failures); }},
         {"loopgate_store_sync_failures_total", counter, "Failed fdatasync of the store's write-ahead log.",
          [&] { return n(s.sync_failures); }},
+        {"loopgate_store_read_failures_total", counter,
+         "Reads the disk failed while running; the batches wait, the store's figures keep their last values.",
+         [&] { return n(s.read_failures); }},
         {"loopgate_store_unwritten_batches_total", counter,
          "Batches acknowledged while still in memory (store.durability: buffered, or while the disk refused writes), "
          "never written to disk.",

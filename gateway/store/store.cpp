@@ -291,10 +291,19 @@ bool Store::rewrite_parts(std::uint64_t first, std::uint64_t last, const PartFix
 void Store::recount() {
     sqlite3_stmt* s = prepare("SELECT count(*), coalesce(sum(bytes),0) FROM batches");
     sql::Reset r{s};
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        stats_.depth = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
-        stats_.bytes = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
+    try {
+        if (sql::step_row(s)) {
+            stats_.depth = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+            stats_.bytes = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
+        }
+    } catch (const sql::Error& e) {
+        read_failed(e, "the backlog's figures keep their last values");
     }
+}
+
+void Store::read_failed(const std::exception& e, const char* meanwhile) {
+    ++stats_.read_failures;
+    log::error(e.what(), "; ", meanwhile);  // what() names the store and the statement
 }
 
 Store::Writes Store::apply(Writes op, Writes end, std::uint64_t& stored_bytes) {
@@ -503,8 +512,17 @@ void Store::advance_durable() {
 }
 
 std::vector<StoredBatch> Store::read_after(std::uint64_t after, std::size_t limit) {
-    std::vector<StoredBatch> out;
     if (after >= db_newest_) return from_memory(after, limit, {});
+    try {
+        return read_stored_after(after, limit);
+    } catch (const sql::Error&) {
+        ++stats_.read_failures;  // the caller logs it; the batches wait for the next read
+        throw;
+    }
+}
+
+std::vector<StoredBatch> Store::read_stored_after(std::uint64_t after, std::size_t limit) {
+    std::vector<StoredBatch> out;
     sqlite3_stmt* s = prepare(
         "SELECT sequence, created_ns, readings FROM batches WHERE sequence > ? AND sequence <= ? AND closed = 1 "
         "ORDER BY sequence LIMIT ?");
@@ -579,24 +597,27 @@ std::optional<StoredBatch> Store::partly_written(std::uint64_t sequence) {
     StoredBatch b;
     b.sequence = sequence;
     b.readings = queued.readings;
-    sqlite3_stmt* h = prepare("SELECT created_ns FROM batches WHERE sequence = ?");
-    {
-        sql::Reset r{h};
-        sqlite3_bind_int64(h, 1, static_cast<sqlite3_int64>(sequence));
-        if (sqlite3_step(h) != SQLITE_ROW) return std::nullopt;
-        b.created_ns = sqlite3_column_int64(h, 0);
+    try {
+        sqlite3_stmt* h = prepare("SELECT created_ns FROM batches WHERE sequence = ?");
+        {
+            sql::Reset r{h};
+            sqlite3_bind_int64(h, 1, static_cast<sqlite3_int64>(sequence));
+            if (!sql::step_row(h)) return std::nullopt;
+            b.created_ns = sqlite3_column_int64(h, 0);
+        }
+        sqlite3_stmt* p = prepare("SELECT payload, crc, encoding, readings FROM parts WHERE id BETWEEN ? AND ? ORDER BY id");
+        sql::Reset r{p};
+        sqlite3_bind_int64(p, 1, first_part(sequence));
+        sqlite3_bind_int64(p, 2, last_part(sequence));
+        while (sql::step_row(p)) {
+            // A damaged row: the batch waits for the disk, and read_after() counts the damage once.
+            if (!append_intact_row(p, 0, b.payload)) return std::nullopt;
+            b.readings += static_cast<std::uint64_t>(sqlite3_column_int64(p, 3));
+        }
+    } catch (const sql::Error& e) {
+        read_failed(e, "the batch waits for a read that works");
+        return std::nullopt;
     }
-    sqlite3_stmt* p = prepare("SELECT payload, crc, encoding, readings FROM parts WHERE id BETWEEN ? AND ? ORDER BY id");
-    sql::Reset r{p};
-    sqlite3_bind_int64(p, 1, first_part(sequence));
-    sqlite3_bind_int64(p, 2, last_part(sequence));
-    int rc = SQLITE_DONE;
-    while ((rc = sqlite3_step(p)) == SQLITE_ROW) {
-        // A damaged row: the batch waits for the disk, and read_after() counts the damage once.
-        if (!append_intact_row(p, 0, b.payload)) return std::nullopt;
-        b.readings += static_cast<std::uint64_t>(sqlite3_column_int64(p, 3));
-    }
-    if (rc != SQLITE_DONE) return std::nullopt;
     b.payload += queued.payload;
     return b;
 }
@@ -655,8 +676,12 @@ std::map<std::string, std::uint64_t> Store::device_sequences() {
 std::optional<std::int64_t> Store::oldest_created_ns() {
     sqlite3_stmt* s = prepare("SELECT created_ns FROM batches ORDER BY sequence LIMIT 1");
     sql::Reset r{s};
-    if (sqlite3_step(s) == SQLITE_ROW) return sqlite3_column_int64(s, 0);
-    return std::nullopt;
+    try {
+        oldest_known_ = sql::step_row(s) ? std::optional(sqlite3_column_int64(s, 0)) : std::nullopt;
+    } catch (const sql::Error& e) {
+        read_failed(e, "the oldest batch's age keeps its last value");  // not "no backlog"
+    }
+    return oldest_known_;
 }
 
 bool Store::over_limit() const { return stats_.used_bytes > limits_.max_bytes; }
@@ -668,14 +693,20 @@ std::uint64_t Store::max_chunk_bytes() const { return std::max<std::uint64_t>(40
 std::uint64_t Store::pragma_number(const char* sql) {
     sqlite3_stmt* s = prepare(sql);
     sql::Reset r{s};
-    return sqlite3_step(s) == SQLITE_ROW ? static_cast<std::uint64_t>(sqlite3_column_int64(s, 0)) : 0;
+    if (!sql::step_row(s)) throw sql::Error(std::string(sql) + ": no answer", SQLITE_ERROR);
+    return static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
 }
 
 void Store::refresh_used() {
     // After every commit: two reads of the database header, which is in the page cache. The page
     // size is read once, when the database opens.
-    std::uint64_t pages = pragma_number("PRAGMA page_count"), free_pages = pragma_number("PRAGMA freelist_count");
-    stats_.used_bytes = (pages - std::min(pages, free_pages)) * page_size_;
+    try {
+        std::uint64_t pages = pragma_number("PRAGMA page_count"), free_pages = pragma_number("PRAGMA freelist_count");
+        stats_.used_bytes = (pages - std::min(pages, free_pages)) * page_size_;
+    } catch (const sql::Error& e) {
+        // Not 0, which would also lift the size limit until the next commit.
+        read_failed(e, "the store's size keeps its last value");
+    }
 }
 
 void Store::id_marks_failed() {
@@ -710,12 +741,18 @@ void Store::enforce_limits(std::int64_t now_ns, bool drop_for_size) {
     // if the disk refuses it.
     std::optional<sql::Transaction> transaction;
     try {
-        transaction.emplace(db_);
-    } catch (const sql::Error&) {
+        transaction.emplace(db_);  // BEGIN IMMEDIATE reads the database header
+    } catch (const sql::Error& e) {
+        read_failed(e, "the limits are checked again after the next commit");
         return;
     }
     std::uint64_t dropped_batches = 0, dropped_readings = 0;
     StoreStats before = stats_;
+    // Rolled back: the figures are as they were; the reads that failed meanwhile stay counted.
+    auto roll_back_figures = [this, &before] {
+        before.read_failures = stats_.read_failures;
+        stats_ = before;
+    };
     std::uint64_t after = 0;
     while (true) {
         sqlite3_stmt* s = prepare(
@@ -725,7 +762,14 @@ void Store::enforce_limits(std::int64_t now_ns, bool drop_for_size) {
         {
             sql::Reset r{s};
             sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(after));
-            if (sqlite3_step(s) != SQLITE_ROW) break;
+            bool row = false;
+            try {
+                row = sql::step_row(s);
+            } catch (const sql::Error& e) {
+                // The drops so far are committed if the disk lets them.
+                read_failed(e, "the limits are checked again after the next commit");
+            }
+            if (!row) break;
             seq = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
             created = sqlite3_column_int64(s, 1);
             readings = static_cast<std::uint64_t>(sqlite3_column_int64(s, 2));
@@ -741,7 +785,7 @@ void Store::enforce_limits(std::int64_t now_ns, bool drop_for_size) {
             drop_batch(seq);
         } catch (const std::exception& e) {
             last_error_ = e.what();
-            stats_ = before;
+            roll_back_figures();
             return;
         }
         dropped = true;
@@ -755,7 +799,7 @@ void Store::enforce_limits(std::int64_t now_ns, bool drop_for_size) {
         transaction->commit();
     } catch (const sql::Error& e) {
         last_error_ = e.what();
-        stats_ = before;
+        roll_back_figures();
         return;
     }
     stats_.dropped_batches += dropped_batches;

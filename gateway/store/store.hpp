@@ -91,6 +91,7 @@ struct StoreStats {
     std::uint64_t recoveries = 0;        // damaged stores (or logs) moved or copied aside at open
     std::uint64_t id_mark_failures = 0;  // failed writes of the id high-water marks (gateway/store/id_marks.hpp)
     std::uint64_t unwritten_batches = 0; // acknowledged while still in memory (buffered, or the disk refused writes), never written
+    std::uint64_t read_failures = 0;     // reads the disk failed after open: the batches wait, the figures keep their last values
     std::string recovered_from;          // where a damaged store was moved (or copied) aside at open, if it was
 };
 
@@ -205,8 +206,12 @@ private:
     void refresh_sizes();
     void recount();  // depth and bytes from the database
     void refresh_used();
-    // A PRAGMA that answers one number (page_size, page_count, ...); 0 when it answers nothing.
+    // A PRAGMA that answers one number (page_size, page_count, ...); throws sql::Error when it cannot.
     std::uint64_t pragma_number(const char* sql);
+    // A read the disk failed while running: counted, and logged with what happens `meanwhile`; the
+    // caller keeps what it had.
+    void read_failed(const std::exception& e, const char* meanwhile);
+    std::optional<std::int64_t> oldest_known_;  // what oldest_created_ns() last read
     int sync_wal();
     void id_marks_failed();
     bool logged_marks_failure_ = false;
@@ -231,6 +236,8 @@ private:
     void set_meta(const char* key, std::int64_t value);
     std::int64_t meta(const char* key, std::int64_t fallback);
     bool save_exact_ids();
+    // read_after() from the database, for batches up to db_newest_; throws sql::Error when a read fails.
+    std::vector<StoredBatch> read_stored_after(std::uint64_t after, std::size_t limit);
     // Merges the closed in-memory batches after `after` into `good` (batches read from the database).
     std::vector<StoredBatch> from_memory(std::uint64_t after, std::size_t limit, std::vector<StoredBatch> good);
     // The batch at the queue's front, partly committed, closed in the queue: its rows and its queued

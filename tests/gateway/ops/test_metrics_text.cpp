@@ -161,6 +161,7 @@ TEST_CASE("metrics text: every family declared once, valid names, one series per
                                 "loopgate_store_recoveries_total",
                                 "loopgate_store_commit_failures_total",
                                 "loopgate_store_sync_failures_total",
+                                "loopgate_store_read_failures_total",
                                 "loopgate_store_unwritten_batches_total",
                                 "loopgate_report_suppressed_total",
                                 "loopgate_report_throttled_total",
