@@ -17,7 +17,6 @@ Run: LOOPGATE_BIN=build/release/loopgate PYTHONPATH=tests/integration:build/rele
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,14 +37,6 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
-def accepting(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 def phase(kind, seconds, interval):
     d = harness.workdir(f"bench-mbtcp-{kind}")
     broker = harness.Mosquitto(harness.free_port(), d).start()
@@ -58,7 +49,7 @@ def phase(kind, seconds, interval):
             json.dump(REGISTERS, f)
         server = harness.spawn(["/usr/bin/python3", os.path.join(HERE, "..", "tests", "integration", "modbus_tcp_server.py"),
                                 str(port), table], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        harness.wait_until(lambda: accepting(port), 20, "the Modbus TCP server")
+        harness.wait_until(lambda: harness.listening(port), 20, "the Modbus TCP server")
         cleanup.append(server.kill)
         path = f"tcp://127.0.0.1:{port}"
         port_yaml = f"""  - name: bus

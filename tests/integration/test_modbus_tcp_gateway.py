@@ -7,7 +7,6 @@ setpoint and is answered with the device's echo, and the server killed mid-poll 
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 
@@ -27,14 +26,6 @@ def have_modules():
     return True
 
 
-def accepting(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 def start_server(d, port, voltage):
     table = os.path.join(d, "table.json")
     with open(table, "w") as f:
@@ -45,7 +36,7 @@ def start_server(d, port, voltage):
         ], f)
     server = h.spawn(["/usr/bin/python3", os.path.join(HERE, "modbus_tcp_server.py"), str(port), table],
                      stdout=open(os.path.join(d, "server.log"), "ab"), stderr=subprocess.STDOUT)
-    h.wait_until(lambda: accepting(port) or server.poll() is not None, 20, "the Modbus TCP server")
+    h.wait_until(lambda: h.listening(port) or server.poll() is not None, 20, "the Modbus TCP server")
     assert server.poll() is None, open(os.path.join(d, "server.log")).read()
     return server
 
