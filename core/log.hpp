@@ -2,6 +2,7 @@
 // Logging fit for journald: each line starts with a syslog priority prefix (<3>, <4>, <6>, <7>) that
 // journald turns into the entry's priority; on a terminal a word is printed instead.
 
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <type_traits>
@@ -27,9 +28,19 @@ std::string concat(const Args&... args) {
     return out.str();
 }
 
-// The kind of a logged event, which the rate limit counts by: the call's string literals, with every
-// other argument a slot ("{}"), like a format string. Names, reasons and payload fields vary without
-// end (a sender on the broker chooses them), so they must not make a new kind each time.
+// A name the config chose, such as a port's: logged as its text and, unlike other arguments, part of
+// the kind, so each port has a rate limit of its own and one that fails every poll does not hide
+// another's first error. Only for names there are few of: never for text from a device or the broker.
+struct Subject {
+    const std::string& name;
+};
+inline Subject subject(const std::string& name) { return {name}; }
+inline std::ostream& operator<<(std::ostream& out, const Subject& s) { return out << s.name; }
+
+// The kind of a logged event, which the rate limit counts by: the call's string literals and
+// subjects, with every other argument a slot ("{}"), like a format string. Names, reasons and payload
+// fields vary without end (a sender on the broker chooses them), so they must not make a new kind
+// each time.
 template <typename... Args>
 std::string kind_of(const Args&... args) {
     std::string kind;
@@ -37,6 +48,8 @@ std::string kind_of(const Args&... args) {
         using T = std::remove_cv_t<std::remove_reference_t<decltype(a)>>;
         if constexpr (std::is_array_v<T> && std::is_same_v<std::remove_cv_t<std::remove_extent_t<T>>, char>)
             kind += a;
+        else if constexpr (std::is_same_v<T, Subject>)
+            kind += a.name;
         else
             kind += "{}";
     };

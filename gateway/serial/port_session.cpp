@@ -91,7 +91,7 @@ void PortSession::opened(const std::string& error) {
         stats_.last_error = error;
         early_close_ = false;
         if (!in_trouble_) {
-            log::warning("port ", config_.name, ": ", error, "; retrying with backoff up to ", config_.reopen_max_ms,
+            log::warning("port ", log::subject(config_.name), ": ", error, "; retrying with backoff up to ", config_.reopen_max_ms,
                          " ms");
             in_trouble_ = true;
         }
@@ -197,7 +197,7 @@ void PortSession::lost(const std::string& why) {
     const bool repeat = in_trouble_ && !proven_;
     early_close_ = !proven_;
     if (!repeat)
-        log::warning("port ", config_.name, ": lost ", config_.path, " (", why, "); ",
+        log::warning("port ", log::subject(config_.name), ": lost ", config_.path, " (", why, "); ",
                      stream_->is_network() ? "reconnecting" : "reopening");
     close_driver("the line was lost");
     in_trouble_ = true;  // the reopen attempts that follow are part of this one event
@@ -222,7 +222,7 @@ WriteResult PortSession::submit_write(WriteRequest request, WriteDone done) {
 }
 
 void PortSession::handle(DriverOutput& out) {
-    for (const std::string& w : out.warnings) log::warning("port ", config_.name, ": ", w);
+    for (const std::string& w : out.warnings) log::warning("port ", log::subject(config_.name), ": ", w);
     // Readings first: a write's read-back reaches the bridge before whoever waits on the write hears.
     if (!out.readings.empty()) sink_(out.readings);
     if (!out.to_write.empty() && stream_->is_open()) {

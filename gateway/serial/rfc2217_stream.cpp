@@ -109,7 +109,7 @@ void Rfc2217Stream::report_confirmation(bool final) {
     if (!state_.com_port_option || !differences.empty()) {
         std::string why;
         for (const std::string& d : differences) why += "; " + d;
-        log::warning("port ", config_.name, ": ", report, why);
+        log::warning("port ", log::subject(config_.name), ": ", report, why);
     } else {
         log::info("port ", config_.name, ": ", report);
     }

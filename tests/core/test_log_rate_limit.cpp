@@ -24,6 +24,8 @@ TEST_CASE("log kinds: the literals of a call, with every other argument a slot",
     CHECK(log::kind_of(pointer, 42, 1.5) == "{}{}{}");
     CHECK(log::kind_of("port ", id, ": lost") == log::kind_of("port ", std::string("other"), ": lost"));
     CHECK(log::kind_of("a") != log::kind_of("b"));
+    std::string port = "meters";
+    CHECK(log::kind_of("port ", log::subject(port), ": ", id) == "port meters: {}");
 }
 
 TEST_CASE("log rate limit: 100 warnings of one kind with varied text give the burst, other kinds pass", "[log]") {
@@ -39,4 +41,17 @@ TEST_CASE("log rate limit: 100 warnings of one kind with varied text give the bu
     CHECK(emitted[0] == "test rate limit: refused for gateway 'x\\0'");
     CHECK(emitted[5] == "test rate limit: another kind of event");
     CHECK(emitted[6] == "test rate limit: info is not limited");
+}
+
+TEST_CASE("log rate limit: each port has its own, so one failing every poll does not hide another's first error", "[log]") {
+    emitted.clear();
+    log::set_observer(keep);
+    const std::string flooding = "line-1", quiet = "line-2";
+    for (int i = 0; i < 100; ++i)
+        log::warning("port ", log::subject(flooding), ": ", "unit " + std::to_string(i % 3 + 1) + " timed out");
+    log::warning("port ", log::subject(quiet), ": ", std::string("CRC mismatch"));
+    log::set_observer(nullptr);
+    REQUIRE(emitted.size() == 5 + 1);
+    CHECK(emitted[0] == "port line-1: unit 1 timed out");
+    CHECK(emitted[5] == "port line-2: CRC mismatch");
 }
