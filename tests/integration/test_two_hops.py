@@ -5,7 +5,8 @@ forwards to an "enterprise" mosquitto.
 
 The enterprise broker is stopped for a while; during the cut the hub is restarted (SIGTERM) with
 batches queued for the enterprise, and more arrive after the restart; then the enterprise comes
-back. At the enterprise every batch arrives, in order per stream, each signed batch still verifies
+back. At the enterprise every batch arrives (in order per stream until the hub restarts: mosquitto
+2.0.11 does not keep it across a restart), each signed batch still verifies
 with the gateway's public key (python3-cryptography) after two hops, and the catalog and status
 document are retained there. A command sent at the enterprise reaches the Modbus device (pymodbus)
 through both hops and its reply comes back."""
@@ -153,6 +154,8 @@ def has_records(sub, n):
 try:
     records.feed(20)
     far.wait_for(has_records(far, 20), 60, "records 1-20 at the enterprise")
+    with far._cond:
+        before_cut = len(far.payloads)
     print("before the cut: 20 records at the enterprise")
 
     enterprise.stop()
@@ -173,15 +176,24 @@ try:
     assert delivery.records == set(range(1, 61)), sorted(set(range(1, 61)) - delivery.records)
     assert not delivery.order_violations, delivery.order_violations
     # Per stream (live, and replayed from the store) the batches keep the order the gateway gave
-    # them: batch ids increase, a repeat (at-least-once) aside. Live and replayed interleave.
-    for historical in (False, True):
-        stream = [b.batch_sequence for b in batches if b.historical == historical]
-        firsts = [i for k, i in enumerate(stream) if i not in stream[:k]]
-        assert firsts == sorted(firsts), (historical, [(b.batch_sequence, b.historical) for b in batches])
+    # them while the hub runs: batch ids increase, a repeat (at-least-once) aside. Live and replayed
+    # interleave. Across the hub's restart mosquitto 2.0.11 does not keep it: a batch that reached
+    # the restarted hub can go out to the enterprise before the queue it saved at exit (seen once
+    # under ASan: 44 before 19-43), so after the cut the test counts what came out of order (README,
+    # "Two hops": consumers de-duplicate by a set of recent ids, not by the highest).
+    def out_of_order(part):
+        late = 0
+        for historical in (False, True):
+            stream = [b.batch_sequence for b in part if b.historical == historical]
+            firsts = [i for k, i in enumerate(stream) if i not in stream[:k]]
+            late += sum(1 for k, i in enumerate(firsts) if i < max(firsts[:k], default=0))
+        return late
+    assert out_of_order(batches[:before_cut]) == 0, [(b.batch_sequence, b.historical) for b in batches[:before_cut]]
+    reordered = out_of_order(batches)
     assert {b.batch_sequence for b in batches} == set(range(1, max(b.batch_sequence for b in batches) + 1)), \
         "a batch id is missing at the enterprise"
     print(f"after the cut: {len(batches)} signed batches verified at the enterprise, "
-          f"{delivery.duplicate_batches} repeated, records 1-60 in order")
+          f"{delivery.duplicate_batches} repeated, {reordered} after a later one, records 1-60 in order")
 
     # Generous: under ASan on a loaded machine the catalog's republish (paced, at most every 5 s) lags.
     catalog = Retained.get(enterprise.port, "loopgate/test-gw/catalog", timeout=60)
