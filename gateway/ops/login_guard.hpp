@@ -38,7 +38,7 @@ public:
     static constexpr int failures_allowed = LoginThrottle::failures_allowed;
     static constexpr std::chrono::seconds window = LoginThrottle::window;
 
-    explicit LoginGuard(std::vector<HttpUser> users, std::size_t addresses = LoginThrottle::default_capacity)
+    LoginGuard(std::vector<HttpUser> users, std::size_t addresses)
         : users_(std::move(users)), throttle_(addresses) {}
 
     // `authorization` is the request's Authorization header, empty when it had none. check_password

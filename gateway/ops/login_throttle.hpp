@@ -22,9 +22,9 @@ public:
     using Clock = std::chrono::steady_clock;
     static constexpr int failures_allowed = 5;
     static constexpr std::chrono::seconds window{60};
-    static constexpr std::size_t default_capacity = 1024;
 
-    explicit LoginThrottle(std::size_t capacity = default_capacity) : capacity_(capacity) {}
+    // `capacity`: gateway.http.login_addresses (HttpConfig).
+    explicit LoginThrottle(std::size_t capacity) : capacity_(capacity) {}
 
     // True when a password from `client` must not be looked at now: its address has used up its
     // attempts, or the table is full and the address is not in it.

@@ -85,7 +85,7 @@ LoginVerdict login(LoginGuard& guard, const std::string& client, const std::stri
 }  // namespace
 
 TEST_CASE("the login guard lets the right password in and throttles guessing per address") {
-    LoginGuard guard({HttpUser{"tech", hash_password("right", 10'000)}});
+    LoginGuard guard({HttpUser{"tech", hash_password("right", 10'000)}}, HttpConfig{}.login_addresses);
     auto t0 = std::chrono::steady_clock::now();
     const std::string right = "Basic " + base64_encode("tech:right");
     const std::string wrong = "Basic " + base64_encode("tech:wrong");
@@ -106,7 +106,7 @@ TEST_CASE("the login guard lets the right password in and throttles guessing per
 }
 
 TEST_CASE("a login being checked counts against its address, so parallel guesses do not slip past the limit") {
-    LoginGuard guard({HttpUser{"tech", hash_password("right", 10'000)}});
+    LoginGuard guard({HttpUser{"tech", hash_password("right", 10'000)}}, HttpConfig{}.login_addresses);
     auto t0 = std::chrono::steady_clock::now();
     const std::string wrong = "Basic " + base64_encode("tech:wrong");
     std::vector<PasswordCheck> in_flight(LoginGuard::failures_allowed);
